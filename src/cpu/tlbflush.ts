@@ -1,0 +1,140 @@
+// TLB shootdown the x86 way of 2.6.38 (arch/x86/mm/tlb.c): flush_tlb_mm
+// flushes locally, raises the invalidate vector on exactly the other cpus in
+// mm_cpumask through this cpu's sender slot, then spins until every target
+// has cleared its bit in flush_cpumask, servicing its own interrupts while it
+// spins. A lazy target leaves the mm instead of flushing, so it gets at most
+// one IPI per mm. mm_cpumask is kept by switch_mm, enter_lazy_tlb and
+// leave_mm exactly as the comments in that file describe.
+
+import { CPU_FIELD, MM_FIELD, TlbState, HDR } from '../machine/layout.ts';
+import { Step, type Path } from '../machine/step.ts';
+import { modelAssert } from '../machine/errors.ts';
+import type { Kctx } from '../sync/context.ts';
+import { preemptDisable, preemptEnable, irqsDisabled } from '../sync/preempt.ts';
+import { SpinWatch } from '../sync/spin.ts';
+import { tlbFlushAll } from './tlb.ts';
+
+function bit(cpu: number): number {
+  return 1 << cpu;
+}
+
+export function activeMm(ctx: Kctx, cpu = ctx.cpu): number {
+  return Atomics.load(ctx.mem, ctx.m.cpu(cpu, CPU_FIELD.ACTIVE_MM)) - 1;
+}
+
+function localFlush(ctx: Kctx): void {
+  tlbFlushAll(ctx.m, ctx.cpu);
+  ctx.stats.tlbFlushesLocal++;
+}
+
+/** leave_mm(cpu): drop out of the lazy mm's cpumask and load swapper_pg_dir. */
+export function leaveMm(ctx: Kctx): void {
+  const m = ctx.m;
+  modelAssert(ctx.mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] === TlbState.LAZY, 'leave_mm in TLBSTATE_OK', () => `cpu ${ctx.cpu}`);
+  const mm = activeMm(ctx);
+  if (mm >= 0) Atomics.and(ctx.mem, m.mm(mm, MM_FIELD.CPUMASK), ~bit(ctx.cpu));
+  tlbFlushAll(m, ctx.cpu);
+}
+
+/** switch_mm(prev, next): the older order (clear old bit, state OK, active_mm, set new bit, load CR3). */
+export function switchMm(ctx: Kctx, next: number): void {
+  const m = ctx.m;
+  const mem = ctx.mem;
+  const prev = activeMm(ctx);
+  if (prev !== next) {
+    if (prev >= 0) Atomics.and(mem, m.mm(prev, MM_FIELD.CPUMASK), ~bit(ctx.cpu));
+    mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] = TlbState.OK;
+    Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.ACTIVE_MM), next + 1);
+    Atomics.or(mem, m.mm(next, MM_FIELD.CPUMASK), bit(ctx.cpu));
+    tlbFlushAll(m, ctx.cpu); // load_cr3
+    return;
+  }
+  mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] = TlbState.OK;
+  const was = Atomics.or(mem, m.mm(next, MM_FIELD.CPUMASK), bit(ctx.cpu));
+  // leave_mm ran meanwhile: reload CR3 so no freed page table is used
+  if ((was & bit(ctx.cpu)) === 0) tlbFlushAll(m, ctx.cpu);
+}
+
+/** enter_lazy_tlb: a kernel thread (or idle) keeps the old mm loaded. */
+export function enterLazyTlb(ctx: Kctx): void {
+  const at = ctx.m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE);
+  if (ctx.mem[at] === TlbState.OK) ctx.mem[at] = TlbState.LAZY;
+}
+
+/**
+ * smp_invalidate_interrupt for every raised vector. Runs in interrupt
+ * context on this cpu, between two steps of whatever it was running.
+ * Returns the number of IPIs handled.
+ */
+export function serviceIpis(ctx: Kctx): number {
+  const m = ctx.m;
+  const mem = ctx.mem;
+  const pendingAt = m.cpu(ctx.cpu, CPU_FIELD.IPI_PENDING);
+  if (Atomics.load(mem, pendingAt) === 0) return 0;
+  const pending = Atomics.exchange(mem, pendingAt, 0);
+  let handled = 0;
+  for (let sender = 0; sender < m.size.cpus; sender++) {
+    if ((pending & bit(sender)) === 0) continue;
+    handled++;
+    const maskAt = m.cpu(sender, CPU_FIELD.FLUSH_CPUMASK);
+    if ((Atomics.load(mem, maskAt) & bit(ctx.cpu)) === 0) continue;
+    const flushMm = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_MM)) - 1;
+    if (flushMm >= 0 && flushMm === activeMm(ctx)) {
+      if (mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] === TlbState.OK) {
+        tlbFlushAll(m, ctx.cpu);
+        ctx.cpuStats.tlbFlushesLocal++;
+      } else {
+        leaveMm(ctx);
+        ctx.cpuStats.lazyLeaves++;
+      }
+    }
+    Atomics.and(mem, maskAt, ~bit(ctx.cpu)); // ack
+    Atomics.notify(mem, maskAt);
+  }
+  ctx.cpuStats.ipisHandled += handled;
+  return handled;
+}
+
+/** flush_tlb_others_ipi: raise the vector on `mask` and wait until each target acks. */
+function* flushTlbOthers(ctx: Kctx, mask: number, mm: number): Path {
+  const m = ctx.m;
+  const mem = ctx.mem;
+  modelAssert(!irqsDisabled(ctx), 'flush_tlb_others with interrupts disabled', () => `cpu ${ctx.cpu} would deadlock against a flush aimed at it`);
+  const maskAt = m.cpu(ctx.cpu, CPU_FIELD.FLUSH_CPUMASK);
+  Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_MM), mm + 1);
+  Atomics.store(mem, maskAt, mask);
+  for (let target = 0; target < m.size.cpus; target++) {
+    if ((mask & bit(target)) === 0) continue;
+    const pendingAt = m.cpu(target, CPU_FIELD.IPI_PENDING);
+    Atomics.or(mem, pendingAt, bit(ctx.cpu));
+    Atomics.notify(mem, pendingAt);
+    ctx.stats.ipisSent++;
+  }
+  yield Step.IPI;
+  if (ctx.traits.noAckWait) return; // the planted bug: nothing waits for the targets
+  if (Atomics.load(mem, maskAt) !== 0) {
+    const watch = new SpinWatch(ctx, 'flush_tlb_others ack wait');
+    do {
+      watch.tick();
+      yield Step.SPIN;
+    } while (Atomics.load(mem, maskAt) !== 0);
+  }
+  Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_MM), 0);
+}
+
+/** flush_tlb_mm(mm). */
+export function* flushTlbMm(ctx: Kctx, mm: number): Path {
+  preemptDisable(ctx);
+  if (activeMm(ctx) === mm) {
+    if (ctx.mm === mm) localFlush(ctx);
+    else leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
+  }
+  const mask = Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK)) & ~bit(ctx.cpu);
+  if (mask !== 0) yield* flushTlbOthers(ctx, mask, mm);
+  yield Step.TLB;
+  yield* preemptEnable(ctx);
+}
+
+export function cpusOnline(ctx: Kctx): number {
+  return ctx.mem[HDR.ONLINE_CPUS]!;
+}

@@ -1,0 +1,84 @@
+// Building the machine for a run: size the shared buffer from the config,
+// fill the allocator, create the mms (a pgd each) and the task table. Runs
+// once, in the main thread, before any cpu starts.
+
+import { HDR, Machine, MM_FIELD, PAGE_FIELD, PageState, TASK_FIELD, TLB_WAYS, RunState, type LayoutSize } from '../machine/layout.ts';
+import type { RunConfig } from '../machine/config.ts';
+import type { Path } from '../machine/step.ts';
+import { Rng } from '../machine/rng.ts';
+import { ModelAssert } from '../machine/errors.ts';
+import { newCounters } from '../stats/counters.ts';
+import { Oracle } from '../oracle/rules.ts';
+import type { Kctx } from '../sync/context.ts';
+import { allocPage, initAllocator } from '../page/alloc.ts';
+import { findVariant } from '../gather/variants.ts';
+import type { TaskSpec, Workload } from '../workloads/workload.ts';
+
+export function layoutSizeFor(config: RunConfig, workload: Workload): LayoutSize {
+  const tasks = workload.tasks(config).length;
+  return {
+    cpus: config.cpus,
+    pages: config.memoryPages,
+    ptSlots: Math.ceil(config.memoryPages / 256) + 16 * workload.mms(config) + 16,
+    mms: workload.mms(config),
+    tasks,
+    tlbEntries: config.tlbEntries,
+  };
+}
+
+/** A context for work done outside any cpu's run loop (boot, final checks). */
+export function bootCtx(m: Machine, config: RunConfig, oracle: Oracle): Kctx {
+  const traits = findVariant(config.variant);
+  if (!traits) throw new ModelAssert('unknown variant', config.variant);
+  return {
+    m,
+    mem: m.mem,
+    cpu: 0,
+    config,
+    traits,
+    oracle,
+    rng: new Rng(config.seed),
+    now: () => 0,
+    task: -1,
+    mm: -1,
+    stats: newCounters(),
+    cpuStats: newCounters(),
+    ptlHeld: 0,
+    ptlFreedThisHold: 0,
+  };
+}
+
+/** Run a path to completion with nobody else running (boot time). */
+export function runToEnd<T>(path: Path<T>): T {
+  for (let i = 0; ; i++) {
+    const r = path.next();
+    if (r.done) return r.value;
+    if (i > 10_000_000) throw new ModelAssert('boot path does not end', 'over 10M steps');
+  }
+}
+
+export function bootMachine(config: RunConfig, workload: Workload): { m: Machine; tasks: TaskSpec[] } {
+  const size = layoutSizeFor(config, workload);
+  if (size.tlbEntries % TLB_WAYS !== 0) throw new ModelAssert('TLB size', `${size.tlbEntries} is not a multiple of ${TLB_WAYS}`);
+  const m = Machine.create(size);
+  const mem = m.mem;
+  mem[HDR.ONLINE_CPUS] = config.cpus;
+  initAllocator(mem, m);
+  const oracle = new Oracle(config.variant, config.seed, 16, () => 0, () => {});
+  const ctx = bootCtx(m, config, oracle);
+  const tasks = workload.tasks(config);
+  for (let mm = 0; mm < size.mms; mm++) {
+    const pgd = runToEnd(allocPage(ctx, 'GFP_KERNEL', PageState.PAGETABLE));
+    mem[m.page(pgd, PAGE_FIELD.MM)] = mm + 1;
+    mem[m.page(pgd, PAGE_FIELD.INDEX)] = 4;
+    mem[m.mm(mm, MM_FIELD.PGD)] = pgd;
+    mem[m.mm(mm, MM_FIELD.USERS)] = tasks.filter((t) => t.mm === mm).length;
+  }
+  tasks.forEach((t, i) => {
+    mem[m.task(i, TASK_FIELD.CPU)] = t.cpu;
+    mem[m.task(i, TASK_FIELD.MM)] = t.mm;
+  });
+  mem[HDR.LIVE_TASKS] = tasks.length;
+  mem[HDR.RUN_STATE] = RunState.RUNNING;
+  return { m, tasks };
+}

@@ -1,0 +1,100 @@
+// Turning user input into a RunConfig: defaults, then every check that can
+// refuse a run before anything starts. Each refusal is one BadInput line
+// naming the flag and what is wrong with it.
+
+import { BadInput } from '../machine/errors.ts';
+import type { AllocFail, Mode, PreemptModel, RunConfig } from '../machine/config.ts';
+import { PAGE_SIZE, TLB_WAYS, layoutBytes } from '../machine/layout.ts';
+import { VARIANTS, findVariant } from '../gather/variants.ts';
+import { WORKLOADS, findWorkload } from '../workloads/index.ts';
+import { layoutSizeFor } from './boot.ts';
+
+export const MAX_CPUS = 31;
+/** The largest machine buffer a run may ask for. */
+export const MAX_MACHINE_BYTES = 4 * 1024 ** 3;
+
+export interface RunOptions {
+  variant?: string;
+  workload?: string;
+  mode?: string;
+  seed?: string | number;
+  cpus?: string | number;
+  pages?: string | number;
+  preempt?: string;
+  allocFail?: string;
+  memory?: string;
+  tlbEntries?: string | number;
+  overlap?: boolean;
+  readerAccesses?: string | number;
+  maxSteps?: string | number;
+  lockupMs?: string | number;
+}
+
+function int(flag: string, v: string | number | undefined, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  const s = String(v).trim();
+  if (!/^-?\d+$/.test(s)) throw new BadInput(`${flag} ${JSON.stringify(String(v))}: not an integer`);
+  const n = Number(s);
+  if (n < min) throw new BadInput(`${flag} ${n}: must be at least ${min}`);
+  if (n > max) throw new BadInput(`${flag} ${n}: must be at most ${max}`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, v: string | undefined, dflt: T, allowed: readonly T[]): T {
+  if (v === undefined) return dflt;
+  if (!(allowed as readonly string[]).includes(v)) throw new BadInput(`${flag} ${JSON.stringify(v)}: must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+export function parseAllocFail(v: string | undefined): AllocFail {
+  if (v === undefined || v === 'never') return { kind: 'never' };
+  if (v === 'always') return { kind: 'always' };
+  const p = Number(v);
+  if (v.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) throw new BadInput(`--alloc-fail ${JSON.stringify(v)}: must be never, always, or a probability between 0 and 1`);
+  return { kind: 'probability', p };
+}
+
+/** "64M", "1G", "512K" or a byte count; returns 4 KiB frames. */
+export function parseMemory(v: string): number {
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(v.trim());
+  if (!m) throw new BadInput(`--memory ${JSON.stringify(v)}: not a size (examples: 64M, 1G, 524288)`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  const bytes = Number(m[1]) * unit;
+  if (bytes < PAGE_SIZE) throw new BadInput(`--memory ${v}: smaller than one page`);
+  return Math.floor(bytes / PAGE_SIZE);
+}
+
+export function makeConfig(o: RunOptions): RunConfig {
+  const variant = o.variant ?? 'rework';
+  if (!findVariant(variant)) throw new BadInput(`--variant ${JSON.stringify(variant)}: unknown (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
+  const workloadName = o.workload ?? 'munmap';
+  const workload = findWorkload(workloadName);
+  if (!workload) throw new BadInput(`--workload ${JSON.stringify(workloadName)}: unknown (known: ${WORKLOADS.map((w) => w.name).join(', ')})`);
+  const config: RunConfig = {
+    variant,
+    workload: workloadName,
+    mode: oneOf<Mode>('--mode', o.mode, 'deterministic', ['deterministic', 'parallel']),
+    seed: int('--seed', o.seed, 1, 0, 2 ** 32 - 1),
+    cpus: int('--cpus', o.cpus, 4, 1, MAX_CPUS),
+    pages: int('--pages', o.pages, 1000, 1, 4_000_000),
+    preempt: oneOf<PreemptModel>('--preempt', o.preempt, 'full', ['none', 'voluntary', 'full']),
+    allocFail: parseAllocFail(o.allocFail),
+    memoryPages: 0,
+    tlbEntries: int('--tlb-entries', o.tlbEntries, 64, TLB_WAYS, 65536),
+    overlap: o.overlap ?? false,
+    readerAccesses: int('--reader-accesses', o.readerAccesses, 1_000_000, 0, 1_000_000_000),
+    maxSteps: int('--max-steps', o.maxSteps, 500_000_000, 1000, 2 ** 53),
+    lockupMs: int('--lockup-ms', o.lockupMs, 2000, 10, 3_600_000),
+  };
+  if (config.tlbEntries % TLB_WAYS !== 0) throw new BadInput(`--tlb-entries ${config.tlbEntries}: must be a multiple of ${TLB_WAYS}`);
+  const needed = workload.memoryNeeded(config) + 2 + workload.mms(config);
+  config.memoryPages = o.memory === undefined ? Math.max(1024, needed * 2 + 256) : parseMemory(o.memory);
+  if (config.memoryPages < needed) {
+    throw new BadInput(`--memory ${o.memory}: ${config.memoryPages} pages cannot hold workload ${workloadName} with --pages ${config.pages} on ${config.cpus} cpus, which needs at least ${needed} pages (${Math.ceil((needed * PAGE_SIZE) / 1024 ** 2)} MiB)`);
+  }
+  const bytes = layoutBytes(layoutSizeFor(config, workload));
+  if (bytes > MAX_MACHINE_BYTES) {
+    throw new BadInput(`--memory ${o.memory ?? '(default)'}: the machine would need ${Math.ceil(bytes / 1024 ** 2)} MiB of shared memory, more than the ${MAX_MACHINE_BYTES / 1024 ** 3} GiB limit`);
+  }
+  return config;
+}

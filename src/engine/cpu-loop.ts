@@ -1,0 +1,108 @@
+// A cpu's loop in parallel mode, run inside its own worker thread. Spins back
+// off (spin, then a timed wait on this cpu's own IPI word, so an IPI wakes it
+// at once), the idle loop waits with a timeout, the loop yields to the
+// worker's event loop between slices, and every slice checks the poison and
+// stop words. A failure here poisons the machine so every other cpu stops.
+
+import { threadId } from 'node:worker_threads';
+import { CPU_FIELD, HDR, Machine, type LayoutSize } from '../machine/layout.ts';
+import type { RunConfig } from '../machine/config.ts';
+import { Step } from '../machine/step.ts';
+import { Poisoned } from '../machine/errors.ts';
+import { Oracle } from '../oracle/rules.ts';
+import type { TaskSpec } from '../workloads/workload.ts';
+import { CpuRunner } from './runner.ts';
+import { errorOf, type CpuReport } from './result.ts';
+import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
+
+export interface CpuJob {
+  sab: SharedArrayBuffer;
+  size: LayoutSize;
+  config: RunConfig;
+  tasks: TaskSpec[];
+  cpu: number;
+}
+
+const SLICE_STEPS = 4096;
+const SPINS_BEFORE_WAIT = 64;
+const START_BARRIER_MS = 10_000;
+
+function waitForAllCpus(mem: Int32Array, cpus: number): void {
+  Atomics.add(mem, HDR.CPUS_STARTED, 1);
+  Atomics.notify(mem, HDR.CPUS_STARTED);
+  const deadline = performance.now() + START_BARRIER_MS;
+  for (;;) {
+    const started = Atomics.load(mem, HDR.CPUS_STARTED);
+    if (started >= cpus) return;
+    if (Atomics.load(mem, HDR.POISON) !== 0) throw new Poisoned('another cpu failed before the start');
+    if (performance.now() > deadline) throw new Error(`only ${started} of ${cpus} cpus started within ${START_BARRIER_MS} ms`);
+    Atomics.wait(mem, HDR.CPUS_STARTED, started, 50);
+  }
+}
+
+function noteRunning(mem: Int32Array): void {
+  const now = Atomics.add(mem, HDR.CPUS_RUNNING, 1) + 1;
+  for (;;) {
+    const max = Atomics.load(mem, HDR.CPUS_CONCURRENT_MAX);
+    if (now <= max || Atomics.compareExchange(mem, HDR.CPUS_CONCURRENT_MAX, max, now) === max) return;
+  }
+}
+
+export async function runCpu(job: CpuJob): Promise<CpuReport> {
+  const m = Machine.attach(job.sab, job.size);
+  const mem = m.mem;
+  const t0 = performance.now();
+  const now = (): number => (performance.now() - t0) * 1000;
+  const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1));
+  const runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, now);
+  const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
+  let error: CpuReport['error'] = null;
+  try {
+    waitForAllCpus(mem, job.config.cpus);
+    noteRunning(mem);
+    let spins = 0;
+    outer: for (;;) {
+      for (let i = 0; i < SLICE_STEPS; i++) {
+        const kind = runner.step();
+        if (kind === Step.SPIN || kind === Step.SLEEP || kind === Step.USER) {
+          if (kind === Step.USER) {
+            spins = 0;
+            continue;
+          }
+          if (++spins > SPINS_BEFORE_WAIT) Atomics.wait(mem, pendingAt, 0, 0.05);
+          continue;
+        }
+        spins = 0;
+        if (kind === -1 && !runner.busy) {
+          if (Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
+            runner.step(); // a last look at the mailbox
+            break outer;
+          }
+          Atomics.wait(mem, pendingAt, 0, 1);
+        }
+      }
+      if (m.poisoned) throw new Poisoned(`cpu ${job.cpu} stopped: another cpu failed`);
+      if (m.stopped) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } catch (e) {
+    error = errorOf(e);
+    if (!(e instanceof Poisoned)) {
+      Atomics.store(mem, HDR.POISON, job.cpu + 1);
+      for (let c = 0; c < job.config.cpus; c++) Atomics.notify(mem, m.cpu(c, CPU_FIELD.IPI_PENDING));
+    }
+  } finally {
+    Atomics.sub(mem, HDR.CPUS_RUNNING, 1);
+  }
+  return {
+    cpu: job.cpu,
+    threadId,
+    steps: runner.steps,
+    records: runner.records,
+    cpuStats: runner.ctx.cpuStats,
+    idleStats: runner.idleStats,
+    violations: oracle.violations,
+    violationsDropped: oracle.dropped,
+    error,
+  };
+}

@@ -1,0 +1,93 @@
+// The result of a run, as written to JSON (schema 1) and summarised on the
+// terminal. Counters of the measured operation are exact; totals cover every
+// task and every cpu's interrupt work.
+
+import type { RunConfig } from '../machine/config.ts';
+import { newCounters, addCounters, type Counters } from '../stats/counters.ts';
+import type { Violation } from '../oracle/rules.ts';
+import type { TaskRecord } from '../workloads/workload.ts';
+
+export const RESULT_SCHEMA = 1;
+
+export interface MeasuredCounters extends Counters {
+  rssBefore: number;
+  rssAfter: number;
+}
+
+export interface CpuReport {
+  cpu: number;
+  threadId: number;
+  steps: number;
+  records: TaskRecord[];
+  cpuStats: Counters;
+  idleStats: Counters;
+  violations: Violation[];
+  violationsDropped: number;
+  error: { name: string; message: string } | null;
+}
+
+export interface RunResult {
+  schema: typeof RESULT_SCHEMA;
+  variant: string;
+  workload: string;
+  mode: RunConfig['mode'];
+  seed: number;
+  config: RunConfig;
+  violations: Violation[];
+  violationsDropped: number;
+  counters: MeasuredCounters;
+  totals: Counters;
+  /** Deterministic: scheduler steps; parallel: steps summed over cpus. */
+  steps: number;
+  elapsedMs: number;
+  /** Parallel: distinct worker threads that ran cpus, and the most cpus seen running at once. */
+  threads: number;
+  maxConcurrentCpus: number;
+  error: { name: string; message: string } | null;
+}
+
+export function assemble(config: RunConfig, reports: CpuReport[], finalViolations: Violation[], extra: { steps: number; elapsedMs: number; maxConcurrentCpus: number; error: RunResult['error'] }): RunResult {
+  const measured = newCounters();
+  const totals = newCounters();
+  let rssBefore = 0;
+  let rssAfter = 0;
+  let measuredAny = false;
+  for (const r of reports) {
+    addCounters(totals, r.cpuStats);
+    addCounters(totals, r.idleStats);
+    for (const rec of r.records) {
+      addCounters(totals, rec.stats);
+      if (rec.measured) {
+        addCounters(measured, rec.measured);
+        if (!measuredAny) rssBefore = rec.rssBefore;
+        rssAfter = rec.rssAfter;
+        measuredAny = true;
+      }
+    }
+  }
+  const violations = [...reports.flatMap((r) => r.violations), ...finalViolations];
+  violations.sort((a, b) => a.step - b.step || a.cpu - b.cpu);
+  const firstError = extra.error ?? reports.find((r) => r.error && r.error.name !== 'Poisoned')?.error ?? reports.find((r) => r.error)?.error ?? null;
+  return {
+    schema: RESULT_SCHEMA,
+    variant: config.variant,
+    workload: config.workload,
+    mode: config.mode,
+    seed: config.seed,
+    config,
+    violations,
+    violationsDropped: reports.reduce((n, r) => n + r.violationsDropped, 0),
+    counters: { ...measured, rssBefore, rssAfter },
+    totals,
+    steps: extra.steps,
+    elapsedMs: Math.round(extra.elapsedMs * 1000) / 1000,
+    threads: new Set(reports.map((r) => r.threadId)).size,
+    maxConcurrentCpus: extra.maxConcurrentCpus,
+    error: firstError,
+  };
+}
+
+export function errorOf(e: unknown): { name: string; message: string } {
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}

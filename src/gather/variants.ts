@@ -1,0 +1,48 @@
+// The catalogue of gather designs. A real variant is a kernel's design; a
+// mutant is a real design with one trait flipped, declared with the one-line
+// bug it plants. Every mutant must be caught by an oracle; every real variant
+// must run clean.
+
+import type { VariantTraits } from '../machine/config.ts';
+import type { Path } from '../machine/step.ts';
+import type { Kctx } from '../sync/context.ts';
+import type { MmuGather } from './gather.ts';
+import { legacyGatherMmu } from './legacy.ts';
+import { reworkGatherMmu } from './rework.ts';
+
+const base = { mutant: false, rssInitBeforeAgain: false, freeBeforeFlush: false, noAckWait: false };
+
+const legacy: VariantTraits = {
+  ...base,
+  name: 'legacy',
+  design: 'legacy',
+  about: '2.6.38: per-cpu gather of 506 pages, preemption off from gather to finish, a full batch flushed under the pte lock',
+};
+const rework: VariantTraits = {
+  ...base,
+  name: 'rework',
+  design: 'rework',
+  about: 'mm: mmu_gather rework, rss accounting corrected: on-stack gather, 8 local slots or a 512-slot GFP_NOWAIT page, flush outside the pte lock',
+};
+
+function mutant(from: VariantTraits, name: string, about: string, flip: Partial<VariantTraits>): VariantTraits {
+  return { ...from, ...flip, name, about, mutant: true };
+}
+
+export const VARIANTS: readonly VariantTraits[] = [
+  legacy,
+  rework,
+  mutant(rework, 'rework-seed', 'the seed as committed: init_rss_vec() before again:, so a forced restart applies rss deltas twice', { rssInitBeforeAgain: true }),
+  mutant(rework, 'free-before-flush', 'tlb_flush_mmu frees the batch before flushing the TLBs', { freeBeforeFlush: true }),
+  mutant(rework, 'no-ack-wait', 'flush_tlb_others sends the IPIs and does not wait for the acknowledgements', { noAckWait: true }),
+];
+
+export function findVariant(name: string): VariantTraits | undefined {
+  return VARIANTS.find((v) => v.name === name);
+}
+
+/** tlb_gather_mmu for the run's design. */
+export function* tlbGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): Path<MmuGather> {
+  if (ctx.traits.design === 'legacy') return legacyGatherMmu(ctx, mm, fullmm);
+  return yield* reworkGatherMmu(ctx, mm, fullmm);
+}

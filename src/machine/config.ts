@@ -1,0 +1,51 @@
+// The run configuration: everything a run is sized and steered by. It is
+// plain data, so it crosses into workers and into result files unchanged.
+
+export type PreemptModel = 'none' | 'voluntary' | 'full';
+export type Mode = 'deterministic' | 'parallel';
+export type AllocFail =
+  | { kind: 'never' }
+  | { kind: 'always' }
+  | { kind: 'probability'; p: number };
+
+/** How one design of the gather path behaves; mutants flip one trait each. */
+export interface VariantTraits {
+  name: string;
+  design: 'legacy' | 'rework';
+  /** One line: what the variant is, or for a mutant the bug it plants. */
+  about: string;
+  mutant: boolean;
+  /** rework-seed: init_rss_vec() before `again:`, so a forced restart applies the rss deltas twice. */
+  rssInitBeforeAgain: boolean;
+  /** free-before-flush: tlb_flush_mmu frees the batch before the TLB flush. */
+  freeBeforeFlush: boolean;
+  /** no-ack-wait: flush_tlb_others sends the IPIs and does not wait for acknowledgements. */
+  noAckWait: boolean;
+}
+
+export interface RunConfig {
+  variant: string;
+  workload: string;
+  mode: Mode;
+  seed: number;
+  cpus: number;
+  /** Pages the workload maps (munmap: the unmapped range; madvise: per task). */
+  pages: number;
+  preempt: PreemptModel;
+  allocFail: AllocFail;
+  /** Physical memory, in 4 KiB frames. */
+  memoryPages: number;
+  tlbEntries: number;
+  /** madvise: subranges of neighbouring tasks overlap. */
+  overlap: boolean;
+  /** Reader accesses per reader task in munmap and madvise (bounds the run). */
+  readerAccesses: number;
+  /** Deterministic mode: the step budget before the run is called stuck. */
+  maxSteps: number;
+  /** A cpu in one spin or wait longer than this is a soft lockup (parallel: ms; deterministic: ms of virtual time at 1 µs a step). */
+  lockupMs: number;
+}
+
+export function allocFailText(a: AllocFail): string {
+  return a.kind === 'probability' ? String(a.p) : a.kind;
+}

@@ -1,0 +1,128 @@
+// User accesses and the anonymous page fault. A user access goes through
+// this cpu's TLB; a miss walks the page tables as the hardware does (no
+// locks, setting the accessed and dirty bits) and fills the TLB; a missing
+// or read-only pte is a page fault, handled under mmap_sem held for read.
+// Every TLB hit is checked: the frame behind it must still be the one the
+// entry was filled from (STALE_TLB_ACCESS otherwise).
+
+import { MM_FIELD, PAGE_FIELD, PageState, PTE, VMA_FLAGS, mkPte, pteFrame, ptePresent } from '../machine/layout.ts';
+import { Step, type Path } from '../machine/step.ts';
+import { modelAssert } from '../machine/errors.ts';
+import type { Kctx } from '../sync/context.ts';
+import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
+import { downRead, upRead } from '../sync/rwsem.ts';
+import { tlbLookup, tlbFill } from '../cpu/tlb.ts';
+import { flushTlbMm } from '../cpu/tlbflush.ts';
+import { allocPage, freePage, ZERO_PAGE } from '../page/alloc.ts';
+import { allocPteTable, lookupPteTable, pteIndex, pteLockptr, readEntry } from './pgtable.ts';
+import { findVma } from './vma.ts';
+
+export type AccessResult = 'ok' | 'segv';
+
+/** The hardware walker: the present pte for vpn, with A (and D) set, or 0. */
+function walk(ctx: Kctx, mm: number, vpn: number, write: boolean): number {
+  const table = lookupPteTable(ctx, mm, vpn);
+  if (table === 0) return 0;
+  const at = ctx.m.ptEntry(table, pteIndex(vpn));
+  for (;;) {
+    const pte = Atomics.load(ctx.mem, at);
+    if (!ptePresent(pte) || (write && (pte & PTE.WRITE) === 0)) return 0;
+    const want = pte | PTE.ACCESSED | (write ? PTE.DIRTY : 0);
+    if (want === pte || Atomics.compareExchange(ctx.mem, at, pte, want) === pte) return want;
+  }
+}
+
+function checkTlbHit(ctx: Kctx, mm: number, vpn: number, pte: number, gen: number): void {
+  const frame = pteFrame(pte);
+  if (frame === ZERO_PAGE) return;
+  const { m, mem } = ctx;
+  const state = Atomics.load(mem, m.page(frame, PAGE_FIELD.STATE));
+  const owner = mem[m.page(frame, PAGE_FIELD.MM)]! - 1;
+  const nowGen = Atomics.load(mem, m.page(frame, PAGE_FIELD.GEN));
+  if (state !== PageState.ANON || owner !== mm || nowGen !== gen) {
+    const what = state === PageState.FREE ? 'free' : nowGen !== gen ? 'reallocated' : `owned by mm ${owner}`;
+    ctx.oracle.report('STALE_TLB_ACCESS', { cpu: ctx.cpu, task: ctx.task, mm, address: vpn * 4096, frame }, `vpn ${vpn} read through a TLB entry to frame ${frame}, now ${what}`);
+  }
+}
+
+/** A load or store by the current task at vpn. */
+export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<AccessResult> {
+  const mm = ctx.mm;
+  modelAssert(mm >= 0, 'user access without an mm', () => `task ${ctx.task}`);
+  for (let attempt = 0; attempt < 4; attempt++) {
+    ctx.stats.userAccesses += attempt === 0 ? 1 : 0;
+    const hit = tlbLookup(ctx.m, ctx.cpu, mm, vpn);
+    if (hit && (!write || (hit.pte & PTE.WRITE) !== 0)) {
+      ctx.stats.tlbHits++;
+      checkTlbHit(ctx, mm, vpn, hit.pte, hit.gen);
+      touchData(ctx, pteFrame(hit.pte), write);
+      yield Step.USER;
+      return 'ok';
+    }
+    ctx.stats.tlbMisses++;
+    const pte = walk(ctx, mm, vpn, write);
+    if (pte !== 0) {
+      const frame = pteFrame(pte);
+      tlbFill(ctx.m, ctx.cpu, mm, vpn, pte, Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.GEN)));
+      touchData(ctx, frame, write);
+      yield Step.TLB;
+      return 'ok';
+    }
+    const r = yield* handleMmFault(ctx, mm, vpn, write);
+    if (r === 'segv') {
+      ctx.stats.segfaults++;
+      return 'segv';
+    }
+  }
+  throw new Error(`cpu ${ctx.cpu}: vpn ${vpn} still faulting after 4 attempts`);
+}
+
+function touchData(ctx: Kctx, frame: number, write: boolean): void {
+  if (!write || frame === ZERO_PAGE) return;
+  const at = ctx.m.page(frame, PAGE_FIELD.DATA);
+  Atomics.store(ctx.mem, at, ((ctx.task + 1) << 20) | ((ctx.mem[at]! + 1) & 0xfffff));
+}
+
+/** handle_mm_fault for an anonymous vma: do_anonymous_page, or do_wp_page on the zero page. */
+export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolean): Path<AccessResult> {
+  ctx.stats.pageFaults++;
+  const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  yield* downRead(ctx, sem);
+  const vma = findVma(ctx, mm, vpn);
+  if (!vma || vma.start > vpn || (write && (vma.flags & VMA_FLAGS.WRITE) === 0)) {
+    yield* upRead(ctx, sem);
+    return 'segv';
+  }
+  const table = yield* allocPteTable(ctx, mm, vpn);
+  const at = ctx.m.ptEntry(table, pteIndex(vpn));
+  const ptl = pteLockptr(ctx, table);
+  const old = readEntry(ctx, table, pteIndex(vpn));
+  if (old === 0 || (write && pteFrame(old) === ZERO_PAGE)) {
+    // allocate before taking the pte lock, as do_anonymous_page and do_wp_page do
+    const page = write ? yield* allocPage(ctx, 'GFP_KERNEL', PageState.ANON) : ZERO_PAGE;
+    yield* spinLock(ctx, ptl, LockClass.PTE_LOCK);
+    const now = Atomics.load(ctx.mem, at);
+    let installed = false;
+    if (now === old) {
+      if (old !== 0) {
+        // ptep_clear_flush: the zero-page translation goes from every TLB before the new page is mapped
+        Atomics.store(ctx.mem, at, 0);
+        yield Step.PTE;
+        yield* flushTlbMm(ctx, mm);
+      }
+      if (page !== ZERO_PAGE) {
+        ctx.mem[ctx.m.page(page, PAGE_FIELD.MM)] = mm + 1;
+        ctx.mem[ctx.m.page(page, PAGE_FIELD.INDEX)] = vpn;
+        ctx.mem[ctx.m.page(page, PAGE_FIELD.MAPCOUNT)] = 1;
+        Atomics.add(ctx.mem, ctx.m.mm(mm, MM_FIELD.RSS_ANON), 1);
+      }
+      Atomics.store(ctx.mem, at, mkPte(page, PTE.PRESENT | PTE.ACCESSED | (write ? PTE.WRITE | PTE.DIRTY : 0)));
+      installed = true;
+      yield Step.PTE;
+    }
+    yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+    if (!installed && page !== ZERO_PAGE) yield* freePage(ctx, page);
+  }
+  yield* upRead(ctx, sem);
+  return 'ok';
+}

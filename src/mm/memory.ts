@@ -1,0 +1,248 @@
+// The unmap path of mm/memory.c: unmap_vmas, unmap_page_range,
+// zap_pud/pmd/pte_range, in both designs, step by step as in the kernel.
+// zap_work is charged PAGE_SIZE per non-none pte and 1 per none entry at any
+// level; every level continues only while zap_work > 0. In 2.6.38 a spent
+// budget finishes the gather and starts a new one; in the rework it only
+// bounds the interval between preemption points. The rework's zap_pte_range
+// breaks out of the pte lock when the batch is full, flushes outside it, and
+// goes back to the same pte (`goto again`).
+
+import { MM_FIELD, PAGE_FIELD, PAGE_SIZE, PTE, pteFrame, ptePresent } from '../machine/layout.ts';
+import { Step, type Path } from '../machine/step.ts';
+import { modelAssert } from '../machine/errors.ts';
+import type { Kctx } from '../sync/context.ts';
+import { spinLock, spinUnlock, spinNeedbreak, LockClass } from '../sync/spinlock.ts';
+import { needResched, condResched } from '../sync/preempt.ts';
+import { ZERO_PAGE } from '../page/alloc.ts';
+import type { MmuGather } from '../gather/gather.ts';
+import { tlbGatherMmu } from '../gather/variants.ts';
+import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, pteIndex, pteLockptr, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES } from './pgtable.ts';
+import type { Vma } from './vma.ts';
+
+/** ZAP_BLOCK_SIZE in bytes: 8 pages under CONFIG_PREEMPT, 1024 otherwise. */
+export function zapBlockSize(ctx: Kctx): number {
+  return (ctx.config.preempt === 'full' ? 8 : 1024) * PAGE_SIZE;
+}
+
+/** long *zap_work */
+interface ZapWork {
+  n: number;
+}
+/** struct mmu_gather **tlbp: 2.6.38's unmap_vmas may replace the gather, or drop it. */
+export interface GatherRef {
+  tlb: MmuGather | null;
+}
+/** struct zap_details, as far as this model uses it: the truncate path's i_mmap_lock. */
+export interface ZapDetails {
+  iMmapLock: number | null;
+}
+
+const RSS_ANON = 0;
+const RSS_FILE = 1;
+const RSS_SWAP = 2;
+
+function addMmRssVec(ctx: Kctx, mm: number, rss: number[]): void {
+  if (rss[RSS_ANON]) Atomics.add(ctx.mem, ctx.m.mm(mm, MM_FIELD.RSS_ANON), rss[RSS_ANON]!);
+  if (rss[RSS_FILE]) Atomics.add(ctx.mem, ctx.m.mm(mm, MM_FIELD.RSS_FILE), rss[RSS_FILE]!);
+  if (rss[RSS_SWAP]) Atomics.add(ctx.mem, ctx.m.mm(mm, MM_FIELD.RSS_SWAP), rss[RSS_SWAP]!);
+}
+
+/** pte_offset_map_lock */
+function* pteOffsetMapLock(ctx: Kctx, table: number): Path {
+  yield* spinLock(ctx, pteLockptr(ctx, table), LockClass.PTE_LOCK);
+  ctx.ptlHeld++;
+  ctx.ptlFreedThisHold = 0;
+  ctx.stats.pteLockAcquisitions++;
+}
+
+/**
+ * pte_unmap_unlock(pte - 1, ptl), where `pteVpn` is the slot `pte` points at.
+ * After a full loop that is one past the last slot and pte - 1 is in this
+ * table; after the rework's break it is the slot just zapped, and at index 0
+ * pte - 1 names another page (harmless on 64-bit, kunmap_atomic of the wrong
+ * page with HIGHPTE; fixed later by start_pte).
+ */
+function* pteUnmapUnlock(ctx: Kctx, table: number, tableBase: number, pteVpn: number): Path {
+  if (pteVpn - 1 < tableBase) ctx.stats.pteUnmapWrongPage++;
+  ctx.ptlHeld--;
+  yield* spinUnlock(ctx, pteLockptr(ctx, table), LockClass.PTE_LOCK);
+}
+
+/** ptep_get_and_clear_full: a locked exchange, or read-then-clear when the whole mm goes (fullmm). */
+function ptepGetAndClearFull(ctx: Kctx, at: number, fullmm: boolean): number {
+  if (!fullmm) return Atomics.exchange(ctx.mem, at, 0);
+  const v = Atomics.load(ctx.mem, at);
+  Atomics.store(ctx.mem, at, 0);
+  return v;
+}
+
+/** vm_normal_page: no struct page to free behind the zero page. */
+function vmNormalPage(pte: number): number {
+  const frame = pteFrame(pte);
+  return frame === ZERO_PAGE ? 0 : frame;
+}
+
+/** page_remove_rmap, with print_bad_pte's check. */
+function pageRemoveRmap(ctx: Kctx, page: number, vpn: number): void {
+  const left = Atomics.sub(ctx.mem, ctx.m.page(page, PAGE_FIELD.MAPCOUNT), 1) - 1;
+  modelAssert(left >= 0, 'print_bad_pte: mapcount below zero', () => `frame ${page} at vpn ${vpn}`);
+}
+
+/** Zap one present pte under the lock; returns the page to hand to the gather, or 0. */
+function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, rss: number[]): Path<number> {
+  const at = ctx.m.ptEntry(table, pteIndex(vpn));
+  const ptent = ptepGetAndClearFull(ctx, at, tlb.fullmm);
+  modelAssert(ptePresent(ptent), 'pte changed under the pte lock', () => `vpn ${vpn}`);
+  tlb.setNeedFlush(); // tlb_remove_tlb_entry
+  yield Step.PTE;
+  const page = vmNormalPage(ptent);
+  if (page === 0) return 0;
+  rss[RSS_ANON]!--;
+  pageRemoveRmap(ctx, page, vpn);
+  return page;
+}
+
+/** zap_pte_range, 2.6.38: a full batch flushes and frees right here, under the pte lock. */
+function* zapPteRangeLegacy(ctx: Kctx, tlb: MmuGather, table: number, addr: number, end: number, zapWork: ZapWork): Path<number> {
+  const mm = tlb.mm;
+  const rss = [0, 0, 0]; // init_rss_vec
+  const tableBase = addr - pteIndex(addr);
+  yield* pteOffsetMapLock(ctx, table);
+  do {
+    const ptent = readEntry(ctx, table, pteIndex(addr));
+    if (ptent === 0) {
+      zapWork.n--;
+      continue;
+    }
+    zapWork.n -= PAGE_SIZE;
+    modelAssert((ptent & PTE.PRESENT) !== 0, 'non-present, non-none pte (no swap in this model)', () => `vpn ${addr}`);
+    const page = yield* zapPresentPte(ctx, tlb, table, addr, rss);
+    if (page === 0) continue;
+    yield* tlb.removePage(ctx, page); // tlb_remove_page: may flush under the lock
+  } while ((addr += 1), addr !== end && zapWork.n > 0);
+  addMmRssVec(ctx, mm, rss);
+  yield* pteUnmapUnlock(ctx, table, tableBase, addr);
+  return addr;
+}
+
+/** zap_pte_range, the rework: break out of the pte lock to flush a full batch, then `goto again`. */
+function* zapPteRangeRework(ctx: Kctx, tlb: MmuGather, table: number, addr: number, end: number, zapWork: ZapWork): Path<number> {
+  const mm = tlb.mm;
+  let forceFlush = false;
+  let rss = [0, 0, 0];
+  const tableBase = addr - pteIndex(addr);
+  for (;;) {
+    // again:
+    if (!ctx.traits.rssInitBeforeAgain) rss = [0, 0, 0]; // init_rss_vec, after the label since e303297e6c3a
+    yield* pteOffsetMapLock(ctx, table);
+    do {
+      const ptent = readEntry(ctx, table, pteIndex(addr));
+      if (ptent === 0) {
+        zapWork.n--;
+        continue;
+      }
+      zapWork.n -= PAGE_SIZE;
+      modelAssert((ptent & PTE.PRESENT) !== 0, 'non-present, non-none pte (no swap in this model)', () => `vpn ${addr}`);
+      const page = yield* zapPresentPte(ctx, tlb, table, addr, rss);
+      if (page === 0) continue;
+      forceFlush = (yield* tlb.removePage(ctx, page)) === 0;
+      if (forceFlush) break; // addr still names the pte just zapped
+    } while ((addr += 1), addr !== end && zapWork.n > 0);
+    addMmRssVec(ctx, mm, rss);
+    yield* pteUnmapUnlock(ctx, table, tableBase, addr);
+    if (forceFlush) {
+      forceFlush = false;
+      ctx.stats.forcedFlushes++;
+      yield* tlb.flushMmu(ctx);
+      if (addr !== end) continue;
+    }
+    return addr;
+  }
+}
+
+function* zapPmdRange(ctx: Kctx, tlb: MmuGather, pmdTable: number, addr: number, end: number, zapWork: ZapWork): Path<number> {
+  const zapPteRange = ctx.traits.design === 'legacy' ? zapPteRangeLegacy : zapPteRangeRework;
+  let next: number;
+  do {
+    next = addrEnd(addr, end, PMD_PAGES);
+    const e = readEntry(ctx, pmdTable, pmdIndex(addr));
+    if (e === 0) {
+      zapWork.n--;
+      continue;
+    }
+    next = yield* zapPteRange(ctx, tlb, pteFrame(e), addr, next, zapWork);
+  } while (((addr = next), addr !== end && zapWork.n > 0));
+  return addr;
+}
+
+function* zapPudRange(ctx: Kctx, tlb: MmuGather, pudTable: number, addr: number, end: number, zapWork: ZapWork): Path<number> {
+  let next: number;
+  do {
+    next = addrEnd(addr, end, PUD_PAGES);
+    const e = readEntry(ctx, pudTable, pudIndex(addr));
+    if (e === 0) {
+      zapWork.n--;
+      continue;
+    }
+    next = yield* zapPmdRange(ctx, tlb, pteFrame(e), addr, next, zapWork);
+  } while (((addr = next), addr !== end && zapWork.n > 0));
+  return addr;
+}
+
+/** unmap_page_range: the pgd loop (tlb_start_vma and tlb_end_vma are no-ops on x86). */
+function* unmapPageRange(ctx: Kctx, tlb: MmuGather, vma: Vma, addr: number, end: number, zapWork: ZapWork): Path<number> {
+  modelAssert(addr < end, 'BUG_ON(addr >= end)', () => `${addr} >= ${end} in vma [${vma.start}, ${vma.end})`);
+  const pgd = pgdFrame(ctx, tlb.mm);
+  let next: number;
+  do {
+    next = addrEnd(addr, end, PGD_PAGES);
+    const e = readEntry(ctx, pgd, pgdIndex(addr));
+    if (e === 0) {
+      zapWork.n--;
+      continue;
+    }
+    next = yield* zapPudRange(ctx, tlb, pteFrame(e), addr, next, zapWork);
+  } while (((addr = next), addr !== end && zapWork.n > 0));
+  return addr;
+}
+
+/**
+ * unmap_vmas(tlbp, vma, start_addr, end_addr, nr_accounted, details).
+ * Returns the address the zap reached: end_addr, or less when the truncate
+ * path's i_mmap_lock asked for a break.
+ */
+export function* unmapVmas(ctx: Kctx, tlbp: GatherRef, vmaList: Vma[], startAddr: number, endAddr: number, details: ZapDetails | null): Path<number> {
+  const legacy = ctx.traits.design === 'legacy';
+  const zapWork: ZapWork = { n: zapBlockSize(ctx) };
+  const iMmapLock = details?.iMmapLock ?? null;
+  let start = startAddr;
+  const first = tlbp.tlb;
+  modelAssert(first !== null, 'unmap_vmas without a gather', () => `task ${ctx.task}`);
+  const mm = first.mm;
+  const fullmm = first.fullmm;
+  // mmu_notifier_invalidate_range_start: no notifiers registered in this model
+  for (const vma of vmaList) {
+    if (vma.start >= endAddr) continue;
+    if (vma.end <= startAddr) continue;
+    start = Math.max(vma.start, startAddr);
+    const end = Math.min(vma.end, endAddr);
+    while (start !== end) {
+      start = yield* unmapPageRange(ctx, tlbp.tlb!, vma, start, end, zapWork);
+      if (zapWork.n > 0) {
+        modelAssert(start === end, 'BUG_ON(start != end)', () => `${start} != ${end}`);
+        break;
+      }
+      if (legacy) yield* tlbp.tlb!.finishMmu(ctx);
+      if (needResched(ctx) || (iMmapLock !== null && spinNeedbreak(ctx, iMmapLock))) {
+        if (iMmapLock !== null) {
+          if (legacy) tlbp.tlb = null;
+          return start;
+        }
+        yield* condResched(ctx);
+      }
+      if (legacy) tlbp.tlb = yield* tlbGatherMmu(ctx, mm, fullmm);
+      zapWork.n = zapBlockSize(ctx);
+    }
+  }
+  return start;
+}

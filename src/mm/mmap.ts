@@ -1,0 +1,175 @@
+// munmap (unmap_region), exit_mmap and zap_page_range (madvise DONTNEED), with
+// free_pgtables. Each brackets its zap with one gather: tlb_gather_mmu, zap,
+// free the page tables nobody else spans, tlb_finish_mmu, so every page and
+// page table goes back only after the flush that covers it.
+
+import { MM_FIELD, PTRS_PER_TABLE, pteFrame } from '../machine/layout.ts';
+import { Step, type Path } from '../machine/step.ts';
+import { BadInput, modelAssert } from '../machine/errors.ts';
+import type { Kctx } from '../sync/context.ts';
+import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.ts';
+import { tlbRemovePage, type MmuGather } from '../gather/gather.ts';
+import { tlbGatherMmu } from '../gather/variants.ts';
+import { unmapVmas, type GatherRef } from './memory.ts';
+import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES, TASK_SIZE_PAGES } from './pgtable.ts';
+import { detachVma, vmas, type Vma } from './vma.ts';
+
+const FIRST_USER_ADDRESS = 0;
+
+/** pte_free_tlb / pmd_free_tlb / pud_free_tlb on x86: the table joins the same batch as data pages. */
+function* pgtableFreeTlb(ctx: Kctx, tlb: MmuGather, table: number): Path {
+  tlb.setNeedFlush();
+  yield* tlbRemovePage(ctx, tlb, table);
+}
+
+/** Clear entry `index` of `table`, which points at a lower table, and queue that table. */
+function* clearAndFree(ctx: Kctx, tlb: MmuGather, table: number, index: number, level: number): Path {
+  const at = ctx.m.ptEntry(table, index);
+  const lower = pteFrame(Atomics.exchange(ctx.mem, at, 0));
+  modelAssert(lower !== 0, 'freeing a table under a none entry', () => `table ${table} index ${index}`);
+  yield Step.PTE;
+  if (level === 1) Atomics.sub(ctx.mem, ctx.m.mm(tlb.mm, MM_FIELD.NR_PTES), 1);
+  yield* pgtableFreeTlb(ctx, tlb, lower);
+}
+
+/**
+ * free_pgd_range(tlb, addr, end, floor, ceiling), in pages. A ceiling of 0
+ * is the top of the address space. A table is freed only when its whole
+ * span lies within [floor, ceiling), so a table another vma uses survives.
+ */
+export function* freePgdRange(ctx: Kctx, tlb: MmuGather, addr: number, end: number, floor: number, ceiling: number): Path {
+  const top = ceiling === 0 ? TASK_SIZE_PAGES : ceiling;
+  addr -= addr % PMD_PAGES;
+  if (addr < floor) {
+    addr += PMD_PAGES;
+    if (addr >= TASK_SIZE_PAGES) return;
+  }
+  let ceil = top;
+  ceil -= ceil % PMD_PAGES;
+  if (ceil === 0) return;
+  if (end > ceil) end -= PMD_PAGES;
+  if (addr > end - 1) return;
+  const pgd = pgdFrame(ctx, tlb.mm);
+  let next: number;
+  do {
+    next = addrEnd(addr, end, PGD_PAGES);
+    if (readEntry(ctx, pgd, pgdIndex(addr)) === 0) continue;
+    yield* freePudRange(ctx, tlb, pgd, addr, next, floor, top);
+  } while ((addr = next) !== end);
+}
+
+function* freePudRange(ctx: Kctx, tlb: MmuGather, pgd: number, addr: number, end: number, floor: number, ceiling: number): Path {
+  const pud = pteFrame(readEntry(ctx, pgd, pgdIndex(addr)));
+  let start = addr;
+  let next: number;
+  do {
+    next = addrEnd(addr, end, PUD_PAGES);
+    if (readEntry(ctx, pud, pudIndex(addr)) === 0) continue;
+    yield* freePmdRange(ctx, tlb, pud, addr, next, floor, ceiling);
+  } while ((addr = next) !== end);
+  start -= start % PGD_PAGES;
+  if (start < floor) return;
+  const ceil = ceiling - (ceiling % PGD_PAGES);
+  if (ceil === 0) return;
+  if (end > ceil) return;
+  yield* clearAndFree(ctx, tlb, pgd, pgdIndex(start), 3);
+}
+
+function* freePmdRange(ctx: Kctx, tlb: MmuGather, pud: number, addr: number, end: number, floor: number, ceiling: number): Path {
+  const pmd = pteFrame(readEntry(ctx, pud, pudIndex(addr)));
+  let start = addr;
+  let next: number;
+  do {
+    next = addrEnd(addr, end, PMD_PAGES);
+    if (readEntry(ctx, pmd, pmdIndex(addr)) === 0) continue;
+    yield* clearAndFree(ctx, tlb, pmd, pmdIndex(addr), 1); // free_pte_range
+  } while ((addr = next) !== end);
+  start -= start % PUD_PAGES;
+  if (start < floor) return;
+  const ceil = ceiling - (ceiling % PUD_PAGES);
+  if (ceil === 0) return;
+  if (end > ceil) return;
+  yield* clearAndFree(ctx, tlb, pud, pudIndex(start), 2);
+}
+
+/** free_pgtables(tlb, vma list, floor, ceiling): vmas within PMD_SIZE of each other share one range. */
+export function* freePgtables(ctx: Kctx, tlb: MmuGather, list: Vma[], floor: number, ceiling: number): Path {
+  for (let i = 0; i < list.length; ) {
+    const addr = list[i]!.start;
+    // unlink_anon_vmas / unlink_file_vma: nothing to unlink for private anonymous memory
+    let last = list[i]!;
+    while (i + 1 < list.length && list[i + 1]!.start <= last.end + PMD_PAGES) last = list[++i]!;
+    const next = list[i + 1];
+    yield* freePgdRange(ctx, tlb, addr, last.end, floor, next ? next.start : ceiling);
+    i++;
+  }
+}
+
+/** unmap_region(mm, vma, prev, start, end). */
+function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined, next: Vma | undefined, start: number, end: number): Path {
+  // lru_add_drain: no LRU in this model
+  const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
+  // update_hiwater_rss
+  yield* unmapVmas(ctx, tlbp, list, start, end, null);
+  const tlb = tlbp.tlb!;
+  yield* freePgtables(ctx, tlb, list, prev ? prev.end : FIRST_USER_ADDRESS, next ? next.start : 0);
+  yield* tlb.finishMmu(ctx);
+}
+
+/** munmap(start, len) of whole mappings, with mmap_sem held for write. */
+export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Path {
+  const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  yield* downWrite(ctx, sem);
+  const all = vmas(ctx, mm);
+  const list = all.filter((v) => v.start < end && start < v.end);
+  for (const v of list) {
+    if (v.start < start || v.end > end) throw new BadInput(`munmap [${start}, ${end}) splits mapping [${v.start}, ${v.end}); only whole mappings are unmapped`);
+  }
+  if (list.length > 0) {
+    const prev = all.filter((v) => v.end <= start).pop();
+    const next = all.find((v) => v.start >= end);
+    for (const v of list) detachVma(ctx, mm, v); // detach_vmas_to_be_unmapped
+    yield* unmapRegion(ctx, mm, list, prev, next, start, end);
+    // remove_vma_list: nothing more to free for anonymous vmas
+  }
+  yield* upWrite(ctx, sem);
+}
+
+/** zap_page_range(vma, address, size, details) */
+export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number): Path<number> {
+  const mm = ctx.mm;
+  const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
+  const reached = yield* unmapVmas(ctx, tlbp, [vma], start, end, null);
+  // 2.6.38: unmap_vmas may have finished the gather already (tlb == NULL); the rework always finishes
+  if (tlbp.tlb) yield* tlbp.tlb.finishMmu(ctx);
+  return reached;
+}
+
+/** madvise(start, len, MADV_DONTNEED), with mmap_sem held for read. */
+export function* madviseDontneed(ctx: Kctx, mm: number, start: number, end: number): Path {
+  const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  yield* downRead(ctx, sem);
+  for (const vma of vmas(ctx, mm)) {
+    const s = Math.max(vma.start, start);
+    const e = Math.min(vma.end, end);
+    if (s < e) yield* zapPageRange(ctx, vma, s, e);
+  }
+  yield* upRead(ctx, sem);
+}
+
+/** exit_mmap(mm): mm_users is 0, no mmap_sem; fullmm. The pgd goes last, outside the gather. */
+export function* exitMmap(ctx: Kctx, mm: number): Path {
+  const list = vmas(ctx, mm);
+  if (list.length > 0) {
+    const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, true) };
+    yield* unmapVmas(ctx, tlbp, list, 0, TASK_SIZE_PAGES, null);
+    const tlb = tlbp.tlb!;
+    yield* freePgtables(ctx, tlb, list, FIRST_USER_ADDRESS, 0);
+    yield* tlb.finishMmu(ctx);
+    for (const v of list) detachVma(ctx, mm, v); // remove_vma, preemptible
+  }
+  // the pgd stays until mmdrop, when the last lazy cpu lets go of the mm; a run ends before that
+  const pgd = pgdFrame(ctx, mm);
+  for (let i = 0; i < PTRS_PER_TABLE; i++) modelAssert(readEntry(ctx, pgd, i) === 0, 'pgd not empty after exit_mmap', () => `mm ${mm} index ${i}`);
+  Atomics.store(ctx.mem, ctx.m.mm(mm, MM_FIELD.EXITED), 1);
+}

@@ -1,0 +1,107 @@
+// Task-level entry and exit of the kernel: return to user space (where
+// TLB_AFTER_RETURN is decided), exit_mm with mmput, and the checks that run
+// when the machine has stopped (RSS and page conservation).
+
+import { MM_FIELD, PAGE_FIELD, PageState, PTRS_PER_TABLE, HDR, pteFrame, ptePresent } from '../machine/layout.ts';
+import { Step, type Path } from '../machine/step.ts';
+import type { Oracle } from '../oracle/rules.ts';
+import type { Kctx } from '../sync/context.ts';
+import { tlbEntriesInRange } from '../cpu/tlb.ts';
+import { enterLazyTlb } from '../cpu/tlbflush.ts';
+import { ZERO_PAGE } from '../page/alloc.ts';
+import { lookupPteTable, pteIndex, readEntry } from './pgtable.ts';
+import { exitMmap } from './mmap.ts';
+
+/**
+ * Return from munmap or madvise over [start, end): no TLB anywhere may still
+ * translate an address there to anything but what its pte maps now.
+ */
+export function* returnToUser(ctx: Kctx, mm: number, start: number, end: number, syscall: string): Path {
+  for (const e of tlbEntriesInRange(ctx.m, mm, start, end)) {
+    const table = lookupPteTable(ctx, mm, e.vpn);
+    const pte = table === 0 ? 0 : readEntry(ctx, table, pteIndex(e.vpn));
+    const frame = pteFrame(e.pte);
+    const same = ptePresent(pte) && pteFrame(pte) === frame && Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.GEN)) === e.gen;
+    if (!same) {
+      ctx.oracle.report(
+        'TLB_AFTER_RETURN',
+        { cpu: ctx.cpu, task: ctx.task, mm, address: e.vpn * 4096, frame },
+        `${syscall} returned while cpu ${e.cpu}'s TLB still maps vpn ${e.vpn} to frame ${frame}`,
+      );
+      break;
+    }
+  }
+  yield Step.PREEMPT;
+}
+
+/** exit_mm: drop current->mm, go lazy on it, and mmput; the last user tears the mm down. */
+export function* exitMm(ctx: Kctx): Path {
+  const mm = ctx.mm;
+  if (mm < 0) return;
+  ctx.mm = -1;
+  enterLazyTlb(ctx);
+  if (Atomics.sub(ctx.mem, ctx.m.mm(mm, MM_FIELD.USERS), 1) === 1) yield* exitMmap(ctx, mm);
+}
+
+/** Pages of anonymous memory the page tables of `mm` map, and every frame reachable from its pgd. */
+function walkMm(mem: Int32Array, m: Kctx['m'], mm: number, reach: Uint8Array): number {
+  let mapped = 0;
+  const pgd = mem[m.mm(mm, MM_FIELD.PGD)]!;
+  if (pgd === 0) return 0;
+  reach[pgd] = 1;
+  const visit = (table: number, level: number): void => {
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
+      const e = mem[m.ptEntry(table, i)]!;
+      if (e === 0) continue;
+      const frame = pteFrame(e);
+      if (level === 0) {
+        if (frame !== ZERO_PAGE) {
+          mapped++;
+          reach[frame] = 1;
+        }
+      } else {
+        reach[frame] = 1;
+        visit(frame, level - 1);
+      }
+    }
+  };
+  visit(pgd, 3);
+  return mapped;
+}
+
+/** RSS_MISMATCH and PAGE_LEAK, checked once every cpu has stopped. */
+export function checkQuiescent(mem: Int32Array, m: Kctx['m'], oracle: Oracle, queuedInGathers: number): void {
+  const reach = new Uint8Array(m.size.pages);
+  for (let mm = 0; mm < m.size.mms; mm++) {
+    const mapped = walkMm(mem, m, mm, reach);
+    const rss = mem[m.mm(mm, MM_FIELD.RSS_ANON)]!;
+    if (rss !== mapped) {
+      oracle.report('RSS_MISMATCH', { cpu: -1, task: -1, mm }, `mm ${mm}: MM_ANONPAGES is ${rss}, page tables map ${mapped}`);
+    }
+  }
+  let free = 0;
+  let inUse = 0;
+  let leaked = 0;
+  let firstLeak = -1;
+  for (let f = 0; f < m.size.pages; f++) {
+    const state = mem[m.page(f, PAGE_FIELD.STATE)];
+    if (state === PageState.FREE) free++;
+    else if (state === PageState.RESERVED) continue;
+    else if (reach[f]) inUse++;
+    else {
+      leaked++;
+      if (firstLeak < 0) firstLeak = f;
+    }
+  }
+  const total = m.size.pages - 2;
+  if (free !== mem[HDR.FREE_TOP]) {
+    oracle.report('PAGE_LEAK', { cpu: -1, task: -1, mm: -1 }, `${free} frames are marked free but the free list holds ${mem[HDR.FREE_TOP]}`);
+  }
+  if (free + inUse + queuedInGathers !== total) {
+    oracle.report(
+      'PAGE_LEAK',
+      { cpu: -1, task: -1, mm: -1, frame: firstLeak },
+      `free ${free} + in use ${inUse} + queued ${queuedInGathers} != total ${total}: ${leaked} frames unaccounted for, first ${firstLeak}`,
+    );
+  }
+}

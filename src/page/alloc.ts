@@ -1,0 +1,157 @@
+// The page allocator: one zone, a stack of free frames under the zone lock
+// (taken with interrupts off, as zone->lock is). Every allocation bumps the
+// frame's generation, so a TLB entry filled from an older life of the frame
+// is recognisably stale. A frame is returned only when no other cpu's TLB
+// maps it (FREE_WHILE_REMOTE_TLB otherwise) and only once (DOUBLE_FREE).
+// GFP_NOWAIT allocations fail as the run's alloc-fail policy says; the
+// others may sleep and are checked against atomic context.
+
+import { HDR, PAGE_FIELD, PageState, PTRS_PER_TABLE, LOCK } from '../machine/layout.ts';
+import { Step, type Path } from '../machine/step.ts';
+import { OutOfMemory, modelAssert } from '../machine/errors.ts';
+import type { Kctx } from '../sync/context.ts';
+import { mightSleep } from '../sync/preempt.ts';
+import { spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
+import { cpusHoldingFrame } from '../cpu/tlb.ts';
+
+export type Gfp = 'GFP_KERNEL' | 'GFP_NOWAIT';
+export type PageStateValue = (typeof PageState)[keyof typeof PageState];
+
+/** Frames that are never handed out: 0 (so a pte of 0 is none) and the zero page. */
+export const ZERO_PAGE = 1;
+export const FIRST_FREE_FRAME = 2;
+/** free_pages_and_swap_cache releases in chunks of PAGEVEC_SIZE. */
+export const PAGEVEC_SIZE = 14;
+
+/** Fill the free stacks; called once before any cpu runs. */
+export function initAllocator(mem: Int32Array, m: Kctx['m']): void {
+  const pages = m.size.pages;
+  for (let f = 0; f < FIRST_FREE_FRAME; f++) mem[m.page(f, PAGE_FIELD.STATE)] = PageState.RESERVED;
+  let top = 0;
+  for (let f = pages - 1; f >= FIRST_FREE_FRAME; f--) mem[m.freeStackBase + top++] = f;
+  mem[HDR.FREE_TOP] = top;
+  for (let s = 0; s < m.size.ptSlots; s++) mem[m.ptFreeStackBase + s] = m.size.ptSlots - 1 - s;
+  mem[HDR.PT_FREE_TOP] = m.size.ptSlots;
+}
+
+function gfpFails(ctx: Kctx, gfp: Gfp): boolean {
+  if (gfp !== 'GFP_NOWAIT') return false;
+  const policy = ctx.config.allocFail;
+  if (policy.kind === 'never') return false;
+  if (policy.kind === 'always') return true;
+  return ctx.rng.chance(policy.p);
+}
+
+/** __get_free_pages / alloc_page. Returns the frame, or 0 when a GFP_NOWAIT allocation fails. */
+export function* allocPage(ctx: Kctx, gfp: Gfp, state: PageStateValue): Path<number> {
+  if (gfp === 'GFP_KERNEL') mightSleep(ctx, 'alloc_page(GFP_KERNEL)');
+  if (gfpFails(ctx, gfp)) return 0;
+  const { m, mem } = ctx;
+  yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+  const top = mem[HDR.FREE_TOP]!;
+  let slot = -1;
+  if (state === PageState.PAGETABLE && top > 0) {
+    const ptTop = mem[HDR.PT_FREE_TOP]!;
+    if (ptTop > 0) {
+      mem[HDR.PT_FREE_TOP] = ptTop - 1;
+      slot = mem[m.ptFreeStackBase + ptTop - 1]!;
+    }
+  }
+  const frame = top > 0 && (state !== PageState.PAGETABLE || slot >= 0) ? mem[m.freeStackBase + top - 1]! : 0;
+  if (frame !== 0) mem[HDR.FREE_TOP] = top - 1;
+  yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+  if (frame === 0) {
+    if (gfp === 'GFP_NOWAIT') return 0;
+    throw new OutOfMemory(`cpu ${ctx.cpu}: no free ${state === PageState.PAGETABLE ? 'page-table storage' : 'frame'} for a GFP_KERNEL allocation; the run needs more --memory`);
+  }
+  modelAssert(mem[m.page(frame, PAGE_FIELD.STATE)] === PageState.FREE, 'allocated frame not free', () => `frame ${frame}`);
+  mem[m.page(frame, PAGE_FIELD.REFCOUNT)] = 1;
+  mem[m.page(frame, PAGE_FIELD.MAPCOUNT)] = 0;
+  mem[m.page(frame, PAGE_FIELD.MM)] = 0;
+  mem[m.page(frame, PAGE_FIELD.INDEX)] = 0;
+  mem[m.page(frame, PAGE_FIELD.PT_SLOT)] = slot + 1;
+  mem[m.page(frame, PAGE_FIELD.PTL + LOCK.NEXT)] = 0;
+  mem[m.page(frame, PAGE_FIELD.PTL + LOCK.SERVING)] = 0;
+  mem[m.page(frame, PAGE_FIELD.PTL + LOCK.OWNER)] = 0;
+  Atomics.add(mem, m.page(frame, PAGE_FIELD.GEN), 1);
+  Atomics.store(mem, m.page(frame, PAGE_FIELD.STATE), state);
+  return frame;
+}
+
+/** Checks made as a frame goes back; reports and returns false when it must not. */
+function checkFree(ctx: Kctx, frame: number): boolean {
+  const { m, mem } = ctx;
+  const state = Atomics.load(mem, m.page(frame, PAGE_FIELD.STATE));
+  if (state === PageState.FREE || state === PageState.RESERVED) {
+    ctx.oracle.report('DOUBLE_FREE', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm, frame }, `frame ${frame} freed while ${state === PageState.FREE ? 'already free' : 'reserved'}`);
+    return false;
+  }
+  if (Atomics.load(mem, m.page(frame, PAGE_FIELD.TLB_REFS)) > 0) {
+    const remote = cpusHoldingFrame(m, frame).filter((h) => h.cpu !== ctx.cpu);
+    if (remote.length > 0) {
+      const h = remote[0]!;
+      ctx.oracle.report(
+        'FREE_WHILE_REMOTE_TLB',
+        { cpu: ctx.cpu, task: ctx.task, mm: h.mm, address: h.vpn * 4096, frame },
+        `frame ${frame} freed by cpu ${ctx.cpu} while cpu ${h.cpu}'s TLB maps vpn ${h.vpn} of mm ${h.mm} to it`,
+      );
+    }
+  }
+  if (state === PageState.PAGETABLE) {
+    const base = m.ptSlotBase(mem[m.page(frame, PAGE_FIELD.PT_SLOT)]! - 1);
+    for (let i = 0; i < PTRS_PER_TABLE; i++) {
+      modelAssert(mem[base + i] === 0, 'page table freed with live entries', () => `frame ${frame} index ${i}`);
+    }
+  }
+  return true;
+}
+
+/** Return frames to the zone under one hold of the zone lock (the caller holds it). */
+function freeLocked(ctx: Kctx, frames: ArrayLike<number>, from: number, to: number): void {
+  const { m, mem } = ctx;
+  for (let i = from; i < to; i++) {
+    const frame = frames[i]!;
+    if (!checkFree(ctx, frame)) continue;
+    const state = mem[m.page(frame, PAGE_FIELD.STATE)];
+    if (state === PageState.ANON) ctx.stats.pagesFreed++;
+    else if (state === PageState.PAGETABLE) ctx.stats.pageTablesFreed++;
+    if (ctx.ptlHeld > 0) {
+      ctx.stats.pagesFreedUnderPteLock++;
+      ctx.ptlFreedThisHold++;
+      if (ctx.ptlFreedThisHold > ctx.stats.maxPagesFreedInOnePteLockHold) ctx.stats.maxPagesFreedInOnePteLockHold = ctx.ptlFreedThisHold;
+    }
+    const slot = mem[m.page(frame, PAGE_FIELD.PT_SLOT)]! - 1;
+    if (slot >= 0) {
+      mem[m.ptFreeStackBase + mem[HDR.PT_FREE_TOP]!] = slot;
+      mem[HDR.PT_FREE_TOP]!++;
+      mem[m.page(frame, PAGE_FIELD.PT_SLOT)] = 0;
+    }
+    mem[m.page(frame, PAGE_FIELD.REFCOUNT)] = 0;
+    mem[m.page(frame, PAGE_FIELD.MAPCOUNT)] = 0;
+    mem[m.page(frame, PAGE_FIELD.MM)] = 0;
+    Atomics.store(mem, m.page(frame, PAGE_FIELD.STATE), PageState.FREE);
+    const top = mem[HDR.FREE_TOP]!;
+    modelAssert(top < m.size.pages, 'free stack overflow', () => `frame ${frame}`);
+    mem[m.freeStackBase + top] = frame;
+    mem[HDR.FREE_TOP] = top + 1;
+  }
+}
+
+/** put_page for frames whose last reference goes (free_pages_and_swap_cache), PAGEVEC_SIZE a chunk. */
+export function* freePages(ctx: Kctx, frames: ArrayLike<number>, nr: number): Path {
+  for (let from = 0; from < nr; from += PAGEVEC_SIZE) {
+    yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+    freeLocked(ctx, frames, from, Math.min(nr, from + PAGEVEC_SIZE));
+    yield Step.FREE;
+    yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+  }
+}
+
+/** free_page_and_swap_cache / free_pages for one frame. */
+export function* freePage(ctx: Kctx, frame: number): Path {
+  yield* freePages(ctx, [frame], 1);
+}
+
+export function freeFrameCount(mem: Int32Array): number {
+  return Atomics.load(mem, HDR.FREE_TOP);
+}

@@ -1,0 +1,48 @@
+// Event counters. Each task counts what its own kernel paths did, so the
+// counters of one measured operation are exact even while other cpus run.
+// Counters only grow; a snapshot difference is the count for an interval.
+
+
+export const COUNTER_NAMES = [
+  'gatherFlushes', // tlb_flush_mmu calls that flushed (need_flush was set)
+  'forcedFlushes', // rework: flushes after a full batch broke out of the pte lock
+  'flushesUnderPteLock', // flushes issued while a pte lock was held
+  'pagesFreedUnderPteLock',
+  'maxPagesFreedInOnePteLockHold',
+  'ipisSent',
+  'ipisHandled',
+  'lazyLeaves', // leave_mm because a flush reached a lazy cpu
+  'tlbFlushesLocal',
+  'pagesFreed', // data pages returned to the allocator
+  'pageTablesFreed',
+  'pteLockAcquisitions', // by the zap path
+  'batchAllocFailures', // GFP_NOWAIT batch-page allocations that failed
+  'batchAllocs',
+  'pageFaults',
+  'segfaults',
+  'userAccesses',
+  'tlbHits',
+  'tlbMisses',
+  'condResched',
+  'pteUnmapWrongPage', // rework-seed: pte_unmap_unlock(pte - 1) named another page-table page
+] as const;
+export type CounterName = (typeof COUNTER_NAMES)[number];
+export type Counters = Record<CounterName, number>;
+
+export function newCounters(): Counters {
+  const c = {} as Counters;
+  for (const n of COUNTER_NAMES) c[n] = 0;
+  return c;
+}
+
+/** Counters accumulated between two snapshots; maxima are taken from the later one. */
+export function diffCounters(after: Counters, before: Counters): Counters {
+  const d = newCounters();
+  for (const n of COUNTER_NAMES) d[n] = n.startsWith('max') ? after[n] : after[n] - before[n];
+  return d;
+}
+
+export function addCounters(into: Counters, from: Counters): void {
+  for (const n of COUNTER_NAMES) into[n] = n.startsWith('max') ? Math.max(into[n], from[n]) : into[n] + from[n];
+}
+

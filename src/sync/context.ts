@@ -1,0 +1,39 @@
+// Kctx is what a kernel path sees of the world: this cpu, `current`, the
+// machine, and where to count and report. One exists per cpu; the engine
+// points it at the task it runs. Kernel paths take it as their first argument
+// the way kernel code reaches `current` and `smp_processor_id()`.
+
+import type { RunConfig, VariantTraits } from '../machine/config.ts';
+import type { Machine } from '../machine/layout.ts';
+import type { Rng } from '../machine/rng.ts';
+import type { Counters } from '../stats/counters.ts';
+import type { Oracle } from '../oracle/rules.ts';
+
+export interface Kctx {
+  readonly m: Machine;
+  readonly mem: Int32Array;
+  readonly cpu: number;
+  readonly config: RunConfig;
+  readonly traits: VariantTraits;
+  readonly oracle: Oracle;
+  /** Per-cpu stream for this cpu's own random events (GFP_NOWAIT failure). */
+  readonly rng: Rng;
+  /** Microseconds: real time in parallel mode, steps in deterministic mode. */
+  readonly now: () => number;
+  /** The running task, or -1 when the cpu is idle. */
+  task: number;
+  /** current->mm, or -1 (a kernel thread, or a task past exit_mm). */
+  mm: number;
+  /** The running task's counters (the idle counters when no task runs). */
+  stats: Counters;
+  /** Counters of work done in interrupt context on this cpu (IPI handling). */
+  readonly cpuStats: Counters;
+  /** pte locks held by the running task; flushes and frees under one are counted. */
+  ptlHeld: number;
+  /** Pages freed during the current pte-lock hold. */
+  ptlFreedThisHold: number;
+}
+
+export function onlineCpus(ctx: Kctx): number {
+  return ctx.config.cpus;
+}

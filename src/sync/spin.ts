@@ -1,0 +1,25 @@
+// Every wait on shared memory goes through a SpinWatch: it bounds the wait by
+// the lockup limit and stops at once when the poison or stop word is set, so
+// no wait can hang the run.
+
+import { SoftLockup, Poisoned } from '../machine/errors.ts';
+import type { Kctx } from './context.ts';
+
+export class SpinWatch {
+  private spins = 0;
+  private readonly start: number;
+  constructor(private readonly ctx: Kctx, private readonly where: string) {
+    this.start = ctx.now();
+  }
+
+  /** Call once per failed iteration. Throws when the wait must end. */
+  tick(): void {
+    this.spins++;
+    if ((this.spins & 63) !== 0) return;
+    if (this.ctx.m.poisoned) throw new Poisoned(`cpu ${this.ctx.cpu} stopped in ${this.where}: another cpu failed`);
+    const waitedUs = this.ctx.now() - this.start;
+    if (waitedUs > this.ctx.config.lockupMs * 1000) {
+      throw new SoftLockup(this.ctx.cpu, this.where, `waited ${Math.round(waitedUs / 1000)} ms (${this.spins} spins)`);
+    }
+  }
+}

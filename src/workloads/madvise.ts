@@ -1,0 +1,58 @@
+// madvise: the tasks of one mm share one mapping; each touches its own
+// subrange, then in rounds reads random pages of the whole mapping (so other
+// cpus' TLBs hold entries for its subrange) and calls MADV_DONTNEED on its
+// subrange (the measured operations, under mmap_sem held for read, so they
+// run concurrently), then writes its subrange again. --overlap makes each
+// subrange reach half way into the next one.
+
+import { VMA_FLAGS, MM_FIELD, PAGES_PER_PMD } from '../machine/layout.ts';
+import type { Path } from '../machine/step.ts';
+import type { Kctx } from '../sync/context.ts';
+import { downWrite, upWrite } from '../sync/rwsem.ts';
+import { userAccess } from '../mm/fault.ts';
+import { madviseDontneed } from '../mm/mmap.ts';
+import { insertVma } from '../mm/vma.ts';
+import { returnToUser } from '../mm/syscall.ts';
+import { REGION_BASE, bumpWord, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
+
+const MAPPED = 0;
+const TOUCHED = 1;
+export const MADVISE_ROUNDS = 3;
+const READS_PER_ROUND = 16;
+
+export function madviseSpan(pages: number, cpus: number): number {
+  return Math.ceil((pages * cpus + Math.ceil(pages / 2)) / PAGES_PER_PMD) * PAGES_PER_PMD;
+}
+
+export const madviseWorkload: Workload = {
+  name: 'madvise',
+  about: 'tasks of one mm MADV_DONTNEED their own --pages subrange of a shared mapping while the others read it (--overlap: subranges overlap)',
+  mms: () => 1,
+  tasks: (c) => Array.from({ length: c.cpus }, (_, cpu) => ({ cpu, mm: 0 })),
+  memoryNeeded: (c) => madviseSpan(c.pages, c.cpus) + tablesFor(madviseSpan(c.pages, c.cpus)) + gatherFrames(c),
+  *program(ctx: Kctx, rec: TaskRecord, index: number): Path {
+    const n = ctx.config.pages;
+    const mm = ctx.mm;
+    const span = madviseSpan(n, ctx.config.cpus);
+    if (index === 0) {
+      const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+      yield* downWrite(ctx, sem);
+      insertVma(ctx, mm, REGION_BASE, REGION_BASE + span, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
+      yield* upWrite(ctx, sem);
+      bumpWord(ctx, MAPPED);
+    }
+    yield* waitWord(ctx, MAPPED, 1, 'madvise: waiting for the mapping');
+    const start = REGION_BASE + index * n;
+    const end = start + (ctx.config.overlap ? n + Math.ceil(n / 2) : n);
+    yield* touchRange(ctx, start, end);
+    bumpWord(ctx, TOUCHED);
+    yield* waitWord(ctx, TOUCHED, ctx.config.cpus, 'madvise: waiting for every task to touch its pages');
+    const rng = taskRng(ctx.config, ctx.task);
+    for (let round = 0; round < MADVISE_ROUNDS; round++) {
+      for (let i = 0; i < READS_PER_ROUND; i++) yield* userAccess(ctx, REGION_BASE + rng.below(span), false);
+      yield* measure(ctx, rec, mm, madviseDontneed(ctx, mm, start, end));
+      yield* returnToUser(ctx, mm, start, end, 'madvise(MADV_DONTNEED)');
+      yield* touchRange(ctx, start, end);
+    }
+  },
+};

@@ -1,0 +1,62 @@
+// munmap: reference scenario R. Task 0 maps N pages in one VMA that starts on
+// a 2 MiB boundary, with a one-page guard mapping below it in the same 1 GiB
+// region (so only pte pages are freed, never the pmd page), touches them all,
+// then unmaps the range: that munmap is the measured operation. The mm's other
+// tasks read random pages of the range the whole time, so their cpus are in
+// mm_cpumask and their TLBs hold entries for it; after the range is gone their
+// reads fault and are counted as segfaults, and they go on.
+
+import { VMA_FLAGS, MM_FIELD, PAGES_PER_PMD } from '../machine/layout.ts';
+import type { Path } from '../machine/step.ts';
+import type { Kctx } from '../sync/context.ts';
+import { downWrite, upWrite } from '../sync/rwsem.ts';
+import { userAccess } from '../mm/fault.ts';
+import { doMunmap } from '../mm/mmap.ts';
+import { insertVma } from '../mm/vma.ts';
+import { returnToUser } from '../mm/syscall.ts';
+import { REGION_BASE, bumpWord, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, wordAt, type TaskRecord, type Workload } from './workload.ts';
+
+const READY = 0;
+const WARMED = 1;
+const DONE = 2;
+/** Reads each reader makes before the unmap may start, so its TLB holds entries. */
+const WARM_READS = 16;
+
+export const GUARD_START = REGION_BASE;
+export const RANGE_START = REGION_BASE + PAGES_PER_PMD;
+
+export const munmapWorkload: Workload = {
+  name: 'munmap',
+  about: 'scenario R: one task unmaps --pages pages (2 MiB aligned, guard below) while the other tasks read them',
+  mms: () => 1,
+  tasks: (c) => Array.from({ length: c.cpus }, (_, cpu) => ({ cpu, mm: 0 })),
+  memoryNeeded: (c) => c.pages + 1 + tablesFor(c.pages + PAGES_PER_PMD) + gatherFrames(c),
+  *program(ctx: Kctx, rec: TaskRecord, index: number): Path {
+    const n = ctx.config.pages;
+    const mm = ctx.mm;
+    const readers = ctx.config.cpus - 1;
+    if (index === 0) {
+      const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+      yield* downWrite(ctx, sem);
+      insertVma(ctx, mm, GUARD_START, GUARD_START + 1, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
+      insertVma(ctx, mm, RANGE_START, RANGE_START + n, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
+      yield* upWrite(ctx, sem);
+      yield* touchRange(ctx, GUARD_START, GUARD_START + 1);
+      yield* touchRange(ctx, RANGE_START, RANGE_START + n);
+      bumpWord(ctx, READY);
+      yield* waitWord(ctx, WARMED, readers, 'munmap: waiting for readers to warm their TLBs');
+      yield* measure(ctx, rec, mm, doMunmap(ctx, mm, RANGE_START, RANGE_START + n));
+      yield* returnToUser(ctx, mm, RANGE_START, RANGE_START + n, 'munmap');
+      bumpWord(ctx, DONE);
+      return;
+    }
+    yield* waitWord(ctx, READY, 1, 'munmap reader: waiting for the range');
+    const rng = taskRng(ctx.config, ctx.task);
+    for (let i = 0; i < ctx.config.readerAccesses; i++) {
+      if (i === WARM_READS) bumpWord(ctx, WARMED);
+      if (i >= WARM_READS && Atomics.load(ctx.mem, wordAt(DONE)) !== 0) break;
+      yield* userAccess(ctx, RANGE_START + rng.below(n), false);
+    }
+    if (ctx.config.readerAccesses <= WARM_READS) bumpWord(ctx, WARMED);
+  },
+};
