@@ -8,8 +8,11 @@ import type { Kctx } from './context.ts';
 export class SpinWatch {
   private spins = 0;
   private readonly start: number;
-  constructor(private readonly ctx: Kctx, private readonly where: string) {
+  private readonly limitUs: number;
+  /** `scale` stretches the limit for waits that are not kernel spins (user space waiting on another task). */
+  constructor(private readonly ctx: Kctx, private readonly where: string, scale = 1) {
     this.start = ctx.now();
+    this.limitUs = ctx.config.lockupMs * 1000 * scale;
   }
 
   /** Call once per failed iteration. Throws when the wait must end. */
@@ -18,7 +21,7 @@ export class SpinWatch {
     if ((this.spins & 63) !== 0) return;
     if (this.ctx.m.poisoned) throw new Poisoned(`cpu ${this.ctx.cpu} stopped in ${this.where}: another cpu failed`);
     const waitedUs = this.ctx.now() - this.start;
-    if (waitedUs > this.ctx.config.lockupMs * 1000) {
+    if (waitedUs > this.limitUs) {
       throw new SoftLockup(this.ctx.cpu, this.where, `waited ${Math.round(waitedUs / 1000)} ms (${this.spins} spins)`);
     }
   }

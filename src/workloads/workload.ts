@@ -47,10 +47,13 @@ export function wordAt(i: number): number {
   return HDR.WORKLOAD + i;
 }
 
+/** User-space waits may last as long as another task's whole setup, so their bound is this many lockup limits. */
+export const USER_WAIT_LOCKUPS = 100;
+
 /** A user-space wait for a workload word to reach `value`, bounded like every wait. */
 export function* waitWord(ctx: Kctx, i: number, value: number, what: string): Path {
   if (Atomics.load(ctx.mem, wordAt(i)) >= value) return;
-  const watch = new SpinWatch(ctx, what);
+  const watch = new SpinWatch(ctx, what, USER_WAIT_LOCKUPS);
   while (Atomics.load(ctx.mem, wordAt(i)) < value) {
     watch.tick();
     yield Step.USER;

@@ -1,0 +1,127 @@
+// The shootdown command. Exit codes: 0 clean, 1 a violation or a failed run,
+// 2 bad input (one line naming the problem, never a stack trace).
+
+import { Command, CommanderError, Option } from 'commander';
+import { BadInput } from './machine/errors.ts';
+import { makeConfig, type RunOptions } from './engine/configure.ts';
+import { runOnce } from './engine/run.ts';
+import type { RunResult } from './engine/result.ts';
+import { compareTable, listText, summarize } from './report/summary.ts';
+import { checkOutputPath, writeJsonAtomic } from './report/json.ts';
+
+const EXIT_BAD_INPUT = 2;
+
+function runFlags(cmd: Command): Command {
+  return cmd
+    .option('--workload <name>', 'munmap, exit or madvise', 'munmap')
+    .option('--pages <n>', 'pages the workload maps', '1000')
+    .option('--cpus <n>', 'simulated cpus', '4')
+    .addOption(new Option('--preempt <model>', 'none, voluntary or full').default('full'))
+    .option('--alloc-fail <policy>', 'GFP_NOWAIT batch-page allocation: never, always or a probability', 'never')
+    .option('--mode <mode>', 'deterministic or parallel', 'deterministic')
+    .option('--seed <n>', 'seed of the deterministic scheduler and of the workload', '1')
+    .option('--memory <size>', 'physical memory, e.g. 64M (default: twice what the workload needs)')
+    .option('--tlb-entries <n>', 'TLB entries per cpu', '64')
+    .option('--overlap', 'madvise: subranges of neighbouring tasks overlap')
+    .option('--reader-accesses <n>', 'upper bound on reads per reader task', '1000000')
+    .option('--max-steps <n>', 'deterministic step budget', '500000000')
+    .option('--lockup-ms <n>', 'a spin or wait longer than this is a soft lockup', '2000')
+    .option('--json <file>', 'write the result as JSON');
+}
+
+function options(o: Record<string, unknown>): RunOptions {
+  return {
+    workload: o.workload as string,
+    pages: o.pages as string,
+    cpus: o.cpus as string,
+    preempt: o.preempt as string,
+    allocFail: o.allocFail as string,
+    mode: o.mode as string,
+    seed: o.seed as string,
+    memory: o.memory as string | undefined,
+    tlbEntries: o.tlbEntries as string,
+    overlap: Boolean(o.overlap),
+    readerAccesses: o.readerAccesses as string,
+    maxSteps: o.maxSteps as string,
+    lockupMs: o.lockupMs as string,
+  };
+}
+
+function failed(r: RunResult): boolean {
+  return r.violations.length > 0 || r.error !== null;
+}
+
+export function buildProgram(out: (s: string) => void): Command {
+  const program = new Command('shootdown')
+    .description('SMP emulator of the Linux unmap and TLB-shootdown paths, 2.6.38 against "mm: mmu_gather rework"')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: () => {} })
+    .showHelpAfterError(false);
+
+  runFlags(program.command('run').description('run one workload under one variant').option('--variant <name>', 'gather design or mutant (see list)', 'rework')).action(async (o: Record<string, unknown>) => {
+    const config = makeConfig({ ...options(o), variant: o.variant as string });
+    if (o.json) checkOutputPath('--json', o.json as string);
+    const r = await runWithSignals(config);
+    out(summarize(r));
+    if (o.json) writeJsonAtomic(o.json as string, r);
+    process.exitCode = failed(r) ? 1 : 0;
+  });
+
+  runFlags(program.command('compare').description('the same workload and seed under several variants, side by side').option('--variants <list>', 'comma-separated variants', 'legacy,rework')).action(async (o: Record<string, unknown>) => {
+    const names = String(o.variants).split(',').map((s) => s.trim()).filter(Boolean);
+    if (names.length === 0) throw new BadInput('--variants: empty list');
+    const configs = names.map((variant) => makeConfig({ ...options(o), variant }));
+    if (o.json) checkOutputPath('--json', o.json as string);
+    const results: RunResult[] = [];
+    for (const c of configs) results.push(await runWithSignals(c));
+    const c0 = configs[0]!;
+    out(`shootdown compare: workload ${c0.workload}, --pages ${c0.pages}, ${c0.cpus} cpus, --preempt ${c0.preempt}, ${c0.mode} mode, seed ${c0.seed}`);
+    out(compareTable(results));
+    for (const r of results) if (r.error) out(`${r.variant}: ${r.error.name}: ${r.error.message}`);
+    if (o.json) writeJsonAtomic(o.json as string, { schema: 1, command: 'compare', results });
+    process.exitCode = results.some(failed) ? 1 : 0;
+  });
+
+  program
+    .command('list')
+    .description('variants, workloads and oracle rules')
+    .action(() => out(listText()));
+  return program;
+}
+
+/** Ctrl-C or SIGTERM stops the run at the next slice; what was measured is still reported. */
+async function runWithSignals(config: ReturnType<typeof makeConfig>): Promise<RunResult> {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await runOnce(config, ac.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram((s) => process.stdout.write(s + '\n'));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      process.stderr.write(`shootdown: ${e.message.replace(/^error: /, '')}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof BadInput) {
+      process.stderr.write(`shootdown: ${e.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    process.stderr.write(`shootdown: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
