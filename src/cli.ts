@@ -17,7 +17,7 @@ function runFlags(cmd: Command): Command {
     .option('--pages <n>', 'pages the workload maps', '1000')
     .option('--cpus <n>', 'simulated cpus', '4')
     .addOption(new Option('--preempt <model>', 'none, voluntary or full').default('full'))
-    .option('--alloc-fail <policy>', 'GFP_NOWAIT batch-page allocation: never, always or a probability', 'never')
+    .option('--alloc-fail <policy>', 'GFP_NOWAIT batch-page allocation: never, always, once (the first on each cpu) or a probability', 'never')
     .option('--mode <mode>', 'deterministic or parallel', 'deterministic')
     .option('--seed <n>', 'seed of the deterministic scheduler and of the workload', '1')
     .option('--memory <size>', 'physical memory, e.g. 64M (default: twice what the workload needs)')

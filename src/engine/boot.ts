@@ -43,6 +43,7 @@ export function bootCtx(m: Machine, config: RunConfig, oracle: Oracle): Kctx {
     mm: -1,
     stats: newCounters(),
     cpuStats: newCounters(),
+    gfpNowaitCalls: 0,
     ptlHeld: 0,
     ptlFreedThisHold: 0,
   };

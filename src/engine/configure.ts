@@ -49,8 +49,9 @@ function oneOf<T extends string>(flag: string, v: string | undefined, dflt: T, a
 export function parseAllocFail(v: string | undefined): AllocFail {
   if (v === undefined || v === 'never') return { kind: 'never' };
   if (v === 'always') return { kind: 'always' };
+  if (v === 'once') return { kind: 'once' };
   const p = Number(v);
-  if (v.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) throw new BadInput(`--alloc-fail ${JSON.stringify(v)}: must be never, always, or a probability between 0 and 1`);
+  if (v.trim() === '' || !Number.isFinite(p) || p < 0 || p > 1) throw new BadInput(`--alloc-fail ${JSON.stringify(v)}: must be never, always, once, or a probability between 0 and 1`);
   return { kind: 'probability', p };
 }
 

@@ -44,6 +44,7 @@ export class CpuRunner {
       mm: -1,
       stats: this.idleStats,
       cpuStats: newCounters(),
+      gfpNowaitCalls: 0,
       ptlHeld: 0,
       ptlFreedThisHold: 0,
     };

@@ -6,6 +6,8 @@ export type Mode = 'deterministic' | 'parallel';
 export type AllocFail =
   | { kind: 'never' }
   | { kind: 'always' }
+  /** Only the first GFP_NOWAIT allocation on each cpu fails. */
+  | { kind: 'once' }
   | { kind: 'probability'; p: number };
 
 /** How one design of the gather path behaves; mutants flip one trait each. */

@@ -39,6 +39,7 @@ function gfpFails(ctx: Kctx, gfp: Gfp): boolean {
   const policy = ctx.config.allocFail;
   if (policy.kind === 'never') return false;
   if (policy.kind === 'always') return true;
+  if (policy.kind === 'once') return ctx.gfpNowaitCalls++ === 0;
   return ctx.rng.chance(policy.p);
 }
 

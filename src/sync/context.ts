@@ -28,6 +28,8 @@ export interface Kctx {
   stats: Counters;
   /** Counters of work done in interrupt context on this cpu (IPI handling). */
   readonly cpuStats: Counters;
+  /** GFP_NOWAIT allocations attempted on this cpu (for the `once` failure policy). */
+  gfpNowaitCalls: number;
   /** pte locks held by the running task; flushes and frees under one are counted. */
   ptlHeld: number;
   /** Pages freed during the current pte-lock hold. */
