@@ -3,7 +3,8 @@
 // region (so only pte pages are freed, never the pmd page), touches them all,
 // then unmaps the range: that munmap is the measured operation. The mm's other
 // tasks read random pages of the range the whole time, so their cpus are in
-// mm_cpumask and their TLBs hold entries for it; after the range is gone their
+// mm_cpumask and their TLBs hold entries for it (each keeps a hot set of pages
+// it reads again and again); after the range is gone their
 // reads fault and are counted as segfaults, and they go on.
 
 import { VMA_FLAGS, MM_FIELD, PAGES_PER_PMD } from '../machine/layout.ts';
@@ -52,10 +53,13 @@ export const munmapWorkload: Workload = {
     }
     yield* waitWord(ctx, READY, 1, 'munmap reader: waiting for the range');
     const rng = taskRng(ctx.config, ctx.task);
+    // a hot set that stays in the TLB, so reads keep going through cached
+    // translations while the range is zapped, until a flush takes them away
+    const hot = Array.from({ length: WARM_READS }, () => RANGE_START + rng.below(n));
     for (let i = 0; i < ctx.config.readerAccesses; i++) {
       if (i === WARM_READS) bumpWord(ctx, WARMED);
       if (i >= WARM_READS && Atomics.load(ctx.mem, wordAt(DONE)) !== 0) break;
-      yield* userAccess(ctx, RANGE_START + rng.below(n), false);
+      yield* userAccess(ctx, hot[i < WARM_READS ? i : rng.below(WARM_READS)]!, false);
     }
     if (ctx.config.readerAccesses <= WARM_READS) bumpWord(ctx, WARMED);
   },

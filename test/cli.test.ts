@@ -1,0 +1,162 @@
+// The command line as a user meets it: the real CLI in a child process.
+// Exit codes: 0 clean, 1 violation, 2 bad input with one `shootdown: ` line
+// naming the flag on stderr and never a stack trace.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TIMEOUT_MS = 60_000;
+
+interface CliRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): CliRun {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: TIMEOUT_MS,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+function describeRun(r: CliRun): string {
+  return `exit ${r.status} (signal ${r.signal})\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`;
+}
+
+interface BadCase {
+  name: string;
+  args: string[];
+  /** What the one stderr line must name: the flag, or the unknown command. */
+  names: string | RegExp;
+}
+
+const BAD_INPUT: BadCase[] = [
+  { name: 'unknown variant', args: ['run', '--variant', 'nope'], names: '--variant' },
+  { name: 'unknown workload', args: ['run', '--workload', 'nope'], names: '--workload' },
+  { name: '--cpus 0', args: ['run', '--cpus', '0'], names: '--cpus' },
+  { name: '--cpus 99 (more than the machine allows)', args: ['run', '--cpus', '99'], names: '--cpus' },
+  { name: '--pages -1', args: ['run', '--pages', '-1'], names: '--pages' },
+  { name: '--pages 0', args: ['run', '--pages', '0'], names: '--pages' },
+  { name: '--pages abc', args: ['run', '--pages', 'abc'], names: '--pages' },
+  { name: 'non-numeric --seed', args: ['run', '--seed', 'x1'], names: '--seed' },
+  { name: '--memory too small to hold the workload', args: ['run', '--memory', '1M', '--pages', '4096'], names: '--memory' },
+  { name: '--memory banana', args: ['run', '--memory', 'banana'], names: '--memory' },
+  { name: '--preempt sometimes', args: ['run', '--preempt', 'sometimes'], names: '--preempt' },
+  { name: '--mode turbo', args: ['run', '--mode', 'turbo'], names: '--mode' },
+  { name: '--alloc-fail 1.5', args: ['run', '--alloc-fail', '1.5'], names: '--alloc-fail' },
+  { name: '--tlb-entries 6 (not a multiple of the ways)', args: ['run', '--tlb-entries', '6'], names: '--tlb-entries' },
+  { name: '--json into a missing folder', args: ['run', '--json', '/nonexistent-dir/x.json'], names: '--json' },
+  { name: 'unknown flag', args: ['run', '--bogus'], names: '--bogus' },
+  { name: 'unknown command', args: ['frobnicate'], names: 'frobnicate' },
+  // The flag the user typed is --variants; accept the message naming it or its singular.
+  { name: 'compare with an unknown variant', args: ['compare', '--variants', 'nope'], names: /--variants?\b/ },
+];
+
+describe('bad input: exit 2, one line naming the flag, no stack trace', () => {
+  for (const c of BAD_INPUT) {
+    it(`${c.name}: shootdown ${c.args.join(' ')}`, () => {
+      const r = cli(...c.args);
+      const why = describeRun(r);
+      expect(r.status, why).toBe(2);
+      expect(r.stderr.endsWith('\n'), why).toBe(true);
+      const lines = r.stderr.replace(/\n$/, '').split('\n');
+      expect(lines, why).toHaveLength(1);
+      const line = lines[0]!;
+      expect(line.trim(), why).not.toBe('');
+      expect(line.startsWith('shootdown: '), why).toBe(true);
+      if (typeof c.names === 'string') expect(line, why).toContain(c.names);
+      else expect(line, why).toMatch(c.names);
+      expect(r.stderr, why).not.toContain('    at ');
+      expect(r.stdout, why).not.toContain('    at ');
+    });
+  }
+});
+
+describe('list', () => {
+  it('exits 0 and names every variant, workload and oracle rule', () => {
+    const r = cli('list');
+    const why = describeRun(r);
+    expect(r.status, why).toBe(0);
+    const words = new Set(r.stdout.split(/\s+/));
+    for (const variant of ['legacy', 'rework', 'rework-seed', 'free-before-flush', 'no-ack-wait']) {
+      expect(words.has(variant), `variant ${variant}\n${why}`).toBe(true);
+    }
+    for (const workload of ['munmap', 'exit', 'madvise']) {
+      expect(words.has(workload), `workload ${workload}\n${why}`).toBe(true);
+    }
+    for (const rule of [
+      'STALE_TLB_ACCESS',
+      'FREE_WHILE_REMOTE_TLB',
+      'TLB_AFTER_RETURN',
+      'DOUBLE_FREE',
+      'PAGE_LEAK',
+      'RSS_MISMATCH',
+      'SLEEP_IN_ATOMIC',
+      'LOCK_NOT_OWNER',
+    ]) {
+      expect(words.has(rule), `rule ${rule}\n${why}`).toBe(true);
+    }
+  });
+});
+
+describe('run', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shootdown-cli-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rework on 2 cpus is clean and writes a JSON result', () => {
+    const file = join(dir, 'rework.json');
+    const r = cli('run', '--variant', 'rework', '--pages', '100', '--cpus', '2', '--json', file);
+    const why = describeRun(r);
+    expect(r.status, why).toBe(0);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    expect(json.schema).toBe(1);
+    expect(json.variant).toBe('rework');
+    expect(json.mode).toBe('deterministic');
+    expect(json).toHaveProperty('seed');
+    expect(json).toHaveProperty('config');
+    expect(json.violations).toEqual([]);
+    const counters = json.counters as Record<string, unknown>;
+    expect(counters).toBeTypeOf('object');
+    for (const key of [
+      'gatherFlushes',
+      'ipisSent',
+      'pagesFreed',
+      'pageTablesFreed',
+      'pteLockAcquisitions',
+      'flushesUnderPteLock',
+      'pagesFreedUnderPteLock',
+      'maxPagesFreedInOnePteLockHold',
+      'batchAllocFailures',
+      'rssBefore',
+      'rssAfter',
+    ]) {
+      expect(counters, `counters.${key}`).toHaveProperty(key);
+      expect(counters[key], `counters.${key}`).toBeTypeOf('number');
+    }
+    expect(counters.pagesFreed).toBe(100);
+    expect((counters.rssBefore as number) - (counters.rssAfter as number)).toBe(100);
+  });
+
+  it('free-before-flush exits 1 and reports FREE_WHILE_REMOTE_TLB', () => {
+    const r = cli('run', '--variant', 'free-before-flush', '--pages', '100', '--cpus', '2');
+    const why = describeRun(r);
+    expect(r.status, why).toBe(1);
+    expect(r.stdout, why).toContain('FREE_WHILE_REMOTE_TLB');
+  });
+});
