@@ -14,7 +14,7 @@ const EXIT_BAD_INPUT = 2;
 function runFlags(cmd: Command): Command {
   return cmd
     .option('--workload <name>', 'munmap, exit or madvise', 'munmap')
-    .option('--pages <n>', 'pages the workload maps', '1000')
+    .option('--pages <n>', 'pages the workload maps (default: munmap 1000, exit 1000 per task, madvise 256 per task)')
     .option('--cpus <n>', 'simulated cpus', '4')
     .addOption(new Option('--preempt <model>', 'none, voluntary or full').default('full'))
     .option('--alloc-fail <policy>', 'GFP_NOWAIT batch-page allocation: never, always, once (the first on each cpu) or a probability', 'never')
@@ -70,7 +70,7 @@ export function buildProgram(out: (s: string) => void): Command {
   runFlags(program.command('compare').description('the same workload and seed under several variants, side by side').option('--variants <list>', 'comma-separated variants', 'legacy,rework')).action(async (o: Record<string, unknown>) => {
     const names = String(o.variants).split(',').map((s) => s.trim()).filter(Boolean);
     if (names.length === 0) throw new BadInput('--variants: empty list');
-    const configs = names.map((variant) => makeConfig({ ...options(o), variant }));
+    const configs = names.map((variant) => makeConfig({ ...options(o), variant }, '--variants'));
     if (o.json) checkOutputPath('--json', o.json as string);
     const results: RunResult[] = [];
     for (const c of configs) results.push(await runWithSignals(c));

@@ -66,6 +66,15 @@ export function tlbFill(m: Machine, cpu: number, mm: number, vpn: number, pte: n
   Atomics.store(mem, victim + TLB_FIELD.TAG, mm + 1);
 }
 
+/** invlpg: drop this cpu's translation of one page of `mm`, if it has one. */
+export function tlbFlushOne(m: Machine, cpu: number, mm: number, vpn: number): void {
+  const base = setBase(m, cpu, mm, vpn);
+  for (let w = 0; w < TLB_WAYS; w++) {
+    const e = m.tlbEntry(cpu, base + w);
+    if (m.mem[e + TLB_FIELD.TAG] === mm + 1 && m.mem[e + TLB_FIELD.VPN] === vpn) dropEntry(m, e);
+  }
+}
+
 /** A CR3 reload: every user translation on this cpu is gone. */
 export function tlbFlushAll(m: Machine, cpu: number): void {
   for (let s = 0; s < m.size.tlbEntries; s++) dropEntry(m, m.tlbEntry(cpu, s));

@@ -12,7 +12,7 @@ import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable, irqsDisabled } from '../sync/preempt.ts';
 import { SpinWatch } from '../sync/spin.ts';
-import { tlbFlushAll } from './tlb.ts';
+import { tlbFlushAll, tlbFlushOne } from './tlb.ts';
 
 function bit(cpu: number): number {
   return 1 << cpu;
@@ -79,9 +79,11 @@ export function serviceIpis(ctx: Kctx): number {
     const maskAt = m.cpu(sender, CPU_FIELD.FLUSH_CPUMASK);
     if ((Atomics.load(mem, maskAt) & bit(ctx.cpu)) === 0) continue;
     const flushMm = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_MM)) - 1;
+    const flushVa = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_VA)) - 1;
     if (flushMm >= 0 && flushMm === activeMm(ctx)) {
       if (mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] === TlbState.OK) {
-        tlbFlushAll(m, ctx.cpu);
+        if (flushVa < 0) tlbFlushAll(m, ctx.cpu);
+        else tlbFlushOne(m, ctx.cpu, flushMm, flushVa);
         ctx.cpuStats.tlbFlushesLocal++;
       } else {
         leaveMm(ctx);
@@ -95,13 +97,14 @@ export function serviceIpis(ctx: Kctx): number {
   return handled;
 }
 
-/** flush_tlb_others_ipi: raise the vector on `mask` and wait until each target acks. */
-function* flushTlbOthers(ctx: Kctx, mask: number, mm: number): Path {
+/** flush_tlb_others_ipi: raise the vector on `mask` and wait until each target acks. `vpn` -1 is TLB_FLUSH_ALL. */
+function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path {
   const m = ctx.m;
   const mem = ctx.mem;
   modelAssert(!irqsDisabled(ctx), 'flush_tlb_others with interrupts disabled', () => `cpu ${ctx.cpu} would deadlock against a flush aimed at it`);
   const maskAt = m.cpu(ctx.cpu, CPU_FIELD.FLUSH_CPUMASK);
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_MM), mm + 1);
+  Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_VA), vpn + 1);
   Atomics.store(mem, maskAt, mask);
   for (let target = 0; target < m.size.cpus; target++) {
     if ((mask & bit(target)) === 0) continue;
@@ -120,19 +123,31 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number): Path {
     } while (Atomics.load(mem, maskAt) !== 0);
   }
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_MM), 0);
+  Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_VA), 0);
+}
+
+/** flush_tlb_mm (vpn -1) and flush_tlb_page: local flush or leave_mm, then the other cpus in mm_cpumask. */
+function* flushTlb(ctx: Kctx, mm: number, vpn: number): Path {
+  preemptDisable(ctx);
+  if (activeMm(ctx) === mm) {
+    if (ctx.mm !== mm) leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
+    else if (vpn < 0) localFlush(ctx);
+    else tlbFlushOne(ctx.m, ctx.cpu, mm, vpn);
+  }
+  const mask = Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK)) & ~bit(ctx.cpu);
+  if (mask !== 0) yield* flushTlbOthers(ctx, mask, mm, vpn);
+  yield Step.TLB;
+  yield* preemptEnable(ctx);
 }
 
 /** flush_tlb_mm(mm). */
-export function* flushTlbMm(ctx: Kctx, mm: number): Path {
-  preemptDisable(ctx);
-  if (activeMm(ctx) === mm) {
-    if (ctx.mm === mm) localFlush(ctx);
-    else leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
-  }
-  const mask = Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK)) & ~bit(ctx.cpu);
-  if (mask !== 0) yield* flushTlbOthers(ctx, mask, mm);
-  yield Step.TLB;
-  yield* preemptEnable(ctx);
+export function flushTlbMm(ctx: Kctx, mm: number): Path {
+  return flushTlb(ctx, mm, -1);
+}
+
+/** flush_tlb_page(vma, va): invlpg here, and the address to every other cpu in mm_cpumask. */
+export function flushTlbPage(ctx: Kctx, mm: number, vpn: number): Path {
+  return flushTlb(ctx, mm, vpn);
 }
 
 export function cpusOnline(ctx: Kctx): number {

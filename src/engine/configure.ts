@@ -65,9 +65,9 @@ export function parseMemory(v: string): number {
   return Math.floor(bytes / PAGE_SIZE);
 }
 
-export function makeConfig(o: RunOptions): RunConfig {
+export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig {
   const variant = o.variant ?? 'rework';
-  if (!findVariant(variant)) throw new BadInput(`--variant ${JSON.stringify(variant)}: unknown (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
+  if (!findVariant(variant)) throw new BadInput(`${variantFlag} ${JSON.stringify(variant)}: unknown (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
   const workloadName = o.workload ?? 'munmap';
   const workload = findWorkload(workloadName);
   if (!workload) throw new BadInput(`--workload ${JSON.stringify(workloadName)}: unknown (known: ${WORKLOADS.map((w) => w.name).join(', ')})`);
@@ -77,7 +77,7 @@ export function makeConfig(o: RunOptions): RunConfig {
     mode: oneOf<Mode>('--mode', o.mode, 'deterministic', ['deterministic', 'parallel']),
     seed: int('--seed', o.seed, 1, 0, 2 ** 32 - 1),
     cpus: int('--cpus', o.cpus, 4, 1, MAX_CPUS),
-    pages: int('--pages', o.pages, 1000, 1, 4_000_000),
+    pages: int('--pages', o.pages, workload.defaultPages, 1, 4_000_000),
     preempt: oneOf<PreemptModel>('--preempt', o.preempt, 'full', ['none', 'voluntary', 'full']),
     allocFail: parseAllocFail(o.allocFail),
     memoryPages: 0,

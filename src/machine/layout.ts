@@ -101,6 +101,7 @@ export const CPU_FIELD = {
   FLUSH_MM: 7, // this cpu's sender slot: mm + 1 being flushed
   FLUSH_CPUMASK: 8, // this cpu's sender slot: targets that have not acked yet
   TLB_CURSOR: 9, // replacement cursor, per set-associative way
+  FLUSH_VA: 15, // this cpu's sender slot: vpn + 1 for flush_tlb_page, 0 for TLB_FLUSH_ALL
   GATHER_NR: 10, // legacy per-cpu mmu_gathers: nr (-1 is ~0U, fast mode)
   GATHER_NEED_FLUSH: 11,
   GATHER_FULLMM: 12,

@@ -12,7 +12,7 @@ import type { Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { downRead, upRead } from '../sync/rwsem.ts';
 import { tlbLookup, tlbFill } from '../cpu/tlb.ts';
-import { flushTlbMm } from '../cpu/tlbflush.ts';
+import { flushTlbPage } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, ZERO_PAGE } from '../page/alloc.ts';
 import { allocPteTable, lookupPteTable, pteIndex, pteLockptr, readEntry } from './pgtable.ts';
 import { findVma } from './vma.ts';
@@ -105,10 +105,10 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
     let installed = false;
     if (now === old) {
       if (old !== 0) {
-        // ptep_clear_flush: the zero-page translation goes from every TLB before the new page is mapped
+        // ptep_clear_flush: the zero-page translation goes from every TLB (flush_tlb_page) before the new page is mapped
         Atomics.store(ctx.mem, at, 0);
         yield Step.PTE;
-        yield* flushTlbMm(ctx, mm);
+        yield* flushTlbPage(ctx, mm, vpn);
       }
       if (page !== ZERO_PAGE) {
         ctx.mem[ctx.m.page(page, PAGE_FIELD.MM)] = mm + 1;

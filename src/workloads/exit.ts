@@ -19,6 +19,7 @@ function stride(pages: number): number {
 
 export const exitWorkload: Workload = {
   name: 'exit',
+  defaultPages: 1000,
   about: 'every task touches --pages pages of its own mapping and exits; the last one runs exit_mmap (fullmm)',
   mms: () => 1,
   tasks: (c) => Array.from({ length: c.cpus }, (_, cpu) => ({ cpu, mm: 0 })),

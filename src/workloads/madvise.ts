@@ -26,6 +26,7 @@ export function madviseSpan(pages: number, cpus: number): number {
 
 export const madviseWorkload: Workload = {
   name: 'madvise',
+  defaultPages: 256,
   about: 'tasks of one mm MADV_DONTNEED their own --pages subrange of a shared mapping while the others read it (--overlap: subranges overlap)',
   mms: () => 1,
   tasks: (c) => Array.from({ length: c.cpus }, (_, cpu) => ({ cpu, mm: 0 })),

@@ -28,6 +28,7 @@ export const RANGE_START = REGION_BASE + PAGES_PER_PMD;
 
 export const munmapWorkload: Workload = {
   name: 'munmap',
+  defaultPages: 1000,
   about: 'scenario R: one task unmaps --pages pages (2 MiB aligned, guard below) while the other tasks read them',
   mms: () => 1,
   tasks: (c) => Array.from({ length: c.cpus }, (_, cpu) => ({ cpu, mm: 0 })),

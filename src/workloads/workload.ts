@@ -33,6 +33,8 @@ export interface TaskRecord {
 export interface Workload {
   name: string;
   about: string;
+  /** --pages when the user gives none. */
+  defaultPages: number;
   tasks(config: RunConfig): TaskSpec[];
   mms(config: RunConfig): number;
   /** Frames the workload needs at its peak (data, page tables, batch pages). */
