@@ -79,6 +79,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
             break outer;
           }
           Atomics.wait(mem, pendingAt, 0, 1);
+          if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
         }
       }
       if (m.poisoned) throw new Poisoned(`cpu ${job.cpu} stopped: another cpu failed`);
