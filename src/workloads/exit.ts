@@ -3,13 +3,11 @@
 // down with exit_mmap (fullmm), the measured operation, whose flushes reach
 // the lazy cpus, which leave the mm.
 
-import { VMA_FLAGS, MM_FIELD, PAGES_PER_PMD } from '../machine/layout.ts';
+import { PAGES_PER_PMD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
-import { downWrite, upWrite } from '../sync/rwsem.ts';
-import { insertVma } from '../mm/vma.ts';
 import { exitMm } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, gatherFrames, measure, tablesFor, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapAnon, gatherFrames, measure, tablesFor, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
 
 const TOUCHED = 0;
 
@@ -28,10 +26,7 @@ export const exitWorkload: Workload = {
     const n = ctx.config.pages;
     const mm = ctx.mm;
     const start = REGION_BASE + index * stride(n);
-    const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
-    yield* downWrite(ctx, sem);
-    insertVma(ctx, mm, start, start + n, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
-    yield* upWrite(ctx, sem);
+    yield* mmapAnon(ctx, [[start, start + n]]);
     yield* touchRange(ctx, start, start + n);
     bumpWord(ctx, TOUCHED);
     yield* waitWord(ctx, TOUCHED, ctx.config.cpus, 'exit: waiting for every task to touch its pages');

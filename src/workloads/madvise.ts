@@ -5,15 +5,13 @@
 // run concurrently), then writes its subrange again. --overlap makes each
 // subrange reach half way into the next one.
 
-import { VMA_FLAGS, MM_FIELD, PAGES_PER_PMD } from '../machine/layout.ts';
+import { PAGES_PER_PMD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
-import { downWrite, upWrite } from '../sync/rwsem.ts';
 import { userAccess } from '../mm/fault.ts';
 import { madviseDontneed } from '../mm/mmap.ts';
-import { insertVma } from '../mm/vma.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapAnon, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
 
 const MAPPED = 0;
 const TOUCHED = 1;
@@ -36,10 +34,7 @@ export const madviseWorkload: Workload = {
     const mm = ctx.mm;
     const span = madviseSpan(n, ctx.config.cpus);
     if (index === 0) {
-      const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
-      yield* downWrite(ctx, sem);
-      insertVma(ctx, mm, REGION_BASE, REGION_BASE + span, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
-      yield* upWrite(ctx, sem);
+      yield* mmapAnon(ctx, [[REGION_BASE, REGION_BASE + span]]);
       bumpWord(ctx, MAPPED);
     }
     yield* waitWord(ctx, MAPPED, 1, 'madvise: waiting for the mapping');

@@ -7,15 +7,13 @@
 // it reads again and again); after the range is gone their
 // reads fault and are counted as segfaults, and they go on.
 
-import { VMA_FLAGS, MM_FIELD, PAGES_PER_PMD } from '../machine/layout.ts';
+import { PAGES_PER_PMD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
-import { downWrite, upWrite } from '../sync/rwsem.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap } from '../mm/mmap.ts';
-import { insertVma } from '../mm/vma.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, wordAt, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapAnon, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, wordAt, type TaskRecord, type Workload } from './workload.ts';
 
 const READY = 0;
 const WARMED = 1;
@@ -38,11 +36,7 @@ export const munmapWorkload: Workload = {
     const mm = ctx.mm;
     const readers = ctx.config.cpus - 1;
     if (index === 0) {
-      const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
-      yield* downWrite(ctx, sem);
-      insertVma(ctx, mm, GUARD_START, GUARD_START + 1, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
-      insertVma(ctx, mm, RANGE_START, RANGE_START + n, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
-      yield* upWrite(ctx, sem);
+      yield* mmapAnon(ctx, [[GUARD_START, GUARD_START + 1], [RANGE_START, RANGE_START + n]]);
       yield* touchRange(ctx, GUARD_START, GUARD_START + 1);
       yield* touchRange(ctx, RANGE_START, RANGE_START + n);
       bumpWord(ctx, READY);

@@ -4,14 +4,16 @@
 // words with bounded waits. One operation per workload is "measured": its
 // counters are the run's headline numbers.
 
-import { HDR, MM_FIELD, PAGES_PER_PUD } from '../machine/layout.ts';
+import { HDR, MM_FIELD, PAGES_PER_PUD, VMA_FLAGS } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { newCounters, diffCounters, addCounters, type Counters } from '../stats/counters.ts';
 import type { Kctx } from '../sync/context.ts';
 import { SpinWatch } from '../sync/spin.ts';
+import { downWrite, upWrite } from '../sync/rwsem.ts';
 import { userAccess } from '../mm/fault.ts';
+import { insertVma } from '../mm/vma.ts';
 
 export interface TaskSpec {
   cpu: number;
@@ -64,6 +66,14 @@ export function* waitWord(ctx: Kctx, i: number, value: number, what: string): Pa
 
 export function bumpWord(ctx: Kctx, i: number): void {
   Atomics.add(ctx.mem, wordAt(i), 1);
+}
+
+/** mmap(MAP_FIXED|MAP_ANONYMOUS) of each [start, end) range, under mmap_sem held for write. */
+export function* mmapAnon(ctx: Kctx, ranges: [number, number][]): Path {
+  const sem = ctx.m.mm(ctx.mm, MM_FIELD.MMAP_SEM);
+  yield* downWrite(ctx, sem);
+  for (const [start, end] of ranges) insertVma(ctx, ctx.mm, start, end, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
+  yield* upWrite(ctx, sem);
 }
 
 export function* touchRange(ctx: Kctx, start: number, end: number): Path {
