@@ -16,7 +16,6 @@ export const Step = {
   USER: 8, // a user-space instruction
 } as const;
 export type StepKind = (typeof Step)[keyof typeof Step];
-export const STEP_NAMES = Object.keys(Step) as (keyof typeof Step)[];
 
 /** A kernel or user path: a generator that yields step points and returns T. */
 export type Path<T = void> = Generator<StepKind, T, void>;

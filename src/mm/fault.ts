@@ -7,7 +7,7 @@
 
 import { MM_FIELD, PAGE_FIELD, PageState, PTE, VMA_FLAGS, mkPte, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
-import { modelAssert } from '../machine/errors.ts';
+import { ModelAssert, modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { downRead, upRead } from '../sync/rwsem.ts';
@@ -49,8 +49,8 @@ function checkTlbHit(ctx: Kctx, mm: number, vpn: number, pte: number, gen: numbe
 export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<AccessResult> {
   const mm = ctx.mm;
   modelAssert(mm >= 0, 'user access without an mm', () => `task ${ctx.task}`);
+  ctx.stats.userAccesses++;
   for (let attempt = 0; attempt < 4; attempt++) {
-    ctx.stats.userAccesses += attempt === 0 ? 1 : 0;
     const hit = tlbLookup(ctx.m, ctx.cpu, mm, vpn);
     if (hit && (!write || (hit.pte & PTE.WRITE) !== 0)) {
       ctx.stats.tlbHits++;
@@ -74,7 +74,7 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
       return 'segv';
     }
   }
-  throw new Error(`cpu ${ctx.cpu}: vpn ${vpn} still faulting after 4 attempts`);
+  throw new ModelAssert('fault does not resolve', `cpu ${ctx.cpu}: vpn ${vpn} still faulting after 4 attempts`);
 }
 
 function touchData(ctx: Kctx, frame: number, write: boolean): void {

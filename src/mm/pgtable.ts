@@ -4,13 +4,13 @@
 // split lock (page->ptl) guards its entries. Hardware (the TLB walker) reads
 // entries without locks, so every entry is read and written with Atomics.
 
-import { PAGE_FIELD, MM_FIELD, PageState, PTRS_PER_TABLE, LOCK, pteFrame, USER_VPN_LIMIT } from '../machine/layout.ts';
+import { PAGE_FIELD, MM_FIELD, PageState, PTRS_PER_TABLE, PTE, mkPte, pteFrame, USER_VPN_LIMIT } from '../machine/layout.ts';
+import { modelAssert } from '../machine/errors.ts';
 import { Step, type Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { allocPage, freePage } from '../page/alloc.ts';
 
-export const LEVELS = 4;
 /** Pages covered by one entry at each level: pte, pmd, pud, pgd. */
 export const PMD_PAGES = PTRS_PER_TABLE; // 2 MiB
 export const PUD_PAGES = PTRS_PER_TABLE * PMD_PAGES; // 1 GiB
@@ -36,9 +36,6 @@ export function addrEnd(vpn: number, end: number, size: number): number {
   return boundary < end ? boundary : end;
 }
 
-export function tableEntryAt(ctx: Kctx, table: number, index: number): number {
-  return ctx.m.ptEntry(table, index);
-}
 export function readEntry(ctx: Kctx, table: number, index: number): number {
   return Atomics.load(ctx.mem, ctx.m.ptEntry(table, index));
 }
@@ -75,7 +72,7 @@ function* allocLevel(ctx: Kctx, mm: number, table: number, index: number, level:
   const now = readEntry(ctx, table, index);
   let result: number;
   if (now === 0) {
-    Atomics.store(ctx.mem, ctx.m.ptEntry(table, index), (fresh << 4) | 1);
+    Atomics.store(ctx.mem, ctx.m.ptEntry(table, index), mkPte(fresh, PTE.PRESENT));
     if (level === 1) Atomics.add(ctx.mem, ctx.m.mm(mm, MM_FIELD.NR_PTES), 1);
     result = fresh;
   } else {
@@ -89,15 +86,10 @@ function* allocLevel(ctx: Kctx, mm: number, table: number, index: number, level:
 
 /** pud_alloc, pmd_alloc, pte_alloc_map down to the pte table covering vpn. */
 export function* allocPteTable(ctx: Kctx, mm: number, vpn: number): Path<number> {
-  if (vpn < 0 || vpn >= USER_VPN_LIMIT) throw new RangeError(`vpn ${vpn} outside the user address space`);
+  modelAssert(vpn >= 0 && vpn < USER_VPN_LIMIT, 'user vpn out of range', () => `vpn ${vpn}`);
   let table = pgdFrame(ctx, mm);
   table = yield* allocLevel(ctx, mm, table, pgdIndex(vpn), 3);
   table = yield* allocLevel(ctx, mm, table, pudIndex(vpn), 2);
   table = yield* allocLevel(ctx, mm, table, pmdIndex(vpn), 1);
   return table;
-}
-
-/** Is the split pte lock of this table free? (for checks and dumps) */
-export function pteLockHolder(ctx: Kctx, pteTable: number): number {
-  return Atomics.load(ctx.mem, pteLockptr(ctx, pteTable) + LOCK.OWNER) - 1;
 }

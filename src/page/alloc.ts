@@ -152,7 +152,3 @@ export function* freePages(ctx: Kctx, frames: ArrayLike<number>, nr: number): Pa
 export function* freePage(ctx: Kctx, frame: number): Path {
   yield* freePages(ctx, [frame], 1);
 }
-
-export function freeFrameCount(mem: Int32Array): number {
-  return Atomics.load(mem, HDR.FREE_TOP);
-}

@@ -35,7 +35,3 @@ export interface Kctx {
   /** Pages freed during the current pte-lock hold. */
   ptlFreedThisHold: number;
 }
-
-export function onlineCpus(ctx: Kctx): number {
-  return ctx.config.cpus;
-}

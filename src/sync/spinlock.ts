@@ -67,9 +67,6 @@ export function* spinUnlockIrqrestore(ctx: Kctx, lock: number, cls: LockClassNam
   yield* preemptEnable(ctx);
 }
 
-export function spinIsLocked(mem: Int32Array, lock: number): boolean {
-  return Atomics.load(mem, lock + LOCK.NEXT) !== Atomics.load(mem, lock + LOCK.SERVING);
-}
 
 /** spin_needbreak: someone waits for this lock; live only under CONFIG_PREEMPT. */
 export function spinNeedbreak(ctx: Kctx, lock: number): boolean {

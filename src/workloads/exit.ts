@@ -7,7 +7,7 @@ import { PAGES_PER_PMD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
 import { exitMm } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapAnon, gatherFrames, measure, tablesFor, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapAnon, oneTaskPerCpu, gatherFrames, measure, tablesFor, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
 
 const TOUCHED = 0;
 
@@ -20,7 +20,7 @@ export const exitWorkload: Workload = {
   defaultPages: 1000,
   about: 'every task touches --pages pages of its own mapping and exits; the last one runs exit_mmap (fullmm)',
   mms: () => 1,
-  tasks: (c) => Array.from({ length: c.cpus }, (_, cpu) => ({ cpu, mm: 0 })),
+  tasks: oneTaskPerCpu,
   memoryNeeded: (c) => c.cpus * (c.pages + tablesFor(c.pages)) + gatherFrames(c),
   *program(ctx: Kctx, rec: TaskRecord, index: number): Path {
     const n = ctx.config.pages;

@@ -11,7 +11,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { madviseDontneed } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapAnon, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapAnon, oneTaskPerCpu, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
 
 const MAPPED = 0;
 const TOUCHED = 1;
@@ -27,7 +27,7 @@ export const madviseWorkload: Workload = {
   defaultPages: 256,
   about: 'tasks of one mm MADV_DONTNEED their own --pages subrange of a shared mapping while the others read it (--overlap: subranges overlap)',
   mms: () => 1,
-  tasks: (c) => Array.from({ length: c.cpus }, (_, cpu) => ({ cpu, mm: 0 })),
+  tasks: oneTaskPerCpu,
   memoryNeeded: (c) => madviseSpan(c.pages, c.cpus) + tablesFor(madviseSpan(c.pages, c.cpus)) + gatherFrames(c),
   *program(ctx: Kctx, rec: TaskRecord, index: number): Path {
     const n = ctx.config.pages;

@@ -13,7 +13,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapAnon, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, wordAt, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapAnon, oneTaskPerCpu, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, wordAt, type TaskRecord, type Workload } from './workload.ts';
 
 const READY = 0;
 const WARMED = 1;
@@ -29,7 +29,7 @@ export const munmapWorkload: Workload = {
   defaultPages: 1000,
   about: 'scenario R: one task unmaps --pages pages (2 MiB aligned, guard below) while the other tasks read them',
   mms: () => 1,
-  tasks: (c) => Array.from({ length: c.cpus }, (_, cpu) => ({ cpu, mm: 0 })),
+  tasks: oneTaskPerCpu,
   memoryNeeded: (c) => c.pages + 1 + tablesFor(c.pages + PAGES_PER_PMD) + gatherFrames(c),
   *program(ctx: Kctx, rec: TaskRecord, index: number): Path {
     const n = ctx.config.pages;

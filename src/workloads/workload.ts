@@ -44,6 +44,11 @@ export interface Workload {
   program(ctx: Kctx, rec: TaskRecord, index: number): Path;
 }
 
+/** The shape every built-in workload has: one task per cpu, all in mm 0. */
+export function oneTaskPerCpu(config: RunConfig): TaskSpec[] {
+  return Array.from({ length: config.cpus }, (_, cpu) => ({ cpu, mm: 0 }));
+}
+
 /** Where workloads place their mappings: the second 1 GiB of the address space. */
 export const REGION_BASE = PAGES_PER_PUD;
 
