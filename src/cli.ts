@@ -13,10 +13,19 @@ const EXIT_BAD_INPUT = 2;
 
 function runFlags(cmd: Command): Command {
   return cmd
-    .option('--workload <name>', 'munmap, exit or madvise', 'munmap')
-    .option('--pages <n>', 'pages the workload maps (default: munmap 1000, exit 1000 per task, madvise 256 per task)')
+    .option('--workload <name>', 'munmap, exit, madvise or mix', 'munmap')
+    .option('--pages <n>', 'pages the workload maps (default: munmap 1000, exit 1000 per task, madvise 256 per task, mix 128 per task)')
     .option('--cpus <n>', 'simulated cpus', '4')
+    .option('--tasks-per-cpu <n>', 'user tasks per cpu', '1')
+    .option('--mms <n>', 'address spaces the user tasks are spread over', '1')
     .addOption(new Option('--preempt <model>', 'none, voluntary or full').default('full'))
+    .option('--immap-lock <type>', 'i_mmap lock: spinlock (2.6.38) or mutex (after the series)', 'spinlock')
+    .option('--probe', 'a cyclictest-like latency probe thread per cpu')
+    .option('--no-kworker', 'no per-cpu kernel thread (it makes cpus lazy on the last user mm)')
+    .option('--no-latency-stats', 'no latency histograms (to measure what they cost)')
+    .option('--duration <time>', 'mix: stop starting rounds after this long (10s, 500ms)')
+    .option('--rounds <n>', 'mix: rounds per task', '10')
+    .addOption(new Option('--crash <cpu:step>', 'test hook: that cpu throws at that step').hideHelp())
     .option('--alloc-fail <policy>', 'GFP_NOWAIT batch-page allocation: never, always, once (the first on each cpu) or a probability', 'never')
     .option('--mode <mode>', 'deterministic or parallel', 'deterministic')
     .option('--seed <n>', 'seed of the deterministic scheduler and of the workload', '1')
@@ -44,6 +53,15 @@ function options(o: Record<string, unknown>): RunOptions {
     readerAccesses: o.readerAccesses as string,
     maxSteps: o.maxSteps as string,
     lockupMs: o.lockupMs as string,
+    tasksPerCpu: o.tasksPerCpu as string,
+    mms: o.mms as string,
+    immapLock: o.immapLock as string,
+    probe: Boolean(o.probe),
+    kworker: o.kworker !== false,
+    latencyStats: o.latencyStats !== false,
+    duration: o.duration as string | undefined,
+    rounds: o.rounds as string,
+    crash: o.crash as string | undefined,
   };
 }
 

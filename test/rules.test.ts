@@ -6,10 +6,9 @@ import { MM_FIELD, PAGE_FIELD, PageState, VMA_FLAGS } from '../src/machine/layou
 import { Oracle } from '../src/oracle/rules.ts';
 import { makeConfig } from '../src/engine/configure.ts';
 import { bootCtx, bootMachine, runToEnd } from '../src/engine/boot.ts';
-import { findWorkload } from '../src/workloads/index.ts';
 import { allocPage, freePage } from '../src/page/alloc.ts';
 import { spinLock, spinUnlock, LockClass } from '../src/sync/spinlock.ts';
-import { preemptDisable, preemptEnableNoResched, mightSleep } from '../src/sync/preempt.ts';
+import { preemptDisable, preemptEnableNoResched, checkMightSleep } from '../src/sync/preempt.ts';
 import { downRead, upRead, upWrite } from '../src/sync/rwsem.ts';
 import { switchMm } from '../src/cpu/tlbflush.ts';
 import { userAccess } from '../src/mm/fault.ts';
@@ -18,7 +17,7 @@ import { checkQuiescent } from '../src/mm/syscall.ts';
 
 function machine(cpus = 2) {
   const config = makeConfig({ variant: 'rework', workload: 'munmap', pages: 64, cpus });
-  const { m } = bootMachine(config, findWorkload('munmap')!);
+  const { m } = bootMachine(config);
   const oracle = new Oracle('rework', 1, 100, () => 0, () => {});
   const ctx = bootCtx(m, config, oracle);
   return { m, ctx, oracle, rules: () => oracle.violations.map((v) => v.rule) };
@@ -40,7 +39,7 @@ describe('oracle rules fire on a planted fault', () => {
     runToEnd(spinLock(ctx, lock, LockClass.PTE_LOCK));
     runToEnd(spinUnlock(ctx, lock, LockClass.PTE_LOCK));
     expect(rules()).toEqual([]);
-    preemptDisable(ctx); // keep preempt_count balanced for the unlock below
+    preemptDisable(ctx, 'test'); // keep preempt_count balanced for the unlock below
     runToEnd(spinUnlock(ctx, lock, LockClass.PTE_LOCK)); // nobody holds it
     expect(rules()).toEqual(['LOCK_NOT_OWNER']);
     const sem = m.mm(0, MM_FIELD.MMAP_SEM);
@@ -52,11 +51,11 @@ describe('oracle rules fire on a planted fault', () => {
 
   it('SLEEP_IN_ATOMIC: a sleeping call with preemption disabled, and down_read under a spinlock', () => {
     const { m, ctx, rules } = machine();
-    mightSleep(ctx, 'test');
+    checkMightSleep(ctx, 'test');
     expect(rules()).toEqual([]);
-    preemptDisable(ctx);
-    mightSleep(ctx, 'test');
-    preemptEnableNoResched(ctx);
+    preemptDisable(ctx, 'test');
+    checkMightSleep(ctx, 'test');
+    preemptEnableNoResched(ctx, 'test');
     expect(rules()).toEqual(['SLEEP_IN_ATOMIC']);
     const lock = m.page(2, PAGE_FIELD.PTL);
     runToEnd(spinLock(ctx, lock, LockClass.PTE_LOCK));

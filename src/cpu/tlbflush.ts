@@ -115,6 +115,7 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
   }
   yield Step.IPI;
   if (ctx.traits.noAckWait) return; // the planted bug: nothing waits for the targets
+  const sentUs = ctx.now();
   if (Atomics.load(mem, maskAt) !== 0) {
     const watch = new SpinWatch(ctx, 'flush_tlb_others ack wait');
     do {
@@ -122,13 +123,14 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
       yield Step.SPIN;
     } while (Atomics.load(mem, maskAt) !== 0);
   }
+  ctx.lat.recordUs('ipiAckWait', ctx.now() - sentUs);
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_MM), 0);
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_VA), 0);
 }
 
 /** flush_tlb_mm (vpn -1) and flush_tlb_page: local flush or leave_mm, then the other cpus in mm_cpumask. */
 function* flushTlb(ctx: Kctx, mm: number, vpn: number): Path {
-  preemptDisable(ctx);
+  preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   if (activeMm(ctx) === mm) {
     if (ctx.mm !== mm) leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
     else if (vpn < 0) localFlush(ctx);
@@ -137,7 +139,7 @@ function* flushTlb(ctx: Kctx, mm: number, vpn: number): Path {
   const mask = Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK)) & ~bit(ctx.cpu);
   if (mask !== 0) yield* flushTlbOthers(ctx, mask, mm, vpn);
   yield Step.TLB;
-  yield* preemptEnable(ctx);
+  yield* preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
 }
 
 /** flush_tlb_mm(mm). */

@@ -2,7 +2,7 @@
 // fill the allocator, create the mms (a pgd each) and the task table. Runs
 // once, in the main thread, before any cpu starts.
 
-import { HDR, Machine, MM_FIELD, PAGE_FIELD, PageState, TASK_FIELD, TLB_WAYS, RunState, type LayoutSize } from '../machine/layout.ts';
+import { FILE_FIELD, HDR, Machine, MM_FIELD, PAGE_FIELD, PageState, TASK_FIELD, TLB_WAYS, RunState, TaskKind, type LayoutSize } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import type { Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
@@ -10,18 +10,29 @@ import { ModelAssert } from '../machine/errors.ts';
 import { newCounters } from '../stats/counters.ts';
 import { Oracle } from '../oracle/rules.ts';
 import type { Kctx } from '../sync/context.ts';
+import { CpuLatency } from '../stats/latency.ts';
+import { mutexInit } from '../sync/mutex.ts';
 import { allocPage, initAllocator } from '../page/alloc.ts';
 import { findVariant } from '../gather/variants.ts';
-import type { TaskSpec, Workload } from '../workloads/workload.ts';
+import { userTasks, type TaskSpec } from '../workloads/workload.ts';
 
-export function layoutSizeFor(config: RunConfig, workload: Workload): LayoutSize {
-  const tasks = workload.tasks(config).length;
+/** Every task of the run: the workload's user tasks, then each cpu's kernel threads. */
+export function allTasks(config: RunConfig): TaskSpec[] {
+  const tasks = userTasks(config);
+  for (let cpu = 0; cpu < config.cpus; cpu++) {
+    if (config.kworker) tasks.push({ cpu, mm: -1, kind: TaskKind.KWORKER, rank: -1, peers: 0 });
+    if (config.probe) tasks.push({ cpu, mm: -1, kind: TaskKind.PROBE, rank: -1, peers: 0 });
+  }
+  return tasks;
+}
+
+export function layoutSizeFor(config: RunConfig): LayoutSize {
   return {
     cpus: config.cpus,
     pages: config.memoryPages,
-    ptSlots: Math.ceil(config.memoryPages / 256) + 16 * workload.mms(config) + 16,
-    mms: workload.mms(config),
-    tasks,
+    ptSlots: Math.ceil(config.memoryPages / 256) + 16 * config.mms + 16,
+    mms: config.mms,
+    tasks: allTasks(config).length,
     tlbEntries: config.tlbEntries,
   };
 }
@@ -46,6 +57,14 @@ export function bootCtx(m: Machine, config: RunConfig, oracle: Oracle): Kctx {
     gfpNowaitCalls: 0,
     ptlHeld: 0,
     ptlFreedThisHold: 0,
+    gatherDepth: 0,
+    timerWakeAtUs: Infinity,
+    lat: new CpuLatency(false),
+    offSinceUs: 0,
+    offWhere: '',
+    irqsOffSinceUs: 0,
+    irqsOffWhere: '',
+    ptlSinceUs: new Map(),
   };
 }
 
@@ -58,8 +77,8 @@ export function runToEnd<T>(path: Path<T>): T {
   }
 }
 
-export function bootMachine(config: RunConfig, workload: Workload): { m: Machine; tasks: TaskSpec[] } {
-  const size = layoutSizeFor(config, workload);
+export function bootMachine(config: RunConfig): { m: Machine; tasks: TaskSpec[] } {
+  const size = layoutSizeFor(config);
   if (size.tlbEntries % TLB_WAYS !== 0) throw new ModelAssert('TLB size', `${size.tlbEntries} is not a multiple of ${TLB_WAYS}`);
   const m = Machine.create(size);
   const mem = m.mem;
@@ -67,7 +86,8 @@ export function bootMachine(config: RunConfig, workload: Workload): { m: Machine
   initAllocator(mem, m);
   const oracle = new Oracle(config.variant, config.seed, 16, () => 0, () => {});
   const ctx = bootCtx(m, config, oracle);
-  const tasks = workload.tasks(config);
+  const tasks = allTasks(config);
+  if (config.immapLock === 'mutex') mutexInit(mem, m.file(0, FILE_FIELD.I_MMAP_LOCK));
   for (let mm = 0; mm < size.mms; mm++) {
     const pgd = runToEnd(allocPage(ctx, 'GFP_KERNEL', PageState.PAGETABLE));
     mem[m.page(pgd, PAGE_FIELD.MM)] = mm + 1;
@@ -78,8 +98,9 @@ export function bootMachine(config: RunConfig, workload: Workload): { m: Machine
   tasks.forEach((t, i) => {
     mem[m.task(i, TASK_FIELD.CPU)] = t.cpu;
     mem[m.task(i, TASK_FIELD.MM)] = t.mm;
+    mem[m.task(i, TASK_FIELD.KIND)] = t.kind;
   });
-  mem[HDR.LIVE_TASKS] = tasks.length;
+  mem[HDR.LIVE_TASKS] = tasks.filter((t) => t.kind === TaskKind.USER).length;
   mem[HDR.RUN_STATE] = RunState.RUNNING;
   return { m, tasks };
 }

@@ -3,8 +3,8 @@
 // naming the flag and what is wrong with it.
 
 import { BadInput } from '../machine/errors.ts';
-import type { AllocFail, Mode, PreemptModel, RunConfig } from '../machine/config.ts';
-import { PAGE_SIZE, TLB_WAYS, layoutBytes } from '../machine/layout.ts';
+import type { AllocFail, ImmapLock, Mode, PreemptModel, RunConfig } from '../machine/config.ts';
+import { MAX_MMS, PAGE_SIZE, TLB_WAYS, layoutBytes } from '../machine/layout.ts';
 import { VARIANTS, findVariant } from '../gather/variants.ts';
 import { WORKLOADS, findWorkload } from '../workloads/index.ts';
 import { layoutSizeFor } from './boot.ts';
@@ -28,6 +28,33 @@ export interface RunOptions {
   readerAccesses?: string | number;
   maxSteps?: string | number;
   lockupMs?: string | number;
+  tasksPerCpu?: string | number;
+  mms?: string | number;
+  immapLock?: string;
+  probe?: boolean;
+  kworker?: boolean;
+  latencyStats?: boolean;
+  duration?: string;
+  rounds?: string | number;
+  /** Test hook, "cpu:step". */
+  crash?: string;
+}
+
+/** "10s", "500ms", "2m" or a number of milliseconds. */
+export function parseDuration(flag: string, v: string | undefined): number {
+  if (v === undefined) return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new BadInput(`${flag} ${JSON.stringify(v)}: not a duration (examples: 10s, 500ms, 2m)`);
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm'];
+  if (ms > 24 * 3600 * 1000) throw new BadInput(`${flag} ${v}: longer than a day`);
+  return Math.round(ms);
+}
+
+function parseCrash(v: string | undefined): RunConfig['crash'] {
+  if (v === undefined) return null;
+  const m = /^(\d+):(\d+)$/.exec(v.trim());
+  if (!m) throw new BadInput(`--crash ${JSON.stringify(v)}: must be cpu:step`);
+  return { cpu: Number(m[1]), step: Number(m[2]) };
 }
 
 function int(flag: string, v: string | number | undefined, dflt: number, min: number, max: number): number {
@@ -86,14 +113,27 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     readerAccesses: int('--reader-accesses', o.readerAccesses, 1_000_000, 0, 1_000_000_000),
     maxSteps: int('--max-steps', o.maxSteps, 500_000_000, 1000, 2 ** 53),
     lockupMs: int('--lockup-ms', o.lockupMs, 2000, 10, 3_600_000),
+    tasksPerCpu: int('--tasks-per-cpu', o.tasksPerCpu, 1, 1, 16),
+    mms: int('--mms', o.mms, 1, 1, MAX_MMS),
+    immapLock: oneOf<ImmapLock>('--immap-lock', o.immapLock, 'spinlock', ['spinlock', 'mutex']),
+    probe: o.probe ?? false,
+    kworker: o.kworker ?? true,
+    latencyStats: o.latencyStats ?? true,
+    durationMs: parseDuration('--duration', o.duration),
+    rounds: int('--rounds', o.rounds, 10, 1, 1_000_000_000),
+    crash: parseCrash(o.crash),
   };
+  if (config.mms > config.cpus * config.tasksPerCpu) {
+    throw new BadInput(`--mms ${config.mms}: more address spaces than the ${config.cpus * config.tasksPerCpu} user tasks (--cpus x --tasks-per-cpu)`);
+  }
+  if (config.crash && config.crash.cpu >= config.cpus) throw new BadInput(`--crash ${o.crash}: cpu ${config.crash.cpu} does not exist`);
   if (config.tlbEntries % TLB_WAYS !== 0) throw new BadInput(`--tlb-entries ${config.tlbEntries}: must be a multiple of ${TLB_WAYS}`);
-  const needed = workload.memoryNeeded(config) + 2 + workload.mms(config);
+  const needed = workload.memoryNeeded(config) + 2 + config.mms;
   config.memoryPages = o.memory === undefined ? Math.max(1024, needed * 2 + 256) : parseMemory(o.memory);
   if (config.memoryPages < needed) {
     throw new BadInput(`--memory ${o.memory}: ${config.memoryPages} pages cannot hold workload ${workloadName} with --pages ${config.pages} on ${config.cpus} cpus, which needs at least ${needed} pages (${Math.ceil((needed * PAGE_SIZE) / 1024 ** 2)} MiB)`);
   }
-  const bytes = layoutBytes(layoutSizeFor(config, workload));
+  const bytes = layoutBytes(layoutSizeFor(config));
   if (bytes > MAX_MACHINE_BYTES) {
     throw new BadInput(`--memory ${o.memory ?? '(default)'}: the machine would need ${Math.ceil(bytes / 1024 ** 2)} MiB of shared memory, more than the ${MAX_MACHINE_BYTES / 1024 ** 3} GiB limit`);
   }

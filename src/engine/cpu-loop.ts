@@ -1,17 +1,20 @@
 // A cpu's loop in parallel mode, run inside its own worker thread. Spins back
-// off (spin, then a timed wait on this cpu's own IPI word, so an IPI wakes it
-// at once), the idle loop waits with a timeout, the loop yields to the
-// worker's event loop between slices, and every slice checks the poison and
-// stop words. A failure here poisons the machine so every other cpu stops.
+// off (spin, then a timed wait on this cpu's own IPI word, so an IPI or a
+// wake-up ends it at once), an idle cpu waits with a timeout no longer than
+// its next timer, the loop yields to the worker's event loop between slices,
+// and every slice checks the poison and stop words. A failure here poisons
+// the machine so every other cpu stops. A heartbeat word lets the main
+// thread's watchdog see a cpu that stopped making steps.
 
 import { threadId } from 'node:worker_threads';
 import { CPU_FIELD, HDR, Machine, type LayoutSize } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step } from '../machine/step.ts';
-import { Poisoned } from '../machine/errors.ts';
+import { Poisoned, SoftLockup } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
 import type { TaskSpec } from '../workloads/workload.ts';
 import { CpuRunner } from './runner.ts';
+import { cpuStateDump } from './dump.ts';
 import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
 
@@ -21,10 +24,14 @@ export interface CpuJob {
   config: RunConfig;
   tasks: TaskSpec[];
   cpu: number;
+  /** performance.timeOrigin + now() of the main thread when the run began, so every cpu shares one clock. */
+  startEpochMs: number;
 }
 
 const SLICE_STEPS = 4096;
 const SPINS_BEFORE_WAIT = 64;
+const SPIN_WAIT_MS = 0.05;
+const IDLE_WAIT_MS_MAX = 1;
 const START_BARRIER_MS = 10_000;
 
 function waitForAllCpus(mem: Int32Array, cpus: number): void {
@@ -51,11 +58,12 @@ function noteRunning(mem: Int32Array): void {
 export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const m = Machine.attach(job.sab, job.size);
   const mem = m.mem;
-  const t0 = performance.now();
-  const now = (): number => (performance.now() - t0) * 1000;
+  const offsetMs = performance.timeOrigin - job.startEpochMs;
+  const now = (): number => (performance.now() + offsetMs) * 1000;
   const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1));
   const runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, now);
   const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
+  const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
   let error: CpuReport['error'] = null;
   try {
     waitForAllCpus(mem, job.config.cpus);
@@ -64,36 +72,37 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     outer: for (;;) {
       for (let i = 0; i < SLICE_STEPS; i++) {
         const kind = runner.step();
-        if (kind === Step.SPIN || kind === Step.SLEEP || kind === Step.USER) {
-          if (kind === Step.USER) {
-            spins = 0;
-            continue;
-          }
-          if (++spins > SPINS_BEFORE_WAIT) Atomics.wait(mem, pendingAt, 0, 0.05);
+        if (kind === Step.SPIN || kind === Step.SLEEP || kind === Step.YIELD) {
+          if (++spins > SPINS_BEFORE_WAIT) Atomics.wait(mem, pendingAt, 0, SPIN_WAIT_MS);
           continue;
         }
         spins = 0;
         if (kind === -1 && !runner.busy) {
-          if (Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
+          if (runner.done && Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
             runner.step(); // a last look at the mailbox
             break outer;
           }
-          Atomics.wait(mem, pendingAt, 0, 1);
+          const untilTimerMs = (runner.nextTimerUs() - now()) / 1000;
+          Atomics.wait(mem, pendingAt, 0, Math.max(SPIN_WAIT_MS, Math.min(IDLE_WAIT_MS_MAX, untilTimerMs)));
+          Atomics.add(mem, heartbeatAt, 1);
           if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
         }
       }
+      Atomics.add(mem, heartbeatAt, 1);
       if (m.poisoned) throw new Poisoned(`cpu ${job.cpu} stopped: another cpu failed`);
       if (m.stopped) break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } catch (e) {
-    error = errorOf(e);
+    error = errorOf(e, () => cpuStateDump(m, job.config));
+    if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: job.cpu, task: runner.ctx.task, mm: runner.ctx.mm }, e.message);
     if (!(e instanceof Poisoned)) {
       Atomics.store(mem, HDR.POISON, job.cpu + 1);
       for (let c = 0; c < job.config.cpus; c++) Atomics.notify(mem, m.cpu(c, CPU_FIELD.IPI_PENDING));
     }
   } finally {
     Atomics.sub(mem, HDR.CPUS_RUNNING, 1);
+    Atomics.store(mem, m.cpu(job.cpu, CPU_FIELD.LOOP_DONE), 1);
   }
   return {
     cpu: job.cpu,
@@ -104,6 +113,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     idleStats: runner.idleStats,
     violations: oracle.violations,
     violationsDropped: oracle.dropped,
+    latency: runner.encodeLatency(),
     error,
   };
 }

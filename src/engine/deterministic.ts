@@ -1,7 +1,8 @@
 // The deterministic engine: one thread steps every cpu; a seeded scheduler
-// picks which cpu takes the next step among those with a task to run or an
-// interrupt pending. Time is virtual (a step is a microsecond), so the same
-// seed gives the same run, byte for byte.
+// picks which cpu takes the next step among those with something to do (a
+// runnable task, a pending interrupt, an expired timer). Time is virtual: a
+// step is a microsecond, and when every cpu is idle time jumps to the next
+// timer. The same seed gives the same run, byte for byte.
 
 import { HDR } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
@@ -9,32 +10,42 @@ import { Rng } from '../machine/rng.ts';
 import { SoftLockup } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
 import { checkQuiescent } from '../mm/syscall.ts';
-import type { Workload } from '../workloads/workload.ts';
 import { bootMachine } from './boot.ts';
 import { CpuRunner } from './runner.ts';
+import { cpuStateDump } from './dump.ts';
 import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
 
 export const VIOLATION_RECORD_LIMIT = 100;
 
-export function runDeterministic(config: RunConfig, workload: Workload): RunResult {
+export function runDeterministic(config: RunConfig): RunResult {
   const t0 = performance.now();
-  const { m, tasks } = bootMachine(config, workload);
+  const { m, tasks } = bootMachine(config);
   let steps = 0;
+  /** Virtual microseconds: steps taken plus idle time skipped. */
+  let clockUs = 0;
   const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1));
-  const runners = Array.from({ length: config.cpus }, (_, cpu) => new CpuRunner(m, cpu, config, tasks, oracle, () => steps));
+  const runners = Array.from({ length: config.cpus }, (_, cpu) => new CpuRunner(m, cpu, config, tasks, oracle, () => clockUs));
   const sched = new Rng(config.seed);
   let error: RunResult['error'] = null;
   try {
     for (;;) {
-      const ready = runners.filter((r) => r.busy || r.hasPendingIpi());
-      if (ready.length === 0) break;
+      const ready = runners.filter((r) => r.hasWork(clockUs));
+      if (ready.length === 0) {
+        if (runners.every((r) => r.done)) break;
+        const next = Math.min(...runners.map((r) => r.nextTimerUs()));
+        if (next === Infinity) throw new SoftLockup(-1, 'deterministic scheduler', 'every task is asleep and no timer is set: a deadlock');
+        clockUs = Math.ceil(next);
+        continue;
+      }
       if (steps >= config.maxSteps) throw new SoftLockup(-1, 'deterministic scheduler', `no end after ${steps} steps (--max-steps)`);
       ready[ready.length === 1 ? 0 : sched.below(ready.length)]!.step();
       steps++;
+      clockUs++;
     }
     checkQuiescent(m.mem, m, oracle, 0);
   } catch (e) {
-    error = errorOf(e);
+    error = errorOf(e, () => cpuStateDump(m, config));
+    if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);
   }
   const reports: CpuReport[] = runners.map((r) => ({
     cpu: r.cpu,
@@ -45,9 +56,10 @@ export function runDeterministic(config: RunConfig, workload: Workload): RunResu
     idleStats: r.idleStats,
     violations: [],
     violationsDropped: 0,
+    latency: r.encodeLatency(),
     error: null,
   }));
   reports[0]!.violations = oracle.violations;
   reports[0]!.violationsDropped = oracle.dropped;
-  return assemble(config, reports, [], { steps, elapsedMs: performance.now() - t0, maxConcurrentCpus: 1, error });
+  return assemble(config, reports, [], { steps, elapsedMs: performance.now() - t0, clockUs, maxConcurrentCpus: 1, error });
 }

@@ -2,55 +2,94 @@
 // with exactly that many threads), all on the same SharedArrayBuffer. When
 // any cpu fails the machine is poisoned and every cpu stops; the run ends with
 // the error and whatever was measured, and the pool is always destroyed, so
-// no thread outlives the run.
+// no thread outlives the run. A watchdog in the main thread poisons the
+// machine and ends the run if a cpu's heartbeat stops (a worker stuck
+// outside every bounded wait), so even a model bug cannot hang the run.
 
 import { Piscina } from 'piscina';
-import { HDR } from '../machine/layout.ts';
+import { CPU_FIELD, HDR } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
+import { SoftLockup } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
 import { checkQuiescent } from '../mm/syscall.ts';
-import type { Workload } from '../workloads/workload.ts';
 import { bootMachine } from './boot.ts';
+import { cpuStateDump } from './dump.ts';
 import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
 import type { CpuJob } from './cpu-loop.ts';
 
 const WORKER_URL = new URL('../../workers/cpu.ts', import.meta.url).href;
+const WATCHDOG_PERIOD_MS = 200;
+/** A heartbeat may stop this much longer than the lockup limit before the watchdog acts (worker start-up included). */
+const WATCHDOG_GRACE_MS = 3000;
+const STUCK_REPORT_WAIT_MS = 1000;
 
-export async function runParallel(config: RunConfig, workload: Workload, signal?: AbortSignal): Promise<RunResult> {
+export async function runParallel(config: RunConfig, signal?: AbortSignal): Promise<RunResult> {
   const t0 = performance.now();
-  const { m, tasks } = bootMachine(config, workload);
+  const startEpochMs = performance.timeOrigin + t0;
+  const { m, tasks } = bootMachine(config);
+  const mem = m.mem;
   const pool = new Piscina({ filename: WORKER_URL, minThreads: config.cpus, maxThreads: config.cpus, concurrentTasksPerWorker: 1, execArgv: ['--import', 'tsx'], idleTimeout: 60_000 });
   const onAbort = (): void => {
-    Atomics.store(m.mem, HDR.STOP, 1);
+    Atomics.store(mem, HDR.STOP, 1);
   };
   signal?.addEventListener('abort', onAbort);
   let error: RunResult['error'] = null;
   const reports: CpuReport[] = [];
+  let watchdog: ReturnType<typeof setInterval> | undefined;
   try {
-    const jobs = Array.from({ length: config.cpus }, (_, cpu) => pool.run({ sab: m.sab, size: m.size, config, tasks, cpu } satisfies CpuJob) as Promise<CpuReport>);
-    const settled = await Promise.allSettled(
+    const jobs = Array.from({ length: config.cpus }, (_, cpu) => pool.run({ sab: m.sab, size: m.size, config, tasks, cpu, startEpochMs } satisfies CpuJob) as Promise<CpuReport>);
+    const stuck = new Promise<never>((_, reject) => {
+      const beats = new Array<number>(config.cpus).fill(-1);
+      const since = new Array<number>(config.cpus).fill(performance.now());
+      watchdog = setInterval(() => {
+        const nowMs = performance.now();
+        for (let cpu = 0; cpu < config.cpus; cpu++) {
+          const beat = Atomics.load(mem, m.cpu(cpu, CPU_FIELD.HEARTBEAT));
+          if (beat !== beats[cpu] || Atomics.load(mem, m.cpu(cpu, CPU_FIELD.LOOP_DONE)) !== 0) {
+            beats[cpu] = beat;
+            since[cpu] = nowMs;
+          } else if (nowMs - since[cpu]! > config.lockupMs + WATCHDOG_GRACE_MS) {
+            Atomics.store(mem, HDR.POISON, -1);
+            reject(new SoftLockup(cpu, 'its worker thread', `no heartbeat for ${Math.round(nowMs - since[cpu]!)} ms`));
+            return;
+          }
+        }
+      }, WATCHDOG_PERIOD_MS);
+    });
+    stuck.catch(() => {});
+    const settled = Promise.allSettled(
       jobs.map((j) =>
-        j.catch((e: unknown) => {
-          Atomics.store(m.mem, HDR.POISON, -1); // a worker died outright: stop the others
-          throw e;
-        }),
+        j.then(
+          (r) => void reports.push(r),
+          (e: unknown) => {
+            Atomics.store(mem, HDR.POISON, -1); // a worker died outright: stop the others
+            error ??= errorOf(e);
+          },
+        ),
       ),
     );
-    for (const s of settled) {
-      if (s.status === 'fulfilled') reports.push(s.value);
-      else error ??= errorOf(s.reason);
+    const lockup = await Promise.race([settled.then(() => null), stuck.then(() => null, (e: unknown) => e)]);
+    if (lockup !== null) {
+      error = errorOf(lockup, () => cpuStateDump(m, config));
+      // the other cpus saw the poison word: give them a moment to hand in what they measured
+      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, STUCK_REPORT_WAIT_MS))]);
     }
   } finally {
+    clearInterval(watchdog);
     signal?.removeEventListener('abort', onAbort);
     await pool.destroy();
   }
+  reports.sort((a, b) => a.cpu - b.cpu);
   const final = new Oracle(config.variant, config.seed, 100, () => -1, () => {});
-  const failed = error !== null || reports.some((r) => r.error !== null) || Atomics.load(m.mem, HDR.STOP) !== 0;
-  if (!failed) checkQuiescent(m.mem, m, final, 0);
+  if (error?.name === 'SoftLockup') final.report('SOFT_LOCKUP', { cpu: -1, task: -1, mm: -1 }, error.message);
+  const failed = error !== null || reports.some((r) => r.error !== null) || Atomics.load(mem, HDR.STOP) !== 0;
+  if (!failed) checkQuiescent(mem, m, final, 0);
+  const elapsedMs = performance.now() - t0;
   return assemble(config, reports, final.violations, {
     steps: reports.reduce((n, r) => n + r.steps, 0),
-    elapsedMs: performance.now() - t0,
-    maxConcurrentCpus: Atomics.load(m.mem, HDR.CPUS_CONCURRENT_MAX),
+    elapsedMs,
+    clockUs: elapsedMs * 1000,
+    maxConcurrentCpus: Atomics.load(mem, HDR.CPUS_CONCURRENT_MAX),
     error,
   });
 }

@@ -5,9 +5,17 @@
 import type { RunConfig } from '../machine/config.ts';
 import { newCounters, addCounters, type Counters } from '../stats/counters.ts';
 import type { Violation } from '../oracle/rules.ts';
+import { mergeLatency, type EncodedLatency, type LatencyReport } from '../stats/latency.ts';
 import type { TaskRecord } from '../workloads/workload.ts';
 
-export const RESULT_SCHEMA = 1;
+export const RESULT_SCHEMA = 2;
+
+/** How a run ended when it did not end well: the error, and for a lockup every cpu's state. */
+export interface RunError {
+  name: string;
+  message: string;
+  cpuStates?: string[];
+}
 
 export interface MeasuredCounters extends Counters {
   rssBefore: number;
@@ -23,7 +31,8 @@ export interface CpuReport {
   idleStats: Counters;
   violations: Violation[];
   violationsDropped: number;
-  error: { name: string; message: string } | null;
+  latency: EncodedLatency;
+  error: RunError | null;
 }
 
 export interface RunResult {
@@ -37,16 +46,23 @@ export interface RunResult {
   violationsDropped: number;
   counters: MeasuredCounters;
   totals: Counters;
+  /** Measured operations per second of the run's clock (virtual in deterministic mode). */
+  opsPerSec: number;
+  /** The run's clock: real in parallel mode, virtual (a step is a microsecond) in deterministic mode. */
+  clock: 'real' | 'virtual';
+  /** Run length on that clock, in microseconds. */
+  clockUs: number;
+  latency: LatencyReport;
   /** Deterministic: scheduler steps; parallel: steps summed over cpus. */
   steps: number;
   elapsedMs: number;
   /** Parallel: distinct worker threads that ran cpus, and the most cpus seen running at once. */
   threads: number;
   maxConcurrentCpus: number;
-  error: { name: string; message: string } | null;
+  error: RunError | null;
 }
 
-export function assemble(config: RunConfig, reports: CpuReport[], finalViolations: Violation[], extra: { steps: number; elapsedMs: number; maxConcurrentCpus: number; error: RunResult['error'] }): RunResult {
+export function assemble(config: RunConfig, reports: CpuReport[], finalViolations: Violation[], extra: { steps: number; elapsedMs: number; clockUs: number; maxConcurrentCpus: number; error: RunResult['error'] }): RunResult {
   const measured = newCounters();
   const totals = newCounters();
   let rssBefore = 0;
@@ -79,6 +95,10 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
     violationsDropped: reports.reduce((n, r) => n + r.violationsDropped, 0),
     counters: { ...measured, rssBefore, rssAfter },
     totals,
+    opsPerSec: extra.clockUs > 0 ? Math.round((measured.ops / extra.clockUs) * 1e6 * 100) / 100 : 0,
+    clock: config.mode === 'parallel' ? 'real' : 'virtual',
+    clockUs: Math.round(extra.clockUs),
+    latency: mergeLatency(reports.map((r) => r.latency)),
     steps: extra.steps,
     elapsedMs: Math.round(extra.elapsedMs * 1000) / 1000,
     threads: new Set(reports.map((r) => r.threadId)).size,
@@ -87,7 +107,7 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
   };
 }
 
-export function errorOf(e: unknown): { name: string; message: string } {
-  if (e instanceof Error) return { name: e.name, message: e.message };
+export function errorOf(e: unknown, cpuStates?: () => string[]): RunError {
+  if (e instanceof Error) return e.name === 'SoftLockup' && cpuStates ? { name: e.name, message: e.message, cpuStates: cpuStates() } : { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };
 }

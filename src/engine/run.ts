@@ -10,5 +10,5 @@ import type { RunResult } from './result.ts';
 export async function runOnce(config: RunConfig, signal?: AbortSignal): Promise<RunResult> {
   const workload = findWorkload(config.workload);
   if (!workload) throw new BadInput(`--workload ${config.workload}: unknown`);
-  return config.mode === 'parallel' ? runParallel(config, workload, signal) : runDeterministic(config, workload);
+  return config.mode === 'parallel' ? runParallel(config, signal) : runDeterministic(config);
 }

@@ -1,30 +1,70 @@
-// One simulated cpu's run loop, the same in both modes: take interrupts when
-// they are enabled, then advance the current task by one step. A task starts
-// with switch_mm to its mm and, when its program ends, the cpu goes idle lazy
-// on that mm (enter_lazy_tlb). The engine decides who steps when; the runner
-// only knows how.
+// One simulated cpu: its runqueue, its scheduler and its run loop, the same in
+// both modes. Before each step the cpu takes interrupts when they are on
+// (IPIs, expired timers, the scheduler tick), then decides whether the
+// current task keeps the cpu: a task that went to sleep leaves the runqueue;
+// a task with need_resched set is preempted only where the preemption model
+// allows it (return to user space and cond_resched everywhere, might_sleep
+// under voluntary, any point with preempt_count 0 and interrupts on under
+// full). context_switch saves the task's preempt_count (thread_info) and
+// does switch_mm, or enter_lazy_tlb for a kernel thread. Tasks never
+// migrate. The engine decides who steps when; the runner only knows how.
 
-import { CPU_FIELD, HDR, TASK_FIELD, TaskState, type Machine } from '../machine/layout.ts';
+import { CPU_FIELD, HDR, TASK_FIELD, TaskKind, TaskState, type Machine } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
-import type { Path, StepKind } from '../machine/step.ts';
+import { Step, type Path, type StepKind } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
-import { ModelAssert, modelAssert } from '../machine/errors.ts';
+import { ModelAssert, SoftLockup, modelAssert } from '../machine/errors.ts';
 import { newCounters, type Counters } from '../stats/counters.ts';
+import { CpuLatency } from '../stats/latency.ts';
 import type { Oracle } from '../oracle/rules.ts';
 import type { Kctx } from '../sync/context.ts';
-import { switchMm, enterLazyTlb, serviceIpis } from '../cpu/tlbflush.ts';
+import { sectionClose, sectionOpen } from '../sync/preempt.ts';
+import { wakeUpProcess, HUNG_TASK_LOCKUPS } from '../sync/sched.ts';
+import { switchMm, enterLazyTlb, serviceIpis, activeMm } from '../cpu/tlbflush.ts';
 import { findVariant } from '../gather/variants.ts';
 import { findWorkload } from '../workloads/index.ts';
+import { kworkerThread, probeThread } from '../workloads/kthreads.ts';
 import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
+
+/** The scheduler tick (HZ = 1000). */
+export const TICK_US = 1000;
+/** A task that has run this long is asked to give way when another task is runnable. */
+export const TIMESLICE_US = 3 * TICK_US;
+
+/** A task on this cpu and what is saved of it while it is switched out. */
+interface Slot {
+  index: number;
+  spec: TaskSpec;
+  rec: TaskRecord;
+  path: Path | null;
+  /** The kind of step point it is stopped at. */
+  at: StepKind | -1;
+  /** On the runqueue: runnable, or preempted while setting itself asleep. */
+  onRq: boolean;
+  exited: boolean;
+  mm: number;
+  preemptCount: number;
+  ptlHeld: number;
+  ptlFreedThisHold: number;
+  gatherDepth: number;
+  timerWakeAtUs: number;
+  sleptAtUs: number;
+}
 
 export class CpuRunner {
   readonly ctx: Kctx;
   readonly records: TaskRecord[] = [];
-  private readonly queue: { index: number; spec: TaskSpec }[];
-  private current: Path | null = null;
+  private readonly slots: Slot[];
+  private curr: Slot | null = null;
+  /** Round-robin position in `slots`. */
+  private cursor = 0;
   private readonly workload: Workload;
   readonly idleStats: Counters = newCounters();
   steps = 0;
+  private nextTickUs = TICK_US;
+  private sliceStartUs = 0;
+  private kthreadsStopped = false;
+  private readonly crashAtStep: number;
 
   constructor(m: Machine, readonly cpu: number, config: RunConfig, tasks: TaskSpec[], oracle: Oracle, now: () => number) {
     const traits = findVariant(config.variant);
@@ -47,13 +87,53 @@ export class CpuRunner {
       gfpNowaitCalls: 0,
       ptlHeld: 0,
       ptlFreedThisHold: 0,
+      gatherDepth: 0,
+      timerWakeAtUs: Infinity,
+      lat: new CpuLatency(config.latencyStats),
+      offSinceUs: 0,
+      offWhere: '',
+      irqsOffSinceUs: 0,
+      irqsOffWhere: '',
+      ptlSinceUs: new Map(),
     };
-    this.queue = tasks.map((spec, index) => ({ index, spec })).filter((t) => t.spec.cpu === cpu);
+    this.slots = tasks
+      .map((spec, index) => ({ spec, index }))
+      .filter((t) => t.spec.cpu === cpu)
+      .map(({ spec, index }) => {
+        const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
+        this.records.push(rec);
+        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0 } satisfies Slot;
+      });
+    this.crashAtStep = config.crash && config.crash.cpu === cpu ? config.crash.step : -1;
   }
 
-  /** Anything left to run here? */
+  private state(s: Slot): number {
+    return Atomics.load(this.ctx.mem, this.ctx.m.task(s.index, TASK_FIELD.STATE));
+  }
+  private runnable(s: Slot): boolean {
+    return !s.exited && (s.onRq || this.state(s) === TaskState.RUNNING);
+  }
+
+  /** Every task on this cpu has exited. */
+  get done(): boolean {
+    return this.slots.every((s) => s.exited);
+  }
+
+  /** A task could run now (the current one is not blocked, or another is runnable). */
   get busy(): boolean {
-    return this.current !== null || this.queue.length > 0;
+    return this.slots.some((s) => this.runnable(s));
+  }
+
+  /** Something is due at `nowUs` even with no runnable task: an interrupt, an expired timer, kernel threads to stop. */
+  hasWork(nowUs: number): boolean {
+    return this.busy || this.hasPendingIpi() || this.nextTimerUs() <= nowUs || this.kthreadsToStop();
+  }
+
+  /** When the earliest sleeping task's timer expires, or Infinity. */
+  nextTimerUs(): number {
+    let t = Infinity;
+    for (const s of this.slots) if (!s.exited && s.timerWakeAtUs < t) t = s.timerWakeAtUs;
+    return t;
   }
 
   hasPendingIpi(): boolean {
@@ -64,47 +144,178 @@ export class CpuRunner {
     return this.ctx.mem[this.ctx.m.cpu(this.cpu, CPU_FIELD.IRQS_DISABLED)] === 0;
   }
 
-  private startNext(): void {
-    const next = this.queue.shift()!;
+  private kthreadsToStop(): boolean {
+    return !this.kthreadsStopped && Atomics.load(this.ctx.mem, HDR.LIVE_TASKS) === 0 && this.slots.some((s) => !s.exited && s.spec.kind !== TaskKind.USER);
+  }
+
+  /** hrtimer expiry: wake sleepers whose time has come; the probe is real-time and preempts. */
+  private fireTimers(nowUs: number): void {
+    for (const s of this.slots) {
+      if (s.exited || s.timerWakeAtUs > nowUs) continue;
+      s.timerWakeAtUs = Infinity;
+      wakeUpProcess(this.ctx, s.index, s.spec.kind === TaskKind.PROBE);
+    }
+  }
+
+  /** scheduler_tick: end the current slice when another task waits; khungtaskd's check on lock sleepers. */
+  private schedulerTick(nowUs: number): void {
+    this.nextTickUs = (Math.floor(nowUs / TICK_US) + 1) * TICK_US;
     const { ctx } = this;
-    const rec: TaskRecord = { task: next.index, cpu: this.cpu, mm: next.spec.mm, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
-    this.records.push(rec);
-    ctx.task = next.index;
-    ctx.mm = next.spec.mm;
-    ctx.stats = rec.stats;
-    Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.CURRENT_TASK), next.index + 1);
-    switchMm(ctx, next.spec.mm);
-    this.current = this.workload.program(ctx, rec, next.index);
+    if (this.curr && nowUs - this.sliceStartUs >= TIMESLICE_US && this.slots.some((s) => s !== this.curr && this.runnable(s))) {
+      Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 1);
+    }
+    const hungUs = ctx.config.lockupMs * 1000 * HUNG_TASK_LOCKUPS;
+    for (const s of this.slots) {
+      if (s.exited || s.onRq || s.timerWakeAtUs !== Infinity || this.state(s) !== TaskState.SLEEPING) continue;
+      if (nowUs - s.sleptAtUs > hungUs) throw new SoftLockup(this.cpu, `task ${s.index} asleep on a lock`, `blocked for ${Math.round((nowUs - s.sleptAtUs) / 1000)} ms (hung task)`);
+    }
+  }
+
+  /** Whether the current task may be preempted at the step point it stopped at. */
+  private preemptibleAt(at: StepKind | -1): boolean {
+    const { ctx } = this;
+    if (ctx.mem[ctx.m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT)] !== 0 || !this.irqsEnabled()) return false;
+    if (at === Step.USER || at === Step.RESCHED || at === Step.YIELD) return true;
+    if (at === Step.MIGHT_RESCHED) return ctx.config.preempt !== 'none';
+    return ctx.config.preempt === 'full';
+  }
+
+  /** The next runnable task other than the current one: the real-time probe first, then round robin. */
+  private pickNext(): Slot | null {
+    const n = this.slots.length;
+    for (const s of this.slots) if (s.spec.kind === TaskKind.PROBE && s !== this.curr && this.runnable(s)) return s;
+    for (let i = 1; i <= n; i++) {
+      const s = this.slots[(this.cursor + i) % n]!;
+      if (s !== this.curr && this.runnable(s)) {
+        this.cursor = (this.cursor + i) % n;
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /** context_switch(prev, next): save prev's thread state, switch the mm, load next's. */
+  private contextSwitch(next: Slot | null, preempted: boolean): void {
+    const { ctx } = this;
+    const { m, mem } = ctx;
+    const pcAt = m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT);
+    const prev = this.curr;
+    if (prev) {
+      prev.mm = ctx.mm;
+      prev.preemptCount = mem[pcAt]!;
+      prev.ptlHeld = ctx.ptlHeld;
+      prev.ptlFreedThisHold = ctx.ptlFreedThisHold;
+      prev.gatherDepth = ctx.gatherDepth;
+      prev.timerWakeAtUs = ctx.timerWakeAtUs;
+      mem[m.task(prev.index, TASK_FIELD.PREEMPT_COUNT)] = prev.preemptCount;
+      if (preempted) {
+        prev.rec.stats.involuntarySwitches++;
+        if (prev.gatherDepth > 0) prev.rec.stats.preemptionsInGather++;
+      }
+      // a task that sleeps while atomic (a reported bug) takes its preempt_count with it
+      if (prev.preemptCount > 0 && this.irqsEnabled()) sectionClose(ctx, 'schedule');
+    }
+    Atomics.store(mem, m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 0);
+    Atomics.add(mem, m.cpu(this.cpu, CPU_FIELD.NR_SWITCHES), 1);
+    this.curr = next;
+    if (!next) {
+      this.load(-1, -1, this.idleStats, 0);
+      if (activeMm(ctx) >= 0) enterLazyTlb(ctx);
+      return;
+    }
+    next.onRq = true;
+    this.load(next.index, next.mm, next.rec.stats, next.preemptCount);
+    ctx.ptlHeld = next.ptlHeld;
+    ctx.ptlFreedThisHold = next.ptlFreedThisHold;
+    ctx.gatherDepth = next.gatherDepth;
+    ctx.timerWakeAtUs = Infinity;
+    next.timerWakeAtUs = Infinity;
+    if (next.preemptCount > 0 && this.irqsEnabled()) sectionOpen(ctx, 'schedule');
+    if (next.mm >= 0) switchMm(ctx, next.mm);
+    else if (activeMm(ctx) >= 0) enterLazyTlb(ctx);
+    this.sliceStartUs = ctx.now();
+    if (next.path === null) next.path = this.start(next);
+  }
+
+  private load(task: number, mm: number, stats: Counters, preemptCount: number): void {
+    const { ctx } = this;
+    ctx.task = task;
+    ctx.mm = mm;
+    ctx.stats = stats;
+    ctx.mem[ctx.m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT)] = preemptCount;
+    Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.CURRENT_TASK), task + 1);
+  }
+
+  private start(s: Slot): Path {
+    if (s.spec.kind === TaskKind.KWORKER) return kworkerThread(this.ctx);
+    if (s.spec.kind === TaskKind.PROBE) return probeThread(this.ctx);
+    return this.workload.program(this.ctx, s.rec, s.spec);
   }
 
   private finishCurrent(): void {
     const { ctx } = this;
-    const rec = this.records[this.records.length - 1]!;
-    rec.finished = true;
+    const s = this.curr!;
     modelAssert(ctx.ptlHeld === 0 && ctx.mem[ctx.m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT)] === 0 && this.irqsEnabled(), 'task ended in atomic context', () => `task ${ctx.task} on cpu ${this.cpu}`);
-    if (ctx.mm >= 0) enterLazyTlb(ctx); // the task is done with user space; the cpu idles lazily on its mm
-    Atomics.store(ctx.mem, ctx.m.task(ctx.task, TASK_FIELD.STATE), TaskState.EXITED);
-    Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.CURRENT_TASK), 0);
-    Atomics.sub(ctx.mem, HDR.LIVE_TASKS, 1);
-    ctx.task = -1;
-    ctx.mm = -1;
-    ctx.stats = this.idleStats;
-    this.current = null;
+    modelAssert(ctx.gatherDepth === 0, 'task ended inside a gather', () => `task ${ctx.task}`);
+    s.rec.finished = true;
+    s.exited = true;
+    s.onRq = false;
+    s.path = null;
+    Atomics.store(ctx.mem, ctx.m.task(s.index, TASK_FIELD.STATE), TaskState.EXITED);
+    if (s.spec.kind === TaskKind.USER) Atomics.sub(ctx.mem, HDR.LIVE_TASKS, 1);
+    s.mm = ctx.mm;
+    this.contextSwitch(null, false);
   }
 
-  /** Take pending interrupts, then one step of the current task. Returns the step kind, or -1 if nothing ran. */
+  /**
+   * Take pending interrupts, let the scheduler act, then one step of the
+   * current task. Returns the step kind, or -1 if no task ran.
+   */
   step(): StepKind | -1 {
-    if (this.irqsEnabled()) serviceIpis(this.ctx);
-    if (this.current === null) {
-      if (this.queue.length === 0) return -1;
-      this.startNext();
+    const { ctx } = this;
+    if (this.steps === this.crashAtStep) throw new Error(`injected crash on cpu ${this.cpu} at its step ${this.steps}`);
+    if (this.irqsEnabled()) {
+      serviceIpis(ctx);
+      const nowUs = ctx.now();
+      if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
+      if (this.nextTimerUs() <= nowUs) this.fireTimers(nowUs);
     }
+    if (this.kthreadsToStop()) {
+      this.kthreadsStopped = true; // kthread_stop: wake each so it sees kthread_should_stop()
+      for (const s of this.slots) if (!s.exited && s.spec.kind !== TaskKind.USER) wakeUpProcess(ctx, s.index);
+    }
+    const curr = this.curr;
+    if (curr) {
+      if (curr.at === Step.SLEEP && this.state(curr) === TaskState.SLEEPING) {
+        curr.onRq = false; // deactivate_task: it sleeps until someone wakes it
+        curr.sleptAtUs = ctx.now();
+        this.contextSwitch(this.pickNext(), false);
+      } else if (curr.at === Step.YIELD) {
+        const next = this.pickNext();
+        if (next) this.contextSwitch(next, false);
+      } else if (Atomics.load(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED)) !== 0 && this.preemptibleAt(curr.at)) {
+        const next = this.pickNext();
+        if (next) this.contextSwitch(next, true);
+        else Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 0);
+      }
+    } else {
+      const next = this.pickNext();
+      if (next) this.contextSwitch(next, false);
+    }
+    const s = this.curr;
+    if (s === null) return -1;
     this.steps++;
-    const r = this.current!.next();
+    const r = s.path!.next();
     if (r.done) {
       this.finishCurrent();
       return -1;
     }
+    s.at = r.value;
     return r.value;
+  }
+
+  /** What this cpu measured, for the result. */
+  encodeLatency() {
+    return this.ctx.lat.encode();
   }
 }

@@ -34,8 +34,9 @@ export function* tlbRemovePage(ctx: Kctx, tlb: MmuGather, frame: number): Path {
   if (left === 0) yield* tlb.flushMmu(ctx);
 }
 
-/** tlb_flush(tlb) on x86 is flush_tlb_mm(tlb->mm); count it against the pte lock if one is held. */
-export function countFlush(ctx: Kctx): void {
+/** tlb_flush(tlb) on x86 is flush_tlb_mm(tlb->mm); count it against the pte lock if one is held. Returns when the flush began (µs). */
+export function countFlush(ctx: Kctx): number {
   ctx.stats.gatherFlushes++;
   if (ctx.ptlHeld > 0) ctx.stats.flushesUnderPteLock++;
+  return ctx.now();
 }

@@ -58,7 +58,7 @@ class PerCpuGather implements MmuGather {
     const needAt = this.at(CPU_FIELD.GATHER_NEED_FLUSH);
     if (this.mem[needAt] === 0) return;
     this.mem[needAt] = 0;
-    countFlush(ctx);
+    const startUs = countFlush(ctx);
     yield* flushTlbMm(ctx, this.mm);
     if (!this.fastMode) {
       const nr = this.mem[this.at(CPU_FIELD.GATHER_NR)]!;
@@ -66,19 +66,22 @@ class PerCpuGather implements MmuGather {
       yield* freePages(ctx, this.mem.subarray(base, base + nr), nr);
       this.mem[this.at(CPU_FIELD.GATHER_NR)] = 0;
     }
+    ctx.lat.recordUs('gatherFlush', ctx.now() - startUs);
   }
 
   *finishMmu(ctx: Kctx): Path {
     yield* this.flushMmu(ctx);
     // check_pgt_cache() is a no-op on x86
     this.mem[this.at(CPU_FIELD.GATHER_IN_USE)] = 0;
-    yield* preemptEnable(ctx); // put_cpu_var(mmu_gathers)
+    ctx.gatherDepth--;
+    yield* preemptEnable(ctx, 'tlb_finish_mmu'); // put_cpu_var(mmu_gathers)
   }
 }
 
 /** tlb_gather_mmu(mm, full_mm_flush): &get_cpu_var(mmu_gathers), initialised. */
 export function legacyGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): MmuGather {
-  preemptDisable(ctx); // get_cpu_var
+  preemptDisable(ctx, 'tlb_gather_mmu'); // get_cpu_var
+  ctx.gatherDepth++;
   const { m, mem } = ctx;
   mem[m.cpu(ctx.cpu, CPU_FIELD.GATHER_MM)] = mm + 1;
   mem[m.cpu(ctx.cpu, CPU_FIELD.GATHER_NR)] = cpusOnline(ctx) > 1 ? 0 : FAST_MODE_NR;

@@ -67,7 +67,7 @@ class OnStackGather implements MmuGather {
   *flushMmu(ctx: Kctx): Path {
     if (!this.needFlush) return;
     this.needFlush = false;
-    countFlush(ctx);
+    const startUs = countFlush(ctx);
     if (ctx.traits.freeBeforeFlush && !this.fastMode) {
       // the planted bug: the batch goes back to the allocator before the TLBs are flushed
       yield* freePages(ctx, this.pages, this.nr);
@@ -80,6 +80,7 @@ class OnStackGather implements MmuGather {
       // on the local array: memory was just freed, so try for a whole page again
       if (this.pages === this.local) yield* this.allocBatch(ctx);
     }
+    ctx.lat.recordUs('gatherFlush', ctx.now() - startUs);
   }
 
   *finishMmu(ctx: Kctx): Path {
@@ -90,6 +91,7 @@ class OnStackGather implements MmuGather {
       this.batchFrame = 0;
       this.pages = this.local;
     }
+    ctx.gatherDepth--;
   }
 }
 
@@ -97,6 +99,7 @@ class OnStackGather implements MmuGather {
 export function* reworkGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): Path<MmuGather> {
   const fast = cpusOnline(ctx) <= 1;
   const tlb = new OnStackGather(mm, fullmm, fast);
+  ctx.gatherDepth++;
   if (!fast) yield* tlb.allocBatch(ctx);
   return tlb;
 }

@@ -1,7 +1,15 @@
 // The run configuration: everything a run is sized and steered by. It is
 // plain data, so it crosses into workers and into result files unchanged.
 
+/**
+ * The kernel's preemption models. In all three a task can lose the cpu when it
+ * returns to user space, blocks, or calls cond_resched(); voluntary adds
+ * might_sleep(); full (CONFIG_PREEMPT) adds every point where preempt_count
+ * is 0 with interrupts on (preempt_enable, return from an interrupt).
+ */
 export type PreemptModel = 'none' | 'voluntary' | 'full';
+/** mapping->i_mmap_lock: a spinlock in 2.6.38, a mutex after "mm: convert i_mmap_lock to a mutex". */
+export type ImmapLock = 'spinlock' | 'mutex';
 export type Mode = 'deterministic' | 'parallel';
 export type AllocFail =
   | { kind: 'never' }
@@ -46,6 +54,23 @@ export interface RunConfig {
   maxSteps: number;
   /** A cpu in one spin or wait longer than this is a soft lockup (parallel: ms; deterministic: ms of virtual time at 1 µs a step). */
   lockupMs: number;
+  /** User tasks per cpu; tasks of one mm are spread over the cpus. */
+  tasksPerCpu: number;
+  /** Address spaces the user tasks are spread over. */
+  mms: number;
+  immapLock: ImmapLock;
+  /** A cyclictest-like latency probe task per cpu. */
+  probe: boolean;
+  /** A per-cpu kernel thread that wakes every few ticks (it runs lazily on the last user mm). */
+  kworker: boolean;
+  /** Latency histograms and lock statistics; off only to measure what they cost. */
+  latencyStats: boolean;
+  /** Workloads that loop (mix) stop starting new rounds after this long; 0 = run every round. */
+  durationMs: number;
+  /** Rounds per task of looping workloads (mix). */
+  rounds: number;
+  /** Test hook: this cpu throws after `step` steps of its own. */
+  crash: { cpu: number; step: number } | null;
 }
 
 export function allocFailText(a: AllocFail): string {

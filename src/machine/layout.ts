@@ -5,7 +5,7 @@
 // the tables below are the documentation of the machine.
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Page-table geometry, x86-64 with 4 KiB pages. */
 export const PAGE_SIZE = 4096;
@@ -62,10 +62,13 @@ export const HDR = {
   ZONE_LOCK: 17, // spinlock, LOCK_WORDS long
   VIOLATIONS: 20, // violations recorded, all cpus
   ONLINE_CPUS: 21,
-  WORKLOAD: 24, // WORKLOAD_WORDS words that workloads use to coordinate tasks
-  WORDS: 64,
+  WORKLOAD: 32, // WORKLOAD_WORDS words that workloads use to coordinate tasks, WORKLOAD_WORDS_PER_MM per mm
+  WORDS: 96,
 } as const;
-export const WORKLOAD_WORDS = 32;
+export const WORKLOAD_WORDS = 64;
+export const WORKLOAD_WORDS_PER_MM = 4;
+/** The most address spaces a run may have (each mm owns WORKLOAD_WORDS_PER_MM workload words). */
+export const MAX_MMS = WORKLOAD_WORDS / WORKLOAD_WORDS_PER_MM;
 
 export const RunState = { INIT: 0, RUNNING: 1, DONE: 2, ABORTED: 3 } as const;
 
@@ -107,8 +110,11 @@ export const CPU_FIELD = {
   GATHER_FULLMM: 12,
   GATHER_MM: 13, // mm + 1
   GATHER_IN_USE: 14, // get_cpu_var taken and not yet put: the gather's owner task + 1
-  GATHER_PAGES: 16, // FREE_PTE_NR frames
-  WORDS: 16 + 512,
+  NR_SWITCHES: 16, // context switches on this cpu
+  HEARTBEAT: 17, // parallel mode: bumped every slice and every idle wait, for the main thread's watchdog
+  LOOP_DONE: 18, // parallel mode: this cpu's loop has returned
+  GATHER_PAGES: 24, // FREE_PTE_NR frames
+  WORDS: 24 + 512,
 } as const;
 export const TlbState = { OK: 0, LAZY: 1 } as const;
 
@@ -125,22 +131,41 @@ export const MM_FIELD = {
   RSS_FILE: 4, // MM_FILEPAGES
   RSS_SWAP: 5, // MM_SWAPENTS
   NR_PTES: 6,
-  MMAP_SEM: 7, // rw-semaphore, RWSEM_WORDS long
-  PAGE_TABLE_LOCK: 10, // spinlock, LOCK_WORDS long
-  EXITED: 13, // exit_mmap done
-  VMAS: 16, // MAX_VMAS records of VMA_FIELD
+  MMAP_SEM: 7, // rw-semaphore, RWSEM.WORDS long
+  PAGE_TABLE_LOCK: 14, // spinlock, LOCK.WORDS long
+  EXITED: 17, // exit_mmap done
+  VMAS: 20, // MAX_VMAS records of VMA_FIELD
 } as const;
 export const MAX_VMAS = 16;
 export const VMA_FIELD = { START: 0, END: 1, FLAGS: 2, WORDS: 4 } as const; // [START, END) in pages; FLAGS 0 = unused
-export const VMA_FLAGS = { USED: 1, READ: 2, WRITE: 4, ANON: 8 } as const;
+/** FILE: a MAP_PRIVATE mapping of the file, linked into its i_mmap (written pages are anonymous copies). */
+export const VMA_FLAGS = { USED: 1, READ: 2, WRITE: 4, ANON: 8, FILE: 16 } as const;
 export const MM_WORDS = MM_FIELD.VMAS + MAX_VMAS * VMA_FIELD.WORDS;
 
-/** rw-semaphore: count (readers, or WRITER), writers waiting, owner cpu + 1 for a writer. */
-export const RWSEM = { COUNT: 0, WAITING_WRITERS: 1, OWNER: 2, WORDS: 3, WRITER: -1 } as const;
+/**
+ * Sleeping locks keep a FIFO wait list of tasks, linked through
+ * TASK_FIELD.WAIT_NEXT and guarded by the lock's own wait_lock spinlock.
+ * WAIT_HEAD and WAIT_TAIL are task + 1, 0 when the list is empty.
+ */
+/** rw-semaphore (lib/rwsem-spinlock.c): activity is readers holding it, WRITER when a writer holds it. */
+export const RWSEM = { ACTIVITY: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, WORDS: 7, WRITER: -1 } as const;
+/** struct mutex: count 1 unlocked, 0 locked, -1 locked with waiters; owner task + 1. */
+export const MUTEX = { COUNT: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, WORDS: 7 } as const;
 
-/** Task table. */
-export const TASK_FIELD = { STATE: 0, CPU: 1, MM: 2, WORDS: 4 } as const;
-export const TaskState = { RUNNING: 0, EXITED: 1 } as const;
+/** struct address_space of the one file the workloads map: its i_mmap lock (a spinlock or a mutex) and i_mmap. */
+export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 7, WORDS: 8 } as const;
+export const NR_FILES = 1;
+
+/**
+ * Task table. A task stays on its cpu; a cpu's runqueue is its tasks whose
+ * STATE is RUNNING. PREEMPT_COUNT is thread_info->preempt_count, saved here
+ * while the task is switched out. WAIT_FLAGS: bit 0 waits as a writer,
+ * bit 1 the lock was handed to it.
+ */
+export const TASK_FIELD = { STATE: 0, CPU: 1, MM: 2, KIND: 3, WAIT_NEXT: 4, WAIT_FLAGS: 5, PREEMPT_COUNT: 6, WORDS: 8 } as const;
+export const TaskState = { RUNNING: 0, SLEEPING: 1, EXITED: 2 } as const;
+export const TaskKind = { USER: 0, KWORKER: 1, PROBE: 2 } as const;
+export const WAIT_FLAG = { WRITER: 1, GRANTED: 2 } as const;
 
 /** What the machine is sized from. */
 export interface LayoutSize {
@@ -170,7 +195,8 @@ export function layoutRegions(s: LayoutSize): Region[] {
     ['cpus', s.cpus * CPU_FIELD.WORDS, 'per-cpu block (CPU_FIELD), legacy per-cpu mmu_gathers included'],
     ['tlb', s.cpus * s.tlbEntries * TLB_FIELD.WORDS, 'per-cpu TLB, TLB_WAYS-way set associative (TLB_FIELD)'],
     ['mms', s.mms * MM_WORDS, 'struct mm_struct with its VMA table (MM_FIELD, VMA_FIELD)'],
-    ['tasks', s.tasks * TASK_FIELD.WORDS, 'task table (TASK_FIELD)'],
+    ['files', NR_FILES * FILE_FIELD.WORDS, 'struct address_space with its i_mmap lock (FILE_FIELD)'],
+    ['tasks', s.tasks * TASK_FIELD.WORDS, 'task table and per-cpu runqueues (TASK_FIELD)'],
   ];
   const regions: Region[] = [];
   let offset = 0;
@@ -202,6 +228,7 @@ export class Machine {
   readonly cpusBase: number;
   readonly tlbBase: number;
   readonly mmsBase: number;
+  readonly filesBase: number;
   readonly tasksBase: number;
   readonly tlbSets: number;
 
@@ -216,6 +243,7 @@ export class Machine {
     this.cpusBase = r.cpus!;
     this.tlbBase = r.tlb!;
     this.mmsBase = r.mms!;
+    this.filesBase = r.files!;
     this.tasksBase = r.tasks!;
     this.tlbSets = size.tlbEntries / TLB_WAYS;
     if (this.mem.length * 4 !== layoutBytes(size)) throw new Error('machine buffer does not match its layout');
@@ -258,6 +286,9 @@ export class Machine {
   }
   vma(mm: number, slot: number, field: number): number {
     return this.mmsBase + mm * MM_WORDS + MM_FIELD.VMAS + slot * VMA_FIELD.WORDS + field;
+  }
+  file(file: number, field: number): number {
+    return this.filesBase + file * FILE_FIELD.WORDS + field;
   }
   task(task: number, field: number): number {
     return this.tasksBase + task * TASK_FIELD.WORDS + field;

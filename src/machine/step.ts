@@ -11,9 +11,12 @@ export const Step = {
   FREE: 3, // a page went back to the allocator
   TLB: 4, // a TLB fill or flush
   IPI: 5, // an IPI was sent
-  PREEMPT: 6, // a preemption point: cond_resched, preempt_enable, return to user
-  SLEEP: 7, // blocked on a sleeping lock, waiting to be woken
-  USER: 8, // a user-space instruction
+  PREEMPT: 6, // preempt_enable dropped preempt_count to 0 (a preemption point under CONFIG_PREEMPT)
+  SLEEP: 7, // schedule() after setting the task's state to sleep: blocked until woken
+  USER: 8, // a user-space instruction, or the return to user space (preemptible in every model)
+  RESCHED: 9, // cond_resched(): an explicit preemption point, live in every model
+  MIGHT_RESCHED: 10, // might_sleep(): a preemption point under CONFIG_PREEMPT_VOLUNTARY and CONFIG_PREEMPT
+  YIELD: 11, // sched_yield() from user space: give the cpu to another runnable task
 } as const;
 export type StepKind = (typeof Step)[keyof typeof Step];
 

@@ -65,7 +65,7 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
       const frame = pteFrame(pte);
       tlbFill(ctx.m, ctx.cpu, mm, vpn, pte, Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.GEN)));
       touchData(ctx, frame, write);
-      yield Step.TLB;
+      yield Step.USER; // the hardware walk happens in user mode
       return 'ok';
     }
     const r = yield* handleMmFault(ctx, mm, vpn, write);
@@ -83,6 +83,11 @@ function touchData(ctx: Kctx, frame: number, write: boolean): void {
   Atomics.store(ctx.mem, at, ((ctx.task + 1) << 20) | ((ctx.mem[at]! + 1) & 0xfffff));
 }
 
+function ptePresentAt(ctx: Kctx, mm: number, vpn: number): boolean {
+  const table = lookupPteTable(ctx, mm, vpn);
+  return table !== 0 && readEntry(ctx, table, pteIndex(vpn)) !== 0;
+}
+
 /** handle_mm_fault for an anonymous vma: do_anonymous_page, or do_wp_page on the zero page. */
 export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolean): Path<AccessResult> {
   ctx.stats.pageFaults++;
@@ -93,6 +98,8 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
     yield* upRead(ctx, sem);
     return 'segv';
   }
+  // a read of a never-written page of a private file mapping would map the page-cache page
+  modelAssert(write || (vma.flags & VMA_FLAGS.FILE) === 0 || ptePresentAt(ctx, mm, vpn), 'read fault on an unwritten page of a file mapping: the page cache is not modelled', () => `vpn ${vpn}`);
   const table = yield* allocPteTable(ctx, mm, vpn);
   const at = ctx.m.ptEntry(table, pteIndex(vpn));
   const ptl = pteLockptr(ctx, table);

@@ -13,6 +13,7 @@ import { tlbGatherMmu } from '../gather/variants.ts';
 import { unmapVmas, type GatherRef } from './memory.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES, TASK_SIZE_PAGES } from './pgtable.ts';
 import { detachVma, vmas, type Vma } from './vma.ts';
+import { unlinkFileVma } from './rmap.ts';
 
 const FIRST_USER_ADDRESS = 0;
 
@@ -96,9 +97,13 @@ function* freePmdRange(ctx: Kctx, tlb: MmuGather, pud: number, addr: number, end
 export function* freePgtables(ctx: Kctx, tlb: MmuGather, list: Vma[], floor: number, ceiling: number): Path {
   for (let i = 0; i < list.length; ) {
     const addr = list[i]!.start;
-    // unlink_anon_vmas / unlink_file_vma: nothing to unlink for private anonymous memory
+    // unlink_anon_vmas: no anon_vma chains in this model; unlink_file_vma takes the i_mmap lock
     let last = list[i]!;
-    while (i + 1 < list.length && list[i + 1]!.start <= last.end + PMD_PAGES) last = list[++i]!;
+    yield* unlinkFileVma(ctx, last);
+    while (i + 1 < list.length && list[i + 1]!.start <= last.end + PMD_PAGES) {
+      last = list[++i]!;
+      yield* unlinkFileVma(ctx, last);
+    }
     const next = list[i + 1];
     yield* freePgdRange(ctx, tlb, addr, last.end, floor, next ? next.start : ceiling);
     i++;

@@ -45,7 +45,7 @@ function gfpFails(ctx: Kctx, gfp: Gfp): boolean {
 
 /** __get_free_pages / alloc_page. Returns the frame, or 0 when a GFP_NOWAIT allocation fails. */
 export function* allocPage(ctx: Kctx, gfp: Gfp, state: PageStateValue): Path<number> {
-  if (gfp === 'GFP_KERNEL') mightSleep(ctx, 'alloc_page(GFP_KERNEL)');
+  if (gfp === 'GFP_KERNEL') yield* mightSleep(ctx, 'alloc_page(GFP_KERNEL)');
   if (gfpFails(ctx, gfp)) return 0;
   const { m, mem } = ctx;
   yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);

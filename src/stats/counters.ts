@@ -25,6 +25,14 @@ export const COUNTER_NAMES = [
   'tlbMisses',
   'condResched',
   'pteUnmapWrongPage', // rework-seed: pte_unmap_unlock(pte - 1) named another page-table page
+  'ops', // measured operations completed (munmap, madvise, exit_mmap, a round of faults)
+  'voluntarySwitches', // schedule() called by the task itself (nvcsw)
+  'involuntarySwitches', // preempted (nivcsw)
+  'preemptionsInGather', // preempted between tlb_gather_mmu and tlb_finish_mmu
+  'wakeups', // wake_up_process calls that woke a sleeping task
+  'sleepingLockWaits', // sleeps on a mutex or rw-semaphore
+  'kworkerRuns',
+  'probeWakeups',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export type Counters = Record<CounterName, number>;

@@ -8,6 +8,7 @@ import type { Machine } from '../machine/layout.ts';
 import type { Rng } from '../machine/rng.ts';
 import type { Counters } from '../stats/counters.ts';
 import type { Oracle } from '../oracle/rules.ts';
+import type { CpuLatency } from '../stats/latency.ts';
 
 export interface Kctx {
   readonly m: Machine;
@@ -34,4 +35,17 @@ export interface Kctx {
   ptlHeld: number;
   /** Pages freed during the current pte-lock hold. */
   ptlFreedThisHold: number;
+  /** Gathers the running task has open (tlb_gather_mmu not yet finished). */
+  gatherDepth: number;
+  /** schedule_timeout: when the running task, about to sleep, wants its timer to wake it (µs), or Infinity. */
+  timerWakeAtUs: number;
+  /** This cpu's latency histograms and longest sections. */
+  readonly lat: CpuLatency;
+  /** The open non-preemptible (preempt or irqs off) and irqs-off sections on this cpu: start time and who opened them. */
+  offSinceUs: number;
+  offWhere: string;
+  irqsOffSinceUs: number;
+  irqsOffWhere: string;
+  /** When each pte lock this cpu holds was taken (µs), by lock word. */
+  readonly ptlSinceUs: Map<number, number>;
 }

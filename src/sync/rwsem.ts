@@ -1,57 +1,89 @@
-// The rw-semaphore (mmap_sem). A task that cannot take it sleeps: here it
-// yields SLEEP until the semaphore is free, bounded by the lockup limit.
-// Waiting writers hold off new readers, so a stream of faults cannot starve
+// The rw-semaphore (mmap_sem), as lib/rwsem-spinlock.c: activity counts the
+// readers holding it, or is WRITER; a task that cannot take it queues on the
+// FIFO wait list and sleeps, and the releaser hands the semaphore to the
+// waiters at the head (one writer, or every reader up to the first writer).
+// A new reader queues behind any waiter, so a stream of faults cannot starve
 // munmap. Taking it may sleep, so it is checked against atomic context.
 
-import { RWSEM } from '../machine/layout.ts';
-import { Step, type Path } from '../machine/step.ts';
+import { RWSEM, WAIT_FLAG } from '../machine/layout.ts';
+import type { Path } from '../machine/step.ts';
+import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from './context.ts';
 import { mightSleep } from './preempt.ts';
-import { SpinWatch } from './spin.ts';
+import { spinLockIrqsave, spinUnlockIrqrestore, LockClass } from './spinlock.ts';
+import { WaitList, sleepUntilGranted } from './sched.ts';
 
-export function* downRead(ctx: Kctx, sem: number): Path {
-  mightSleep(ctx, 'down_read');
-  const mem = ctx.mem;
-  let watch: SpinWatch | undefined;
-  for (;;) {
-    const c = Atomics.load(mem, sem + RWSEM.COUNT);
-    if (c >= 0 && Atomics.load(mem, sem + RWSEM.WAITING_WRITERS) === 0) {
-      if (Atomics.compareExchange(mem, sem + RWSEM.COUNT, c, c + 1) === c) break;
-      continue;
-    }
-    (watch ??= new SpinWatch(ctx, 'down_read')).tick();
-    yield Step.SLEEP;
-  }
-  yield Step.LOCK;
+const WAIT = LockClass.RWSEM_WAIT_LOCK;
+
+function waitList(ctx: Kctx, sem: number): WaitList {
+  return new WaitList(ctx, sem + RWSEM.WAIT_HEAD, sem + RWSEM.WAIT_TAIL);
 }
 
-export function* upRead(ctx: Kctx, sem: number): Path {
-  const prev = Atomics.sub(ctx.mem, sem + RWSEM.COUNT, 1);
-  if (prev <= 0) ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, `up_read of an rwsem with count ${prev}`);
-  yield Step.LOCK;
+export function* downRead(ctx: Kctx, sem: number): Path {
+  yield* mightSleep(ctx, 'down_read');
+  const mem = ctx.mem;
+  yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+  if (mem[sem + RWSEM.ACTIVITY]! >= 0 && waitList(ctx, sem).empty) {
+    mem[sem + RWSEM.ACTIVITY]!++;
+    yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+    return;
+  }
+  yield* sleepUntilGranted(ctx, waitList(ctx, sem), 0, spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT));
 }
 
 export function* downWrite(ctx: Kctx, sem: number): Path {
-  mightSleep(ctx, 'down_write');
+  yield* mightSleep(ctx, 'down_write');
   const mem = ctx.mem;
-  Atomics.add(mem, sem + RWSEM.WAITING_WRITERS, 1);
-  let watch: SpinWatch | undefined;
-  while (Atomics.compareExchange(mem, sem + RWSEM.COUNT, 0, RWSEM.WRITER) !== 0) {
-    (watch ??= new SpinWatch(ctx, 'down_write')).tick();
-    yield Step.SLEEP;
+  yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+  if (mem[sem + RWSEM.ACTIVITY] === 0 && waitList(ctx, sem).empty) {
+    mem[sem + RWSEM.ACTIVITY] = RWSEM.WRITER;
+    mem[sem + RWSEM.OWNER] = ctx.task + 1;
+    yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+    return;
   }
-  Atomics.sub(mem, sem + RWSEM.WAITING_WRITERS, 1);
-  Atomics.store(mem, sem + RWSEM.OWNER, ctx.task + 1);
-  yield Step.LOCK;
+  yield* sleepUntilGranted(ctx, waitList(ctx, sem), WAIT_FLAG.WRITER, spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT));
+  mem[sem + RWSEM.OWNER] = ctx.task + 1;
+}
+
+/** __rwsem_do_wake: hand the semaphore to the head writer, or to every reader before the first writer. Called with wait_lock held and activity 0. */
+function doWake(ctx: Kctx, sem: number): void {
+  const mem = ctx.mem;
+  const list = waitList(ctx, sem);
+  if (list.empty) return;
+  const head = list.first();
+  if ((list.flags(head) & WAIT_FLAG.WRITER) !== 0) {
+    mem[sem + RWSEM.ACTIVITY] = RWSEM.WRITER;
+    list.grant(head);
+    return;
+  }
+  for (let n = 0; !list.empty && (list.flags(list.first()) & WAIT_FLAG.WRITER) === 0; n++) {
+    modelAssert(n < ctx.m.size.tasks, 'rwsem wake-up loop longer than the task table', () => `sem at ${sem}`);
+    mem[sem + RWSEM.ACTIVITY]!++;
+    list.grant(list.first());
+  }
+}
+
+export function* upRead(ctx: Kctx, sem: number): Path {
+  const mem = ctx.mem;
+  yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+  const activity = mem[sem + RWSEM.ACTIVITY]!;
+  if (activity <= 0) {
+    ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, `up_read of an rwsem with activity ${activity}`);
+  } else if (--mem[sem + RWSEM.ACTIVITY]! === 0) {
+    doWake(ctx, sem);
+  }
+  yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
 }
 
 export function* upWrite(ctx: Kctx, sem: number): Path {
   const mem = ctx.mem;
-  if (Atomics.load(mem, sem + RWSEM.OWNER) !== ctx.task + 1 || Atomics.load(mem, sem + RWSEM.COUNT) !== RWSEM.WRITER) {
+  yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+  if (mem[sem + RWSEM.OWNER] !== ctx.task + 1 || mem[sem + RWSEM.ACTIVITY] !== RWSEM.WRITER) {
     ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, 'up_write by a task that does not hold the rwsem for write');
-    return;
+  } else {
+    mem[sem + RWSEM.OWNER] = 0;
+    mem[sem + RWSEM.ACTIVITY] = 0;
+    doWake(ctx, sem);
   }
-  Atomics.store(mem, sem + RWSEM.OWNER, 0);
-  Atomics.store(mem, sem + RWSEM.COUNT, 0);
-  yield Step.LOCK;
+  yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
 }

@@ -1,13 +1,13 @@
-// exit: every task of one mm touches its own --pages pages, then all exit.
-// Each exiting task leaves its cpu lazy on the mm; the last one tears the mm
-// down with exit_mmap (fullmm), the measured operation, whose flushes reach
-// the lazy cpus, which leave the mm.
+// exit: every task of an mm writes its own --pages pages of a MAP_PRIVATE
+// file mapping, then all exit. Each exiting task leaves its cpu lazy on the
+// mm; the last one tears the mm down with exit_mmap (fullmm), the measured
+// operation, whose flushes reach the lazy cpus, which leave the mm.
 
 import { PAGES_PER_PMD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
 import { exitMm } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapAnon, oneTaskPerCpu, gatherFrames, measure, tablesFor, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const TOUCHED = 0;
 
@@ -18,18 +18,16 @@ function stride(pages: number): number {
 export const exitWorkload: Workload = {
   name: 'exit',
   defaultPages: 1000,
-  about: 'every task touches --pages pages of its own mapping and exits; the last one runs exit_mmap (fullmm)',
-  mms: () => 1,
-  tasks: oneTaskPerCpu,
-  memoryNeeded: (c) => c.cpus * (c.pages + tablesFor(c.pages)) + gatherFrames(c),
-  *program(ctx: Kctx, rec: TaskRecord, index: number): Path {
+  about: 'every task writes --pages pages of its own file mapping and exits; the last one of each mm runs exit_mmap (fullmm)',
+  memoryNeeded: (c) => userTaskCount(c) * (c.pages + tablesFor(c.pages)) + gatherFrames(c),
+  *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;
     const mm = ctx.mm;
-    const start = REGION_BASE + index * stride(n);
-    yield* mmapAnon(ctx, [[start, start + n]]);
+    const start = REGION_BASE + spec.rank * stride(n);
+    yield* mmapRanges(ctx, [[start, start + n]], true);
     yield* touchRange(ctx, start, start + n);
     bumpWord(ctx, TOUCHED);
-    yield* waitWord(ctx, TOUCHED, ctx.config.cpus, 'exit: waiting for every task to touch its pages');
+    yield* waitWord(ctx, TOUCHED, spec.peers, 'exit: waiting for every task to touch its pages');
     yield* measure(ctx, rec, mm, exitMm(ctx));
   },
 };

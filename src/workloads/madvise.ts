@@ -11,7 +11,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { madviseDontneed } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapAnon, oneTaskPerCpu, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, maxPeers, measure, tablesFor, taskRng, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const MAPPED = 0;
 const TOUCHED = 1;
@@ -26,23 +26,21 @@ export const madviseWorkload: Workload = {
   name: 'madvise',
   defaultPages: 256,
   about: 'tasks of one mm MADV_DONTNEED their own --pages subrange of a shared mapping while the others read it (--overlap: subranges overlap)',
-  mms: () => 1,
-  tasks: oneTaskPerCpu,
-  memoryNeeded: (c) => madviseSpan(c.pages, c.cpus) + tablesFor(madviseSpan(c.pages, c.cpus)) + gatherFrames(c),
-  *program(ctx: Kctx, rec: TaskRecord, index: number): Path {
+  memoryNeeded: (c) => c.mms * (madviseSpan(c.pages, maxPeers(c)) + tablesFor(madviseSpan(c.pages, maxPeers(c)))) + gatherFrames(c),
+  *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;
     const mm = ctx.mm;
-    const span = madviseSpan(n, ctx.config.cpus);
-    if (index === 0) {
-      yield* mmapAnon(ctx, [[REGION_BASE, REGION_BASE + span]]);
+    const span = madviseSpan(n, spec.peers);
+    if (spec.rank === 0) {
+      yield* mmapRanges(ctx, [[REGION_BASE, REGION_BASE + span]]);
       bumpWord(ctx, MAPPED);
     }
     yield* waitWord(ctx, MAPPED, 1, 'madvise: waiting for the mapping');
-    const start = REGION_BASE + index * n;
+    const start = REGION_BASE + spec.rank * n;
     const end = start + (ctx.config.overlap ? n + Math.ceil(n / 2) : n);
     yield* touchRange(ctx, start, end);
     bumpWord(ctx, TOUCHED);
-    yield* waitWord(ctx, TOUCHED, ctx.config.cpus, 'madvise: waiting for every task to touch its pages');
+    yield* waitWord(ctx, TOUCHED, spec.peers, 'madvise: waiting for every task to touch its pages');
     const rng = taskRng(ctx.config, ctx.task);
     for (let round = 0; round < MADVISE_ROUNDS; round++) {
       for (let i = 0; i < READS_PER_ROUND; i++) yield* userAccess(ctx, REGION_BASE + rng.below(span), false);

@@ -1,11 +1,12 @@
-// munmap: reference scenario R. Task 0 maps N pages in one VMA that starts on
-// a 2 MiB boundary, with a one-page guard mapping below it in the same 1 GiB
-// region (so only pte pages are freed, never the pmd page), touches them all,
-// then unmaps the range: that munmap is the measured operation. The mm's other
-// tasks read random pages of the range the whole time, so their cpus are in
-// mm_cpumask and their TLBs hold entries for it (each keeps a hot set of pages
-// it reads again and again); after the range is gone their
-// reads fault and are counted as segfaults, and they go on.
+// munmap: reference scenario R, in every mm. The mm's leading task maps N
+// pages in one MAP_PRIVATE file mapping that starts on a 2 MiB boundary, with
+// a one-page anonymous guard mapping below it in the same 1 GiB region (so
+// only pte pages are freed, never the pmd page), writes them all, then unmaps
+// the range: that munmap is the measured operation. The mm's other tasks read
+// random pages of the range the whole time, so their cpus are in mm_cpumask
+// and their TLBs hold entries for it (each keeps a hot set of pages it reads
+// again and again); after the range is gone their reads fault and are
+// counted as segfaults, and they go on.
 
 import { PAGES_PER_PMD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
@@ -13,7 +14,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapAnon, oneTaskPerCpu, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, wordAt, type TaskRecord, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, readWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const READY = 0;
 const WARMED = 1;
@@ -27,16 +28,15 @@ export const RANGE_START = REGION_BASE + PAGES_PER_PMD;
 export const munmapWorkload: Workload = {
   name: 'munmap',
   defaultPages: 1000,
-  about: 'scenario R: one task unmaps --pages pages (2 MiB aligned, guard below) while the other tasks read them',
-  mms: () => 1,
-  tasks: oneTaskPerCpu,
-  memoryNeeded: (c) => c.pages + 1 + tablesFor(c.pages + PAGES_PER_PMD) + gatherFrames(c),
-  *program(ctx: Kctx, rec: TaskRecord, index: number): Path {
+  about: 'scenario R: one task per mm unmaps --pages pages of a file mapping (2 MiB aligned, guard below) while the other tasks read them',
+  memoryNeeded: (c) => c.mms * (c.pages + 1 + tablesFor(c.pages + PAGES_PER_PMD)) + gatherFrames(c),
+  *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;
     const mm = ctx.mm;
-    const readers = ctx.config.cpus - 1;
-    if (index === 0) {
-      yield* mmapAnon(ctx, [[GUARD_START, GUARD_START + 1], [RANGE_START, RANGE_START + n]]);
+    const readers = spec.peers - 1;
+    if (spec.rank === 0) {
+      yield* mmapRanges(ctx, [[GUARD_START, GUARD_START + 1]]);
+      yield* mmapRanges(ctx, [[RANGE_START, RANGE_START + n]], true);
       yield* touchRange(ctx, GUARD_START, GUARD_START + 1);
       yield* touchRange(ctx, RANGE_START, RANGE_START + n);
       bumpWord(ctx, READY);
@@ -53,7 +53,7 @@ export const munmapWorkload: Workload = {
     const hot = Array.from({ length: WARM_READS }, () => RANGE_START + rng.below(n));
     for (let i = 0; i < ctx.config.readerAccesses; i++) {
       if (i === WARM_READS) bumpWord(ctx, WARMED);
-      if (i >= WARM_READS && Atomics.load(ctx.mem, wordAt(DONE)) !== 0) break;
+      if (i >= WARM_READS && readWord(ctx, DONE) !== 0) break;
       yield* userAccess(ctx, hot[i < WARM_READS ? i : rng.below(WARM_READS)]!, false);
     }
     if (ctx.config.readerAccesses <= WARM_READS) bumpWord(ctx, WARMED);

@@ -1,29 +1,45 @@
-// What a workload is: a shape (address spaces, and a task per cpu with the mm
-// it runs in), the memory it needs, and a program per task. Programs are user
-// space plus system calls; they coordinate through the header's workload
-// words with bounded waits. One operation per workload is "measured": its
-// counters are the run's headline numbers.
+// What a workload is: a shape (address spaces, and user tasks on cpus with
+// the mm each runs in), the memory it needs, and a program per task.
+// Programs are user space plus system calls; the tasks of one mm coordinate
+// through that mm's workload words with bounded waits. Operations wrapped in
+// `measure` are the run's headline numbers.
+//
+// Shape: --tasks-per-cpu K gives cpus x K user tasks; task i runs on cpu
+// i mod cpus, and --mms M splits the tasks into M consecutive groups, one per
+// mm, so the tasks of one mm are spread over the cpus. A task's rank is its
+// place in its mm's group; rank 0 leads (maps, unmaps, tears down).
 
-import { HDR, MM_FIELD, PAGES_PER_PUD, VMA_FLAGS } from '../machine/layout.ts';
+import { HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FLAGS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
+import { modelAssert } from '../machine/errors.ts';
 import { newCounters, diffCounters, addCounters, type Counters } from '../stats/counters.ts';
 import type { Kctx } from '../sync/context.ts';
 import { SpinWatch } from '../sync/spin.ts';
 import { downWrite, upWrite } from '../sync/rwsem.ts';
 import { userAccess } from '../mm/fault.ts';
 import { insertVma } from '../mm/vma.ts';
+import { vmaLinkFile } from '../mm/rmap.ts';
+
+export type TaskKindValue = (typeof TaskKind)[keyof typeof TaskKind];
 
 export interface TaskSpec {
   cpu: number;
+  /** The task's mm, -1 for a kernel thread. */
   mm: number;
+  kind: TaskKindValue;
+  /** Place among the user tasks of its mm (0 leads); -1 for kernel threads. */
+  rank: number;
+  /** User tasks in its mm. */
+  peers: number;
 }
 
 export interface TaskRecord {
   task: number;
   cpu: number;
   mm: number;
+  kind: TaskKindValue;
   stats: Counters;
   /** Counters of this task's measured operations, summed; null when it measured none. */
   measured: Counters | null;
@@ -37,47 +53,77 @@ export interface Workload {
   about: string;
   /** --pages when the user gives none. */
   defaultPages: number;
-  tasks(config: RunConfig): TaskSpec[];
-  mms(config: RunConfig): number;
   /** Frames the workload needs at its peak (data, page tables, batch pages). */
   memoryNeeded(config: RunConfig): number;
-  program(ctx: Kctx, rec: TaskRecord, index: number): Path;
+  program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path;
 }
 
-/** The shape every built-in workload has: one task per cpu, all in mm 0. */
-export function oneTaskPerCpu(config: RunConfig): TaskSpec[] {
-  return Array.from({ length: config.cpus }, (_, cpu) => ({ cpu, mm: 0 }));
+export function userTaskCount(config: RunConfig): number {
+  return config.cpus * config.tasksPerCpu;
+}
+
+/** The user tasks: task i on cpu i mod cpus, in mm floor(i * mms / tasks). */
+export function userTasks(config: RunConfig): TaskSpec[] {
+  const n = userTaskCount(config);
+  const mmOf = (i: number): number => Math.floor((i * config.mms) / n);
+  const specs: TaskSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    const mm = mmOf(i);
+    const first = specs.findIndex((s) => s.mm === mm);
+    specs.push({ cpu: i % config.cpus, mm, kind: TaskKind.USER, rank: first < 0 ? 0 : i - first, peers: 0 });
+  }
+  for (const s of specs) s.peers = specs.filter((t) => t.mm === s.mm).length;
+  return specs;
+}
+
+/** The most user tasks any one mm has. */
+export function maxPeers(config: RunConfig): number {
+  return Math.ceil(userTaskCount(config) / config.mms);
 }
 
 /** Where workloads place their mappings: the second 1 GiB of the address space. */
 export const REGION_BASE = PAGES_PER_PUD;
 
-export function wordAt(i: number): number {
-  return HDR.WORKLOAD + i;
+/** Word `i` of the current mm's workload words. */
+export function wordAt(ctx: Kctx, i: number): number {
+  modelAssert(i < WORKLOAD_WORDS_PER_MM && ctx.mm >= 0, 'workload word out of range', () => `word ${i} of mm ${ctx.mm}`);
+  return HDR.WORKLOAD + ctx.mm * WORKLOAD_WORDS_PER_MM + i;
 }
 
 /** User-space waits may last as long as another task's whole setup, so their bound is this many lockup limits. */
 export const USER_WAIT_LOCKUPS = 100;
 
-/** A user-space wait for a workload word to reach `value`, bounded like every wait. */
+/** A user-space wait for a workload word to reach `value`: sched_yield in a loop, bounded like every wait. */
 export function* waitWord(ctx: Kctx, i: number, value: number, what: string): Path {
-  if (Atomics.load(ctx.mem, wordAt(i)) >= value) return;
+  const at = wordAt(ctx, i);
+  if (Atomics.load(ctx.mem, at) >= value) return;
   const watch = new SpinWatch(ctx, what, USER_WAIT_LOCKUPS);
-  while (Atomics.load(ctx.mem, wordAt(i)) < value) {
+  while (Atomics.load(ctx.mem, at) < value) {
     watch.tick();
-    yield Step.USER;
+    yield Step.YIELD;
   }
 }
 
 export function bumpWord(ctx: Kctx, i: number): void {
-  Atomics.add(ctx.mem, wordAt(i), 1);
+  Atomics.add(ctx.mem, wordAt(ctx, i), 1);
 }
 
-/** mmap(MAP_FIXED|MAP_ANONYMOUS) of each [start, end) range, under mmap_sem held for write. */
-export function* mmapAnon(ctx: Kctx, ranges: [number, number][]): Path {
+export function readWord(ctx: Kctx, i: number): number {
+  return Atomics.load(ctx.mem, wordAt(ctx, i));
+}
+
+/**
+ * mmap(MAP_FIXED) of each [start, end) range under mmap_sem held for write:
+ * anonymous, or with `file` a MAP_PRIVATE mapping of the file, linked into
+ * its i_mmap (written before it is read, so its pages are anonymous copies).
+ */
+export function* mmapRanges(ctx: Kctx, ranges: [number, number][], file = false): Path {
   const sem = ctx.m.mm(ctx.mm, MM_FIELD.MMAP_SEM);
   yield* downWrite(ctx, sem);
-  for (const [start, end] of ranges) insertVma(ctx, ctx.mm, start, end, VMA_FLAGS.READ | VMA_FLAGS.WRITE | VMA_FLAGS.ANON);
+  for (const [start, end] of ranges) {
+    const vma = insertVma(ctx, ctx.mm, start, end, VMA_FLAGS.READ | VMA_FLAGS.WRITE | (file ? VMA_FLAGS.FILE : VMA_FLAGS.ANON));
+    if (file) yield* vmaLinkFile(ctx, vma);
+  }
   yield* upWrite(ctx, sem);
 }
 
@@ -94,6 +140,7 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   const maxBefore = ctx.stats.maxPagesFreedInOnePteLockHold;
   ctx.stats.maxPagesFreedInOnePteLockHold = 0;
   yield* op;
+  ctx.stats.ops++;
   const d = diffCounters(ctx.stats, before);
   ctx.stats.maxPagesFreedInOnePteLockHold = Math.max(maxBefore, ctx.stats.maxPagesFreedInOnePteLockHold);
   rec.measured ??= newCounters();
@@ -111,8 +158,7 @@ export function tablesFor(pages: number): number {
   return Math.ceil(pages / 512) + 4;
 }
 
-/** Frames the gathers may hold at once: one batch page per cpu. */
+/** Frames the gathers may hold at once: one batch page per user task (each may be inside a gather). */
 export function gatherFrames(config: RunConfig): number {
-  return config.cpus;
+  return userTaskCount(config);
 }
-
