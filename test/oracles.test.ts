@@ -59,8 +59,9 @@ describe('madvise --overlap: the concurrent MADV_DONTNEED race of that era', () 
   it('is reported as TLB_AFTER_RETURN for the real designs, and only with --overlap', async () => {
     for (const variant of ['legacy', 'rework']) {
       let seen = false;
-      for (let seed = 1; seed <= 300 && !seen; seed++) {
-        const r = await run({ variant, workload: 'madvise', seed, pages: 64, cpus: 4, overlap: true });
+      // --preempt none: 2.6.38 flushes once per 1024-page block, so the window is wide
+      for (let seed = 1; seed <= 100 && !seen; seed++) {
+        const r = await run({ variant, workload: 'madvise', seed, cpus: 4, preempt: 'none', overlap: true });
         seen = rules(r).includes('TLB_AFTER_RETURN');
       }
       expect(seen, variant).toBe(true);

@@ -27,9 +27,11 @@ export function runDeterministic(config: RunConfig): RunResult {
   const runners = Array.from({ length: config.cpus }, (_, cpu) => new CpuRunner(m, cpu, config, tasks, oracle, () => clockUs));
   const sched = new Rng(config.seed);
   let error: RunResult['error'] = null;
+  const ready: CpuRunner[] = [];
   try {
     for (;;) {
-      const ready = runners.filter((r) => r.hasWork(clockUs));
+      ready.length = 0;
+      for (const r of runners) if (r.hasWork(clockUs)) ready.push(r);
       if (ready.length === 0) {
         if (runners.every((r) => r.done)) break;
         const next = Math.min(...runners.map((r) => r.nextTimerUs()));

@@ -65,6 +65,7 @@ export class CpuRunner {
   private sliceStartUs = 0;
   private kthreadsStopped = false;
   private readonly crashAtStep: number;
+  private readonly hasKthreads: boolean;
 
   constructor(m: Machine, readonly cpu: number, config: RunConfig, tasks: TaskSpec[], oracle: Oracle, now: () => number) {
     const traits = findVariant(config.variant);
@@ -104,6 +105,7 @@ export class CpuRunner {
         this.records.push(rec);
         return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0 } satisfies Slot;
       });
+    this.hasKthreads = this.slots.some((s) => s.spec.kind !== TaskKind.USER);
     this.crashAtStep = config.crash && config.crash.cpu === cpu ? config.crash.step : -1;
   }
 
@@ -121,6 +123,8 @@ export class CpuRunner {
 
   /** A task could run now (the current one is not blocked, or another is runnable). */
   get busy(): boolean {
+    const c = this.curr;
+    if (c !== null && c.at !== Step.SLEEP) return true;
     return this.slots.some((s) => this.runnable(s));
   }
 
@@ -131,9 +135,14 @@ export class CpuRunner {
 
   /** When the earliest sleeping task's timer expires, or Infinity. */
   nextTimerUs(): number {
+    return this.earliestTimerUs;
+  }
+  private earliestTimerUs = Infinity;
+  /** Timers change only at a context switch and when they fire. */
+  private updateEarliestTimer(): void {
     let t = Infinity;
     for (const s of this.slots) if (!s.exited && s.timerWakeAtUs < t) t = s.timerWakeAtUs;
-    return t;
+    this.earliestTimerUs = t;
   }
 
   hasPendingIpi(): boolean {
@@ -145,7 +154,7 @@ export class CpuRunner {
   }
 
   private kthreadsToStop(): boolean {
-    return !this.kthreadsStopped && Atomics.load(this.ctx.mem, HDR.LIVE_TASKS) === 0 && this.slots.some((s) => !s.exited && s.spec.kind !== TaskKind.USER);
+    return !this.kthreadsStopped && this.hasKthreads && Atomics.load(this.ctx.mem, HDR.LIVE_TASKS) === 0;
   }
 
   /** hrtimer expiry: wake sleepers whose time has come; the probe is real-time and preempts. */
@@ -155,6 +164,7 @@ export class CpuRunner {
       s.timerWakeAtUs = Infinity;
       wakeUpProcess(this.ctx, s.index, s.spec.kind === TaskKind.PROBE);
     }
+    this.updateEarliestTimer();
   }
 
   /** scheduler_tick: end the current slice when another task waits; khungtaskd's check on lock sleepers. */
@@ -219,6 +229,7 @@ export class CpuRunner {
     Atomics.add(mem, m.cpu(this.cpu, CPU_FIELD.NR_SWITCHES), 1);
     this.curr = next;
     if (!next) {
+      this.updateEarliestTimer();
       this.load(-1, -1, this.idleStats, 0);
       if (activeMm(ctx) >= 0) enterLazyTlb(ctx);
       return;
@@ -234,6 +245,7 @@ export class CpuRunner {
     if (next.mm >= 0) switchMm(ctx, next.mm);
     else if (activeMm(ctx) >= 0) enterLazyTlb(ctx);
     this.sliceStartUs = ctx.now();
+    this.updateEarliestTimer();
     if (next.path === null) next.path = this.start(next);
   }
 
@@ -278,7 +290,7 @@ export class CpuRunner {
       serviceIpis(ctx);
       const nowUs = ctx.now();
       if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
-      if (this.nextTimerUs() <= nowUs) this.fireTimers(nowUs);
+      if (this.earliestTimerUs <= nowUs) this.fireTimers(nowUs);
     }
     if (this.kthreadsToStop()) {
       this.kthreadsStopped = true; // kthread_stop: wake each so it sees kthread_should_stop()

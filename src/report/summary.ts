@@ -5,6 +5,32 @@ import { VARIANTS } from '../gather/variants.ts';
 import { WORKLOADS } from '../workloads/index.ts';
 import { allocFailText } from '../machine/config.ts';
 import type { RunResult } from '../engine/result.ts';
+import type { LatencyName } from '../stats/latency.ts';
+import type { HistSummary } from '../stats/histogram.ts';
+
+/** Microseconds with a sensible number of digits. */
+export function us(ns: number): string {
+  const v = ns / 1000;
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function clockLabel(r: RunResult): string {
+  return r.clock === 'virtual' ? 'virtual µs (1 step = 1 µs)' : 'µs';
+}
+
+function latencyLine(name: string, h: HistSummary): string {
+  return `  ${name.padEnd(22)} n ${String(h.count).padStart(7)}  p50 ${us(h.p50Ns).padStart(8)}  p99 ${us(h.p99Ns).padStart(8)}  max ${us(h.maxNs).padStart(8)}`;
+}
+
+const LATENCY_LINES: [LatencyName, string][] = [
+  ['pteLockWait', 'pte lock wait'],
+  ['pteLockHold', 'pte lock hold'],
+  ['gatherFlush', 'gather flush'],
+  ['ipiAckWait', 'IPI ack wait'],
+  ['preemptOff', 'preempt/irqs off'],
+  ['irqsOff', 'irqs off'],
+  ['probeWakeup', 'probe wake-up'],
+];
 
 const HEADLINE = [
   'gatherFlushes',
@@ -30,7 +56,12 @@ export function summarize(r: RunResult): string {
     `measured operation (${r.workload}):`,
     ...HEADLINE.map((k) => `  ${k.padEnd(32)} ${r.counters[k]}`),
     `whole run: ${r.totals.pageFaults} page faults, ${r.totals.segfaults} segfaults survived, ${r.totals.ipisHandled} IPIs handled, ${r.totals.lazyLeaves} lazy leaves, ${r.totals.userAccesses} user accesses`,
+    `scheduler: ${r.counters.ops} measured ops, ${r.opsPerSec} ops/s, ${r.totals.voluntarySwitches} voluntary and ${r.totals.involuntarySwitches} involuntary switches, ${r.totals.preemptionsInGather} preemptions inside a gather, ${r.totals.sleepingLockWaits} sleeps on a lock`,
+    `latency (${clockLabel(r)}):`,
+    ...LATENCY_LINES.filter(([k]) => r.latency.summaries[k].count > 0).map(([k, name]) => latencyLine(name, r.latency.summaries[k])),
   ];
+  const off = r.latency.preemptOffMax;
+  if (off) lines.push(`  longest non-preemptible section: ${us(off.ns)} on cpu ${off.cpu} (task ${off.task}), from ${off.startWhere} to ${off.endWhere}`);
   if (r.error) lines.push(`error: ${r.error.name}: ${r.error.message}`);
   if (r.violations.length === 0) lines.push('violations: none');
   else {
@@ -45,23 +76,51 @@ export function summarize(r: RunResult): string {
   return lines.join('\n');
 }
 
+interface CompareRow {
+  name: string;
+  value: (r: RunResult) => number;
+  show: (v: number) => string;
+}
+
+const perOp = (k: 'gatherFlushes' | 'ipisSent') => (r: RunResult): number => (r.counters.ops > 0 ? r.counters[k] / r.counters.ops : 0);
+const lat = (k: LatencyName, p: keyof HistSummary) => (r: RunResult): number => r.latency.summaries[k][p];
+const count = (v: number): string => String(Math.round(v * 100) / 100);
+
+const COMPARE_ROWS: CompareRow[] = [
+  { name: 'ops/s', value: (r) => r.opsPerSec, show: count },
+  { name: 'gather flushes per op', value: perOp('gatherFlushes'), show: (v) => v.toFixed(2) },
+  { name: 'IPIs per op', value: perOp('ipisSent'), show: (v) => v.toFixed(2) },
+  { name: 'flushes under pte lock', value: (r) => r.counters.flushesUnderPteLock, show: count },
+  { name: 'pte lock hold p50 µs', value: lat('pteLockHold', 'p50Ns'), show: us },
+  { name: 'pte lock hold p99 µs', value: lat('pteLockHold', 'p99Ns'), show: us },
+  { name: 'pte lock hold max µs', value: lat('pteLockHold', 'maxNs'), show: us },
+  { name: 'pte lock wait p50 µs', value: lat('pteLockWait', 'p50Ns'), show: us },
+  { name: 'pte lock wait p99 µs', value: lat('pteLockWait', 'p99Ns'), show: us },
+  { name: 'pte lock wait max µs', value: lat('pteLockWait', 'maxNs'), show: us },
+  { name: 'preempt-off max µs', value: (r) => r.latency.preemptOffMax?.ns ?? 0, show: us },
+  { name: 'probe latency p99 µs', value: lat('probeWakeup', 'p99Ns'), show: us },
+  { name: 'probe latency max µs', value: lat('probeWakeup', 'maxNs'), show: us },
+  { name: 'preemptions in a gather', value: (r) => r.totals.preemptionsInGather, show: count },
+  { name: 'violations', value: (r) => r.violations.length + r.violationsDropped, show: count },
+];
+
+/** Variants side by side; every column after the first has its ratio to the first. */
 export function compareTable(results: RunResult[]): string {
-  const keys = ['gatherFlushes', 'ipisSent', 'pteLockAcquisitions', 'flushesUnderPteLock', 'pagesFreedUnderPteLock', 'maxPagesFreedInOnePteLockHold', 'batchAllocFailures'] as const;
   const base = results[0]!;
-  const w = 30;
-  const head = ['', ...results.map((r) => r.variant)].map((s, i) => (i === 0 ? s.padEnd(w) : s.padStart(18))).join('');
-  const rows = keys.map((k) => {
+  const w = 26;
+  const cw = 22;
+  const head = ''.padEnd(w) + results.map((r) => r.variant.padStart(cw)).join('');
+  const rows = COMPARE_ROWS.map((row) => {
+    const b = row.value(base);
     const cells = results.map((r) => {
-      const v = r.counters[k];
-      const b = base.counters[k];
+      const v = row.value(r);
       const ratio = r === base || b === 0 ? '' : ` (${(v / b).toFixed(2)}x)`;
-      return `${v}${ratio}`.padStart(18);
+      return `${row.show(v)}${ratio}`.padStart(cw);
     });
-    return k.padEnd(w) + cells.join('');
+    return row.name.padEnd(w) + cells.join('');
   });
-  const viol = 'violations'.padEnd(w) + results.map((r) => String(r.violations.length + r.violationsDropped).padStart(18)).join('');
-  const ms = 'elapsed ms'.padEnd(w) + results.map((r) => r.elapsedMs.toFixed(0).padStart(18)).join('');
-  return [head, ...rows, viol, ms].join('\n');
+  const clock = `times in ${clockLabel(base)}; ratios against ${base.variant}`;
+  return [head, ...rows, clock].join('\n');
 }
 
 export function listText(): string {
