@@ -1,20 +1,103 @@
-// Speed of the model, measured here rather than asserted in tests: steps per
-// second of the deterministic engine, and wall time of a parallel run, for
-// each real design on the munmap workload. Ratios within one run are what to
-// compare; the machine is shared and noisy.
+// npm run bench: the model's speed, measured in one run so the ratios mean
+// something on a shared, noisy machine. Never asserted in tests. Writes
+// bench/results.json and prints a table.
+//   (a) deterministic engine: steps per second;
+//   (b) parallel zap: ptes zapped per second per worker, against a plain loop
+//       clearing the same number of Int32 entries;
+//   (c) IPI round trip (send to last ack) against a raw Atomics ping-pong
+//       between two workers;
+//   (d) measured operations per second at 1, 2, 4 and 8 simulated cpus;
+//   (e) the slowdown from latency statistics, on against off.
 
-import { makeConfig } from '../src/engine/configure.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
+import type { RunResult } from '../src/engine/result.ts';
 
+const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+
+// (a)
+const steps: Record<string, number> = {};
 for (const variant of ['legacy', 'rework']) {
-  for (const [pages, preempt] of [[4096, 'none'], [4096, 'full'], [100000, 'none']] as const) {
-    const r = await runOnce(makeConfig({ variant, workload: 'munmap', pages, preempt, cpus: 4, readerAccesses: 2000 }));
-    rows.push(`deterministic ${variant.padEnd(7)} munmap --pages ${String(pages).padEnd(6)} --preempt ${preempt.padEnd(4)}: ${r.steps} steps in ${r.elapsedMs.toFixed(0)} ms = ${Math.round(r.steps / (r.elapsedMs / 1000)).toLocaleString('en-US')} steps/s`);
-  }
-  for (const cpus of [2, 4]) {
-    const r = await runOnce(makeConfig({ variant, workload: 'munmap', pages: 4096, cpus, mode: 'parallel' }));
-    rows.push(`parallel      ${variant.padEnd(7)} munmap --pages 4096 --cpus ${cpus}: ${r.elapsedMs.toFixed(0)} ms wall, ${r.steps} steps, ${r.threads} threads`);
+  const r = await run({ variant, workload: 'munmap', pages: 100000, preempt: 'none', cpus: 4, readerAccesses: 2000 });
+  steps[variant] = Math.round(r.steps / (r.elapsedMs / 1000));
+  rows.push(`(a) deterministic ${variant.padEnd(7)} munmap 100000 pages: ${steps[variant]!.toLocaleString('en-US')} steps/s`);
+}
+results.deterministicStepsPerSec = steps;
+
+// (b)
+const PTES = 100000;
+const zap: Record<string, number> = {};
+for (const variant of ['legacy', 'rework']) {
+  const r = await run({ variant, workload: 'munmap', pages: PTES, preempt: 'none', cpus: 2, mode: 'parallel' });
+  zap[variant] = Math.round(r.counters.pagesFreed / (r.counters.opTimeUs / 1e6));
+}
+const plain = new Int32Array(PTES).fill(1);
+let best = Infinity;
+for (let i = 0; i < 20; i++) {
+  plain.fill(1);
+  const t0 = performance.now();
+  for (let j = 0; j < PTES; j++) plain[j] = 0;
+  best = Math.min(best, performance.now() - t0);
+}
+const plainPerSec = Math.round(PTES / (best / 1000));
+for (const [v, n] of Object.entries(zap)) rows.push(`(b) parallel zap ${v.padEnd(7)}: ${n.toLocaleString('en-US')} ptes/s per worker; plain Int32 clear loop ${plainPerSec.toLocaleString('en-US')}/s; model is ${(plainPerSec / n).toFixed(0)}x slower`);
+results.zap = { ptesPerSecPerWorker: zap, plainClearPerSec: plainPerSec };
+
+// (c)
+const ipi = await run({ variant: 'rework', workload: 'munmap', pages: 20000, preempt: 'full', cpus: 2, mode: 'parallel' });
+const ipiP50Us = ipi.latency.summaries.ipiAckWait.p50Ns / 1000;
+const pingPongUs = await atomicsPingPong(20000);
+rows.push(`(c) IPI send to ack p50 ${ipiP50Us.toFixed(2)} µs over ${ipi.latency.summaries.ipiAckWait.count} shootdowns; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip`);
+results.ipi = { sendToAckP50Us: ipiP50Us, shootdowns: ipi.latency.summaries.ipiAckWait.count, rawPingPongUs: pingPongUs };
+
+// (d)
+const scaling: Record<string, Record<number, number>> = {};
+for (const variant of ['legacy', 'rework']) {
+  scaling[variant] = {};
+  for (const cpus of [1, 2, 4, 8]) {
+    const r = await run({ variant, workload: 'mix', cpus, mode: 'parallel', rounds: 5 });
+    scaling[variant]![cpus] = r.opsPerSec;
+    rows.push(`(d) parallel mix ${variant.padEnd(7)} ${cpus} cpus: ${r.opsPerSec} ops/s (${r.counters.ops} ops, ${r.elapsedMs.toFixed(0)} ms)`);
   }
 }
+results.opsPerSecByCpus = scaling;
+
+// (e)
+const cost: Record<string, number> = {};
+for (const latencyStats of [true, false]) {
+  let ms = 0;
+  for (let i = 0; i < 3; i++) ms += (await run({ variant: 'rework', workload: 'mix', cpus: 4, latencyStats })).elapsedMs;
+  cost[latencyStats ? 'on' : 'off'] = ms / 3;
+}
+rows.push(`(e) latency statistics: ${cost.on!.toFixed(0)} ms on, ${cost.off!.toFixed(0)} ms off (deterministic mix): ${((cost.on! / cost.off! - 1) * 100).toFixed(1)}% slower`);
+results.statsCost = { msOn: cost.on, msOff: cost.off, slowdown: cost.on! / cost.off! };
+
+mkdirSync('bench', { recursive: true });
+writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
 console.log(rows.join('\n'));
+console.log('wrote bench/results.json');
+
+/** Two workers bounce a word through Atomics (spinning, no waits); returns µs per round trip. */
+async function atomicsPingPong(rounds: number): Promise<number> {
+  const sab = new SharedArrayBuffer(8);
+  const code = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const a = new Int32Array(workerData.sab);
+    const me = workerData.me, rounds = workerData.rounds;
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) {
+      const want = 2 * i + me;
+      let spins = 0;
+      while (Atomics.load(a, 0) !== want) { if (++spins > 1e9) throw new Error('ping-pong stuck'); }
+      Atomics.store(a, 0, want + 1);
+    }
+    parentPort.postMessage(performance.now() - t0);`;
+  const workers = [0, 1].map((me) => new Worker(code, { eval: true, workerData: { sab, me, rounds } }));
+  const times = await Promise.all(workers.map((w) => new Promise<number>((resolve, reject) => w.once('message', resolve).once('error', reject))));
+  await Promise.all(workers.map((w) => w.terminate()));
+  return (Math.max(...times) * 1000) / rounds;
+}

@@ -58,6 +58,11 @@ const BAD_INPUT: BadCase[] = [
   { name: '--tlb-entries 6 (not a multiple of the ways)', args: ['run', '--tlb-entries', '6'], names: '--tlb-entries' },
   { name: '--json into a missing folder', args: ['run', '--json', '/nonexistent-dir/x.json'], names: '--json' },
   { name: 'unknown flag', args: ['run', '--bogus'], names: '--bogus' },
+  { name: '--tasks-per-cpu 0', args: ['run', '--tasks-per-cpu', '0'], names: '--tasks-per-cpu' },
+  { name: '--mms more than there are tasks', args: ['run', '--cpus', '2', '--mms', '3'], names: '--mms' },
+  { name: '--immap-lock rwlock', args: ['run', '--immap-lock', 'rwlock'], names: '--immap-lock' },
+  { name: '--duration soon', args: ['run', '--duration', 'soon'], names: '--duration' },
+  { name: 'mix with more tasks in one mm than it has mappings', args: ['run', '--workload', 'mix', '--cpus', '8', '--tasks-per-cpu', '3'], names: '--tasks-per-cpu' },
   { name: 'unknown command', args: ['frobnicate'], names: 'frobnicate' },
   // The flag the user typed is --variants; accept the message naming it or its singular.
   { name: 'compare with an unknown variant', args: ['compare', '--variants', 'nope'], names: /--variants?\b/ },
@@ -104,6 +109,8 @@ describe('list', () => {
       'RSS_MISMATCH',
       'SLEEP_IN_ATOMIC',
       'LOCK_NOT_OWNER',
+      'SOFT_LOCKUP',
+      'mix',
     ]) {
       expect(words.has(rule), `rule ${rule}\n${why}`).toBe(true);
     }
@@ -125,7 +132,7 @@ describe('run', () => {
     const why = describeRun(r);
     expect(r.status, why).toBe(0);
     const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    expect(json.schema).toBe(1);
+    expect(json.schema).toBe(2);
     expect(json.variant).toBe('rework');
     expect(json.mode).toBe('deterministic');
     expect(json).toHaveProperty('seed');
@@ -151,6 +158,21 @@ describe('run', () => {
     }
     expect(counters.pagesFreed).toBe(100);
     expect((counters.rssBefore as number) - (counters.rssAfter as number)).toBe(100);
+  });
+
+  it('a cpu that throws ends a parallel run with exit 1, the error, and what the other cpus measured', () => {
+    const file = join(dir, 'crash.json');
+    const t0 = performance.now();
+    const r = cli('run', '--workload', 'mix', '--mode', 'parallel', '--cpus', '4', '--crash', '1:2000', '--json', file);
+    const wallMs = performance.now() - t0;
+    const why = describeRun(r);
+    expect(r.status, why).toBe(1);
+    expect(r.stdout, why).toContain('error: Error: injected crash on cpu 1 at its step 2000');
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { error: { message: string }; totals: { userAccesses: number }; threads: number };
+    expect(json.error.message).toBe('injected crash on cpu 1 at its step 2000');
+    expect(json.totals.userAccesses).toBeGreaterThan(0); // partial results from every cpu, the crashed one included
+    expect(json.threads).toBe(4);
+    console.log(`crashed run ended after ${wallMs.toFixed(0)} ms of wall time, process start included`);
   });
 
   it('free-before-flush exits 1 and reports FREE_WHILE_REMOTE_TLB', () => {

@@ -17,7 +17,7 @@ describe('parallel mode', () => {
 
   for (const variant of ['legacy', 'rework']) {
     it(`${variant} runs clean on every workload with 4 cpus`, async () => {
-      for (const workload of ['munmap', 'exit', 'madvise']) {
+      for (const workload of ['munmap', 'exit', 'madvise', 'mix']) {
         const r = await run({ variant, workload, mode: 'parallel', cpus: 4 });
         expect(r.error, workload).toBeNull();
         expect(r.violations, workload).toEqual([]);
@@ -36,5 +36,25 @@ describe('parallel mode', () => {
       }
       expect(found.some((x) => x === 'FREE_WHILE_REMOTE_TLB' || x === 'STALE_TLB_ACCESS' || x === 'TLB_AFTER_RETURN')).toBe(true);
     });
+  }
+
+  it('rework with the i_mmap lock as a mutex runs clean, tasks sleeping on it across workers', async () => {
+    for (const workload of ['munmap', 'exit']) {
+      const r = await run({ variant: 'rework', workload, mode: 'parallel', cpus: 4, tasksPerCpu: 2, immapLock: 'mutex' });
+      expect(r.error, workload).toBeNull();
+      expect(r.violations, workload).toEqual([]);
+    }
+  });
+
+  // 8 simulated cpus with 3 tasks each on 2 host cores: spins back off, so every cpu makes progress
+  for (const variant of ['legacy', 'rework']) {
+    it(`${variant}: 8 cpus x 3 tasks for 10 seconds, no soft lockup and no violation`, async () => {
+      const r = await run({ variant, workload: 'mix', mode: 'parallel', cpus: 8, tasksPerCpu: 3, mms: 2, duration: '10s', rounds: 1_000_000_000, probe: true });
+      expect(r.error).toBeNull();
+      expect(r.violations).toEqual([]);
+      expect(r.threads).toBe(8);
+      expect(r.counters.ops).toBeGreaterThan(0);
+      expect(r.clockUs).toBeGreaterThanOrEqual(10_000_000);
+    }, 60_000);
   }
 });

@@ -4,7 +4,7 @@
 
 import { BadInput } from '../machine/errors.ts';
 import type { AllocFail, ImmapLock, Mode, PreemptModel, RunConfig } from '../machine/config.ts';
-import { MAX_MMS, PAGE_SIZE, TLB_WAYS, layoutBytes } from '../machine/layout.ts';
+import { MAX_MMS, MAX_VMAS, PAGE_SIZE, TLB_WAYS, layoutBytes } from '../machine/layout.ts';
 import { VARIANTS, findVariant } from '../gather/variants.ts';
 import { WORKLOADS, findWorkload } from '../workloads/index.ts';
 import { layoutSizeFor } from './boot.ts';
@@ -128,6 +128,10 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
   }
   if (config.crash && config.crash.cpu >= config.cpus) throw new BadInput(`--crash ${o.crash}: cpu ${config.crash.cpu} does not exist`);
   if (config.tlbEntries % TLB_WAYS !== 0) throw new BadInput(`--tlb-entries ${config.tlbEntries}: must be a multiple of ${TLB_WAYS}`);
+  const mappings = workload.mappingsNeeded(config);
+  if (mappings > MAX_VMAS) {
+    throw new BadInput(`--tasks-per-cpu ${config.tasksPerCpu}: workload ${workloadName} needs ${mappings} mappings in one mm, more than the ${MAX_VMAS} an mm holds (use more --mms)`);
+  }
   const needed = workload.memoryNeeded(config) + 2 + config.mms;
   config.memoryPages = o.memory === undefined ? Math.max(1024, needed * 2 + 256) : parseMemory(o.memory);
   if (config.memoryPages < needed) {

@@ -62,7 +62,10 @@ export function summarize(r: RunResult): string {
   ];
   const off = r.latency.preemptOffMax;
   if (off) lines.push(`  longest non-preemptible section: ${us(off.ns)} on cpu ${off.cpu} (task ${off.task}), from ${off.startWhere} to ${off.endWhere}`);
-  if (r.error) lines.push(`error: ${r.error.name}: ${r.error.message}`);
+  if (r.error) {
+    lines.push(`error: ${r.error.name}: ${r.error.message}`);
+    for (const s of r.error.cpuStates ?? []) lines.push(`  ${s}`);
+  }
   if (r.violations.length === 0) lines.push('violations: none');
   else {
     const byRule = new Map<string, number>();

@@ -26,6 +26,7 @@ export const COUNTER_NAMES = [
   'condResched',
   'pteUnmapWrongPage', // rework-seed: pte_unmap_unlock(pte - 1) named another page-table page
   'ops', // measured operations completed (munmap, madvise, exit_mmap, a round of faults)
+  'opTimeUs', // time spent in measured operations, on the run's clock
   'voluntarySwitches', // schedule() called by the task itself (nvcsw)
   'involuntarySwitches', // preempted (nivcsw)
   'preemptionsInGather', // preempted between tlb_gather_mmu and tlb_finish_mmu

@@ -7,7 +7,7 @@ import { PAGES_PER_PMD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
 import { exitMm } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, maxPeers, measure, tablesFor, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const TOUCHED = 0;
 
@@ -19,6 +19,7 @@ export const exitWorkload: Workload = {
   name: 'exit',
   defaultPages: 1000,
   about: 'every task writes --pages pages of its own file mapping and exits; the last one of each mm runs exit_mmap (fullmm)',
+  mappingsNeeded: maxPeers,
   memoryNeeded: (c) => userTaskCount(c) * (c.pages + tablesFor(c.pages)) + gatherFrames(c),
   *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;

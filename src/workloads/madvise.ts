@@ -26,6 +26,7 @@ export const madviseWorkload: Workload = {
   name: 'madvise',
   defaultPages: 256,
   about: 'tasks of one mm MADV_DONTNEED their own --pages subrange of a shared mapping while the others read it (--overlap: subranges overlap)',
+  mappingsNeeded: () => 1,
   memoryNeeded: (c) => c.mms * (madviseSpan(c.pages, maxPeers(c)) + tablesFor(madviseSpan(c.pages, maxPeers(c)))) + gatherFrames(c),
   *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;

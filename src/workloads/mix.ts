@@ -30,6 +30,7 @@ export const mixWorkload: Workload = {
   name: 'mix',
   defaultPages: 128,
   about: 'munmap storms, page faults and MADV_DONTNEED by neighbouring tasks on the same pte pages (roles by rank: storm, faulter, reader)',
+  mappingsNeeded: maxPeers,
   memoryNeeded: (c) => c.mms * (maxPeers(c) * c.pages + tablesFor(maxPeers(c) * c.pages + PAGES_PER_PMD)) + gatherFrames(c),
   *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;

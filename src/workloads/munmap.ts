@@ -29,6 +29,7 @@ export const munmapWorkload: Workload = {
   name: 'munmap',
   defaultPages: 1000,
   about: 'scenario R: one task per mm unmaps --pages pages of a file mapping (2 MiB aligned, guard below) while the other tasks read them',
+  mappingsNeeded: () => 2,
   memoryNeeded: (c) => c.mms * (c.pages + 1 + tablesFor(c.pages + PAGES_PER_PMD)) + gatherFrames(c),
   *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;

@@ -55,6 +55,8 @@ export interface Workload {
   defaultPages: number;
   /** Frames the workload needs at its peak (data, page tables, batch pages). */
   memoryNeeded(config: RunConfig): number;
+  /** Mappings one mm holds at its peak (an mm has room for MAX_VMAS). */
+  mappingsNeeded(config: RunConfig): number;
   program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path;
 }
 
@@ -139,8 +141,10 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   ctx.ptlFreedThisHold = 0;
   const maxBefore = ctx.stats.maxPagesFreedInOnePteLockHold;
   ctx.stats.maxPagesFreedInOnePteLockHold = 0;
+  const startUs = ctx.now();
   yield* op;
   ctx.stats.ops++;
+  ctx.stats.opTimeUs += Math.round(ctx.now() - startUs);
   const d = diffCounters(ctx.stats, before);
   ctx.stats.maxPagesFreedInOnePteLockHold = Math.max(maxBefore, ctx.stats.maxPagesFreedInOnePteLockHold);
   rec.measured ??= newCounters();
