@@ -29,8 +29,13 @@ export interface CpuJob {
 }
 
 const SLICE_STEPS = 4096;
-const SPINS_BEFORE_WAIT = 64;
-const SPIN_WAIT_MS = 0.05;
+/** Backoff of a cpu whose task spins, sleeps or yields: spin this many steps, */
+const SPINS_BEFORE_YIELD = 32;
+/** then give the host core away in short timed waits (a host-level yield), */
+const YIELDS_BEFORE_WAIT = 256;
+const YIELD_WAIT_MS = 0.01;
+/** then wait longer; an IPI or a wake-up on this cpu's word ends any wait at once. */
+const SPIN_WAIT_MS = 0.1;
 const IDLE_WAIT_MS_MAX = 1;
 const START_BARRIER_MS = 10_000;
 
@@ -73,7 +78,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
       for (let i = 0; i < SLICE_STEPS; i++) {
         const kind = runner.step();
         if (kind === Step.SPIN || kind === Step.SLEEP || kind === Step.YIELD) {
-          if (++spins > SPINS_BEFORE_WAIT) Atomics.wait(mem, pendingAt, 0, SPIN_WAIT_MS);
+          if (++spins > SPINS_BEFORE_YIELD) Atomics.wait(mem, pendingAt, 0, spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
           continue;
         }
         spins = 0;

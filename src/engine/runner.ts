@@ -221,6 +221,8 @@ export class CpuRunner {
       if (preempted) {
         prev.rec.stats.involuntarySwitches++;
         if (prev.gatherDepth > 0) prev.rec.stats.preemptionsInGather++;
+      } else if (!prev.exited) {
+        prev.rec.stats.voluntarySwitches++; // it slept or yielded
       }
       // a task that sleeps while atomic (a reported bug) takes its preempt_count with it
       if (prev.preemptCount > 0 && this.irqsEnabled()) sectionClose(ctx, 'schedule');

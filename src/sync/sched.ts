@@ -29,7 +29,6 @@ export function setCurrentRunning(ctx: Kctx): void {
 
 /** schedule(): the engine switches away unless the task was woken since it set its state. */
 export function* schedule(ctx: Kctx): Path {
-  ctx.stats.voluntarySwitches++;
   yield Step.SLEEP;
 }
 
