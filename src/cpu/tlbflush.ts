@@ -91,7 +91,8 @@ export function serviceIpis(ctx: Kctx): number {
       }
     }
     Atomics.and(mem, maskAt, ~bit(ctx.cpu)); // ack
-    Atomics.notify(mem, maskAt);
+    // a sender that backed off waits on its own interrupt word: wake it (the host's wake-up, not a kernel one)
+    Atomics.notify(mem, m.cpu(sender, CPU_FIELD.IPI_PENDING));
   }
   ctx.cpuStats.ipisHandled += handled;
   return handled;

@@ -38,6 +38,8 @@ const YIELD_WAIT_MS = 0.01;
 const SPIN_WAIT_MS = 0.1;
 const IDLE_WAIT_MS_MAX = 1;
 const START_BARRIER_MS = 10_000;
+/** Steps between two reads of the real clock for the tick and timers. */
+const CLOCK_EVERY_STEPS = 8;
 
 function waitForAllCpus(mem: Int32Array, cpus: number): void {
   Atomics.add(mem, HDR.CPUS_STARTED, 1);
@@ -66,7 +68,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const offsetMs = performance.timeOrigin - job.startEpochMs;
   const now = (): number => (performance.now() + offsetMs) * 1000;
   const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1));
-  const runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, now);
+  const runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, now, CLOCK_EVERY_STEPS);
   const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
   let error: CpuReport['error'] = null;
