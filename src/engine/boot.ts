@@ -7,10 +7,8 @@ import type { RunConfig } from '../machine/config.ts';
 import type { Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert } from '../machine/errors.ts';
-import { newCounters } from '../stats/counters.ts';
 import { Oracle } from '../oracle/rules.ts';
-import type { Kctx } from '../sync/context.ts';
-import { CpuLatency } from '../stats/latency.ts';
+import { newKctx, type Kctx } from '../sync/context.ts';
 import { mutexInit } from '../sync/mutex.ts';
 import { allocPage, initAllocator } from '../page/alloc.ts';
 import { findVariant } from '../gather/variants.ts';
@@ -41,31 +39,7 @@ export function layoutSizeFor(config: RunConfig): LayoutSize {
 export function bootCtx(m: Machine, config: RunConfig, oracle: Oracle): Kctx {
   const traits = findVariant(config.variant);
   if (!traits) throw new ModelAssert('unknown variant', config.variant);
-  return {
-    m,
-    mem: m.mem,
-    cpu: 0,
-    config,
-    traits,
-    oracle,
-    rng: new Rng(config.seed),
-    now: () => 0,
-    task: -1,
-    mm: -1,
-    stats: newCounters(),
-    cpuStats: newCounters(),
-    gfpNowaitCalls: 0,
-    ptlHeld: 0,
-    ptlFreedThisHold: 0,
-    gatherDepth: 0,
-    timerWakeAtUs: Infinity,
-    lat: new CpuLatency(false),
-    offSinceUs: 0,
-    offWhere: '',
-    irqsOffSinceUs: 0,
-    irqsOffWhere: '',
-    ptlSinceUs: new Map(),
-  };
+  return newKctx({ m, cpu: 0, config, traits, oracle, rng: new Rng(config.seed), now: () => 0, latencyStats: false });
 }
 
 /** Run a path to completion with nobody else running (boot time). */

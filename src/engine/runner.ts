@@ -15,9 +15,8 @@ import { Step, type Path, type StepKind } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert, SoftLockup, modelAssert } from '../machine/errors.ts';
 import { newCounters, type Counters } from '../stats/counters.ts';
-import { CpuLatency } from '../stats/latency.ts';
 import type { Oracle } from '../oracle/rules.ts';
-import type { Kctx } from '../sync/context.ts';
+import { newKctx, type Kctx } from '../sync/context.ts';
 import { sectionClose, sectionOpen } from '../sync/preempt.ts';
 import { wakeUpProcess, HUNG_TASK_LOCKUPS } from '../sync/sched.ts';
 import { switchMm, enterLazyTlb, serviceIpis, activeMm } from '../cpu/tlbflush.ts';
@@ -79,31 +78,17 @@ export class CpuRunner {
     const workload = findWorkload(config.workload);
     if (!traits || !workload) throw new ModelAssert('run config', `unknown variant ${config.variant} or workload ${config.workload}`);
     this.workload = workload;
-    this.ctx = {
+    this.ctx = newKctx({
       m,
-      mem: m.mem,
       cpu,
       config,
       traits,
       oracle,
       rng: new Rng((config.seed ^ Math.imul(cpu + 1, 0x9e3779b1)) >>> 0),
       now,
-      task: -1,
-      mm: -1,
       stats: this.idleStats,
-      cpuStats: newCounters(),
-      gfpNowaitCalls: 0,
-      ptlHeld: 0,
-      ptlFreedThisHold: 0,
-      gatherDepth: 0,
-      timerWakeAtUs: Infinity,
-      lat: new CpuLatency(config.latencyStats),
-      offSinceUs: 0,
-      offWhere: '',
-      irqsOffSinceUs: 0,
-      irqsOffWhere: '',
-      ptlSinceUs: new Map(),
-    };
+      latencyStats: config.latencyStats,
+    });
     this.slots = tasks
       .map((spec, index) => ({ spec, index }))
       .filter((t) => t.spec.cpu === cpu)

@@ -8,7 +8,8 @@ import type { Machine } from '../machine/layout.ts';
 import type { Rng } from '../machine/rng.ts';
 import type { Counters } from '../stats/counters.ts';
 import type { Oracle } from '../oracle/rules.ts';
-import type { CpuLatency } from '../stats/latency.ts';
+import { CpuLatency } from '../stats/latency.ts';
+import { newCounters } from '../stats/counters.ts';
 
 export interface Kctx {
   readonly m: Machine;
@@ -48,4 +49,33 @@ export interface Kctx {
   irqsOffWhere: string;
   /** When each pte lock this cpu holds was taken (µs), by lock word. */
   readonly ptlSinceUs: Map<number, number>;
+}
+
+/** A cpu's context before any task runs on it: no task, no mm, nothing held. */
+export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'oracle' | 'rng' | 'now'> & { stats?: Counters; latencyStats: boolean }): Kctx {
+  return {
+    m: base.m,
+    mem: base.m.mem,
+    cpu: base.cpu,
+    config: base.config,
+    traits: base.traits,
+    oracle: base.oracle,
+    rng: base.rng,
+    now: base.now,
+    task: -1,
+    mm: -1,
+    stats: base.stats ?? newCounters(),
+    cpuStats: newCounters(),
+    gfpNowaitCalls: 0,
+    ptlHeld: 0,
+    ptlFreedThisHold: 0,
+    gatherDepth: 0,
+    timerWakeAtUs: Infinity,
+    lat: new CpuLatency(base.latencyStats),
+    offSinceUs: 0,
+    offWhere: '',
+    irqsOffSinceUs: 0,
+    irqsOffWhere: '',
+    ptlSinceUs: new Map(),
+  };
 }
