@@ -6,7 +6,8 @@ import { BadInput } from './machine/errors.ts';
 import { makeConfig, type RunOptions } from './engine/configure.ts';
 import { runOnce } from './engine/run.ts';
 import type { RunResult } from './engine/result.ts';
-import { compareTable, listText, summarize } from './report/summary.ts';
+import { clockName, compareTable, listText, summarize } from './report/summary.ts';
+import { lockStatText } from './stats/lockstat.ts';
 import { checkOutputPath, writeJsonAtomic } from './report/json.ts';
 
 const EXIT_BAD_INPUT = 2;
@@ -35,6 +36,7 @@ function runFlags(cmd: Command): Command {
     .option('--reader-accesses <n>', 'upper bound on reads per reader task', '1000000')
     .option('--max-steps <n>', 'deterministic step budget', '500000000')
     .option('--lockup-ms <n>', 'a spin or wait longer than this is a soft lockup', '2000')
+    .option('--lock-stat', 'print lock_stat for every lock class')
     .option('--json <file>', 'write the result as JSON');
 }
 
@@ -81,6 +83,7 @@ export function buildProgram(out: (s: string) => void): Command {
     if (o.json) checkOutputPath('--json', o.json as string);
     const r = await runWithSignals(config);
     out(summarize(r));
+    if (o.lockStat) out(lockStatText(r.lockStat, clockName(r)));
     if (o.json) writeJsonAtomic(o.json as string, r);
     process.exitCode = failed(r) ? 1 : 0;
   });
@@ -95,6 +98,7 @@ export function buildProgram(out: (s: string) => void): Command {
     const c0 = configs[0]!;
     out(`shootdown compare: workload ${c0.workload}, --pages ${c0.pages}, ${c0.cpus} cpus, --preempt ${c0.preempt}, ${c0.mode} mode, seed ${c0.seed}`);
     out(compareTable(results));
+    if (o.lockStat) for (const r of results) out(`\n${r.variant}:\n${lockStatText(r.lockStat, clockName(r))}`);
     for (const r of results) if (r.error) out(`${r.variant}: ${r.error.name}: ${r.error.message}`);
     if (o.json) writeJsonAtomic(o.json as string, { schema: 1, command: 'compare', results });
     process.exitCode = results.some(failed) ? 1 : 0;

@@ -36,14 +36,14 @@ describe('oracle rules fire on a planted fault', () => {
   it('LOCK_NOT_OWNER for a spinlock and an rwsem', () => {
     const { m, ctx, rules } = machine();
     const lock = m.page(2, PAGE_FIELD.PTL);
-    runToEnd(spinLock(ctx, lock, LockClass.PTE_LOCK));
+    runToEnd(spinLock(ctx, lock, LockClass.PTE_LOCK, 'test'));
     runToEnd(spinUnlock(ctx, lock, LockClass.PTE_LOCK));
     expect(rules()).toEqual([]);
     preemptDisable(ctx, 'test'); // keep preempt_count balanced for the unlock below
     runToEnd(spinUnlock(ctx, lock, LockClass.PTE_LOCK)); // nobody holds it
     expect(rules()).toEqual(['LOCK_NOT_OWNER']);
     const sem = m.mm(0, MM_FIELD.MMAP_SEM);
-    runToEnd(downRead(ctx, sem));
+    runToEnd(downRead(ctx, sem, 'test'));
     runToEnd(upRead(ctx, sem));
     runToEnd(upWrite(ctx, sem)); // never taken for write
     expect(rules()).toEqual(['LOCK_NOT_OWNER', 'LOCK_NOT_OWNER']);
@@ -58,8 +58,8 @@ describe('oracle rules fire on a planted fault', () => {
     preemptEnableNoResched(ctx, 'test');
     expect(rules()).toEqual(['SLEEP_IN_ATOMIC']);
     const lock = m.page(2, PAGE_FIELD.PTL);
-    runToEnd(spinLock(ctx, lock, LockClass.PTE_LOCK));
-    runToEnd(downRead(ctx, m.mm(0, MM_FIELD.MMAP_SEM)));
+    runToEnd(spinLock(ctx, lock, LockClass.PTE_LOCK, 'test'));
+    runToEnd(downRead(ctx, m.mm(0, MM_FIELD.MMAP_SEM), 'test'));
     expect(rules()).toEqual(['SLEEP_IN_ATOMIC', 'SLEEP_IN_ATOMIC']);
   });
 

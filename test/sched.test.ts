@@ -112,8 +112,8 @@ describe('soft lockup', () => {
     const waiter = { ...bootCtx(m, config, oracle), cpu: 1, now: () => (clock += 10) };
     const table = runToEnd(allocPage(holder, 'GFP_KERNEL', PageState.PAGETABLE));
     const lock = m.page(table, PAGE_FIELD.PTL);
-    runToEnd(spinLock(holder, lock, LockClass.PTE_LOCK));
-    expect(() => runToEnd(spinLock(waiter, lock, LockClass.PTE_LOCK))).toThrow(SoftLockup);
+    runToEnd(spinLock(holder, lock, LockClass.PTE_LOCK, 'test'));
+    expect(() => runToEnd(spinLock(waiter, lock, LockClass.PTE_LOCK, 'test'))).toThrow(SoftLockup);
     const dump = cpuStateDump(m, config);
     expect(dump[0]).toContain(`holds pte lock of frame ${table}`);
     expect(dump[0]).toContain('preempt_count 1');

@@ -111,16 +111,5 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     Atomics.sub(mem, HDR.CPUS_RUNNING, 1);
     Atomics.store(mem, m.cpu(job.cpu, CPU_FIELD.LOOP_DONE), 1);
   }
-  return {
-    cpu: job.cpu,
-    threadId,
-    steps: runner.steps,
-    records: runner.records,
-    cpuStats: runner.ctx.cpuStats,
-    idleStats: runner.idleStats,
-    violations: oracle.violations,
-    violationsDropped: oracle.dropped,
-    latency: runner.encodeLatency(),
-    error,
-  };
+  return runner.report(threadId, oracle.violations, oracle.dropped, error);
 }

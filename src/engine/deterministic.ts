@@ -49,19 +49,6 @@ export function runDeterministic(config: RunConfig): RunResult {
     error = errorOf(e, () => cpuStateDump(m, config));
     if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);
   }
-  const reports: CpuReport[] = runners.map((r) => ({
-    cpu: r.cpu,
-    threadId: 0,
-    steps: r.steps,
-    records: r.records,
-    cpuStats: r.ctx.cpuStats,
-    idleStats: r.idleStats,
-    violations: [],
-    violationsDropped: 0,
-    latency: r.encodeLatency(),
-    error: null,
-  }));
-  reports[0]!.violations = oracle.violations;
-  reports[0]!.violationsDropped = oracle.dropped;
+  const reports: CpuReport[] = runners.map((r, i) => (i === 0 ? r.report(0, oracle.violations, oracle.dropped, null) : r.report(0, [], 0, null)));
   return assemble(config, reports, [], { steps, elapsedMs: performance.now() - t0, clockUs, maxConcurrentCpus: 1, error });
 }

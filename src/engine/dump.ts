@@ -5,6 +5,7 @@
 
 import { CPU_FIELD, FILE_FIELD, HDR, LOCK, MM_FIELD, MUTEX, PAGE_FIELD, PageState, RWSEM, TASK_FIELD, TaskState, TlbState, type Machine } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
+import { spinIsLocked } from '../sync/spinlock.ts';
 
 function bits(mask: number): string {
   const out: number[] = [];
@@ -18,7 +19,7 @@ function heldSpinlocks(m: Machine, config: RunConfig): Map<number, string[]> {
   const held = new Map<number, string[]>();
   const note = (word: number, name: string): void => {
     const owner = Atomics.load(mem, word + LOCK.OWNER);
-    if (owner > 0) held.set(owner - 1, [...(held.get(owner - 1) ?? []), name]);
+    if (owner > 0 && spinIsLocked(mem, word)) held.set(owner - 1, [...(held.get(owner - 1) ?? []), name]);
   };
   note(HDR.ZONE_LOCK, 'zone->lock');
   for (let mm = 0; mm < m.size.mms; mm++) {

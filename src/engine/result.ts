@@ -6,6 +6,7 @@ import type { RunConfig } from '../machine/config.ts';
 import { newCounters, addCounters, type Counters } from '../stats/counters.ts';
 import type { Violation } from '../oracle/rules.ts';
 import { mergeLatency, type EncodedLatency, type LatencyReport } from '../stats/latency.ts';
+import { mergeLockStat, type LockClassStat } from '../stats/lockstat.ts';
 import type { TaskRecord } from '../workloads/workload.ts';
 
 export const RESULT_SCHEMA = 2;
@@ -32,6 +33,7 @@ export interface CpuReport {
   violations: Violation[];
   violationsDropped: number;
   latency: EncodedLatency;
+  lockStat: LockClassStat[];
   error: RunError | null;
 }
 
@@ -53,6 +55,8 @@ export interface RunResult {
   /** Run length on that clock, in microseconds. */
   clockUs: number;
   latency: LatencyReport;
+  /** lock_stat per lock class, merged over cpus. */
+  lockStat: LockClassStat[];
   /** Deterministic: scheduler steps; parallel: steps summed over cpus. */
   steps: number;
   elapsedMs: number;
@@ -99,6 +103,7 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
     clock: config.mode === 'parallel' ? 'real' : 'virtual',
     clockUs: Math.round(extra.clockUs),
     latency: mergeLatency(reports.map((r) => r.latency)),
+    lockStat: mergeLockStat(reports.map((r) => r.lockStat)),
     steps: extra.steps,
     elapsedMs: Math.round(extra.elapsedMs * 1000) / 1000,
     threads: new Set(reports.map((r) => r.threadId)).size,

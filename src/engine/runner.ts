@@ -15,7 +15,7 @@ import { Step, type Path, type StepKind } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert, SoftLockup, modelAssert } from '../machine/errors.ts';
 import { newCounters, type Counters } from '../stats/counters.ts';
-import type { Oracle } from '../oracle/rules.ts';
+import type { Oracle, Violation } from '../oracle/rules.ts';
 import { newKctx, type Kctx } from '../sync/context.ts';
 import { sectionClose, sectionOpen } from '../sync/preempt.ts';
 import { wakeUpProcess, HUNG_TASK_LOCKUPS } from '../sync/sched.ts';
@@ -24,6 +24,7 @@ import { findVariant } from '../gather/variants.ts';
 import { findWorkload } from '../workloads/index.ts';
 import { kworkerThread, probeThread } from '../workloads/kthreads.ts';
 import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
+import type { CpuReport, RunError } from './result.ts';
 
 /** The scheduler tick (HZ = 1000). */
 export const TICK_US = 1000;
@@ -322,7 +323,19 @@ export class CpuRunner {
   }
 
   /** What this cpu measured, for the result. */
-  encodeLatency() {
-    return this.ctx.lat.encode();
+  report(threadId: number, violations: Violation[], violationsDropped: number, error: RunError | null): CpuReport {
+    return {
+      cpu: this.cpu,
+      threadId,
+      steps: this.steps,
+      records: this.records,
+      cpuStats: this.ctx.cpuStats,
+      idleStats: this.idleStats,
+      violations,
+      violationsDropped,
+      latency: this.ctx.lat.encode(),
+      lockStat: this.ctx.lockStat.snapshot(),
+      error,
+    };
   }
 }

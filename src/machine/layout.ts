@@ -72,7 +72,7 @@ export const MAX_MMS = WORKLOAD_WORDS / WORKLOAD_WORDS_PER_MM;
 
 export const RunState = { INIT: 0, RUNNING: 1, DONE: 2, ABORTED: 3 } as const;
 
-/** A ticket spinlock: next ticket, ticket now served, owner cpu + 1. */
+/** A ticket spinlock: next ticket, ticket now served, owner cpu + 1 (kept after release: the last holder, for lock_stat's bounces). It is held while NEXT != SERVING. */
 export const LOCK = { NEXT: 0, SERVING: 1, OWNER: 2, WORDS: 3 } as const;
 
 /** struct page. */
@@ -132,8 +132,8 @@ export const MM_FIELD = {
   RSS_SWAP: 5, // MM_SWAPENTS
   NR_PTES: 6,
   MMAP_SEM: 7, // rw-semaphore, RWSEM.WORDS long
-  PAGE_TABLE_LOCK: 14, // spinlock, LOCK.WORDS long
-  EXITED: 17, // exit_mmap done
+  PAGE_TABLE_LOCK: 15, // spinlock, LOCK.WORDS long
+  EXITED: 18, // exit_mmap done
   VMAS: 20, // MAX_VMAS records of VMA_FIELD
 } as const;
 export const MAX_VMAS = 16;
@@ -148,12 +148,12 @@ export const MM_WORDS = MM_FIELD.VMAS + MAX_VMAS * VMA_FIELD.WORDS;
  * WAIT_HEAD and WAIT_TAIL are task + 1, 0 when the list is empty.
  */
 /** rw-semaphore (lib/rwsem-spinlock.c): activity is readers holding it, WRITER when a writer holds it. */
-export const RWSEM = { ACTIVITY: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, WORDS: 7, WRITER: -1 } as const;
-/** struct mutex: count 1 unlocked, 0 locked, -1 locked with waiters; owner task + 1. */
-export const MUTEX = { COUNT: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, WORDS: 7 } as const;
+export const RWSEM = { ACTIVITY: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, LAST_CPU: 7, WORDS: 8, WRITER: -1 } as const;
+/** struct mutex: count 1 unlocked, 0 locked, -1 locked with waiters; owner task + 1. LAST_CPU: cpu + 1 of the last acquirer (lock_stat's bounces). */
+export const MUTEX = { COUNT: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, LAST_CPU: 7, WORDS: 8 } as const;
 
 /** struct address_space of the one file the workloads map: its i_mmap lock (a spinlock or a mutex) and i_mmap. */
-export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 7, WORDS: 8 } as const;
+export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 8, WORDS: 9 } as const;
 export const NR_FILES = 1;
 
 /**

@@ -92,7 +92,7 @@ function ptePresentAt(ctx: Kctx, mm: number, vpn: number): boolean {
 export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolean): Path<AccessResult> {
   ctx.stats.pageFaults++;
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
-  yield* downRead(ctx, sem);
+  yield* downRead(ctx, sem, 'do_page_fault');
   const vma = findVma(ctx, mm, vpn);
   if (!vma || vma.start > vpn || (write && (vma.flags & VMA_FLAGS.WRITE) === 0)) {
     yield* upRead(ctx, sem);
@@ -107,7 +107,7 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
   if (old === 0 || (write && pteFrame(old) === ZERO_PAGE)) {
     // allocate before taking the pte lock, as do_anonymous_page and do_wp_page do
     const page = write ? yield* allocPage(ctx, 'GFP_KERNEL', PageState.ANON) : ZERO_PAGE;
-    yield* spinLock(ctx, ptl, LockClass.PTE_LOCK);
+    yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, old === 0 ? 'do_anonymous_page' : 'do_wp_page');
     const now = Atomics.load(ctx.mem, at);
     let installed = false;
     if (now === old) {

@@ -49,7 +49,7 @@ function addMmRssVec(ctx: Kctx, mm: number, rss: number[]): void {
 
 /** pte_offset_map_lock */
 function* pteOffsetMapLock(ctx: Kctx, table: number): Path {
-  yield* spinLock(ctx, pteLockptr(ctx, table), LockClass.PTE_LOCK);
+  yield* spinLock(ctx, pteLockptr(ctx, table), LockClass.PTE_LOCK, 'zap_pte_range');
   ctx.ptlHeld++;
   ctx.ptlFreedThisHold = 0;
   ctx.stats.pteLockAcquisitions++;

@@ -124,7 +124,7 @@ function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined,
 /** munmap(start, len) of whole mappings, with mmap_sem held for write. */
 export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
-  yield* downWrite(ctx, sem);
+  yield* downWrite(ctx, sem, 'sys_munmap');
   const all = vmas(ctx, mm);
   const list = all.filter((v) => v.start < end && start < v.end);
   for (const v of list) {
@@ -153,7 +153,7 @@ export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number): 
 /** madvise(start, len, MADV_DONTNEED), with mmap_sem held for read. */
 export function* madviseDontneed(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
-  yield* downRead(ctx, sem);
+  yield* downRead(ctx, sem, 'madvise');
   for (const vma of vmas(ctx, mm)) {
     const s = Math.max(vma.start, start);
     const e = Math.min(vma.end, end);

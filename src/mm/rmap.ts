@@ -14,26 +14,25 @@ import { mutexLock, mutexUnlock } from '../sync/mutex.ts';
 import type { Vma } from './vma.ts';
 
 const FILE = 0;
-const I_MMAP_MUTEX = '&mapping->i_mmap_mutex';
 
 function lockWord(ctx: Kctx): number {
   return ctx.m.file(FILE, FILE_FIELD.I_MMAP_LOCK);
 }
 
-export function* iMmapLock(ctx: Kctx): Path {
-  if (ctx.config.immapLock === 'mutex') yield* mutexLock(ctx, lockWord(ctx), I_MMAP_MUTEX);
-  else yield* spinLock(ctx, lockWord(ctx), LockClass.I_MMAP_LOCK);
+export function* iMmapLock(ctx: Kctx, site: string): Path {
+  if (ctx.config.immapLock === 'mutex') yield* mutexLock(ctx, lockWord(ctx), LockClass.I_MMAP_MUTEX, site);
+  else yield* spinLock(ctx, lockWord(ctx), LockClass.I_MMAP_LOCK, site);
 }
 
 export function* iMmapUnlock(ctx: Kctx): Path {
-  if (ctx.config.immapLock === 'mutex') yield* mutexUnlock(ctx, lockWord(ctx), I_MMAP_MUTEX);
+  if (ctx.config.immapLock === 'mutex') yield* mutexUnlock(ctx, lockWord(ctx), LockClass.I_MMAP_MUTEX);
   else yield* spinUnlock(ctx, lockWord(ctx), LockClass.I_MMAP_LOCK);
 }
 
 /** __vma_link_file: insert into mapping->i_mmap. */
 export function* vmaLinkFile(ctx: Kctx, vma: Vma): Path {
   modelAssert((vma.flags & VMA_FLAGS.FILE) !== 0, 'linking an anonymous vma into i_mmap', () => `[${vma.start}, ${vma.end})`);
-  yield* iMmapLock(ctx);
+  yield* iMmapLock(ctx, 'vma_link');
   ctx.mem[ctx.m.file(FILE, FILE_FIELD.I_MMAP_COUNT)]!++;
   yield* iMmapUnlock(ctx);
 }
@@ -41,7 +40,7 @@ export function* vmaLinkFile(ctx: Kctx, vma: Vma): Path {
 /** unlink_file_vma: hide the vma from rmap and truncate before its page tables go. */
 export function* unlinkFileVma(ctx: Kctx, vma: Vma): Path {
   if ((vma.flags & VMA_FLAGS.FILE) === 0) return;
-  yield* iMmapLock(ctx);
+  yield* iMmapLock(ctx, 'unlink_file_vma');
   const at = ctx.m.file(FILE, FILE_FIELD.I_MMAP_COUNT);
   modelAssert(ctx.mem[at]! > 0, 'unlinking a vma i_mmap does not hold', () => `[${vma.start}, ${vma.end})`);
   ctx.mem[at]!--;

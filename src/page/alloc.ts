@@ -48,7 +48,7 @@ export function* allocPage(ctx: Kctx, gfp: Gfp, state: PageStateValue): Path<num
   if (gfp === 'GFP_KERNEL') yield* mightSleep(ctx, 'alloc_page(GFP_KERNEL)');
   if (gfpFails(ctx, gfp)) return 0;
   const { m, mem } = ctx;
-  yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+  yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, '__alloc_pages');
   const top = mem[HDR.FREE_TOP]!;
   let slot = -1;
   if (state === PageState.PAGETABLE && top > 0) {
@@ -141,7 +141,7 @@ function freeLocked(ctx: Kctx, frames: ArrayLike<number>, from: number, to: numb
 /** put_page for frames whose last reference goes (free_pages_and_swap_cache), PAGEVEC_SIZE a chunk. */
 export function* freePages(ctx: Kctx, frames: ArrayLike<number>, nr: number): Path {
   for (let from = 0; from < nr; from += PAGEVEC_SIZE) {
-    yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+    yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, 'free_pages_and_swap_cache');
     freeLocked(ctx, frames, from, Math.min(nr, from + PAGEVEC_SIZE));
     yield Step.FREE;
     yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);

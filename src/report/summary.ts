@@ -14,7 +14,7 @@ export function us(ns: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
-function clockLabel(r: RunResult): string {
+export function clockName(r: RunResult): string {
   return r.clock === 'virtual' ? 'virtual µs (1 step = 1 µs)' : 'µs';
 }
 
@@ -57,7 +57,7 @@ export function summarize(r: RunResult): string {
     ...HEADLINE.map((k) => `  ${k.padEnd(32)} ${r.counters[k]}`),
     `whole run: ${r.totals.pageFaults} page faults, ${r.totals.segfaults} segfaults survived, ${r.totals.ipisHandled} IPIs handled, ${r.totals.lazyLeaves} lazy leaves, ${r.totals.userAccesses} user accesses`,
     `scheduler: ${r.counters.ops} measured ops, ${r.opsPerSec} ops/s, ${r.totals.voluntarySwitches} voluntary and ${r.totals.involuntarySwitches} involuntary switches, ${r.totals.preemptionsInGather} preemptions inside a gather, ${r.totals.sleepingLockWaits} sleeps on a lock`,
-    `latency (${clockLabel(r)}):`,
+    `latency (${clockName(r)}):`,
     ...LATENCY_LINES.filter(([k]) => r.latency.summaries[k].count > 0).map(([k, name]) => latencyLine(name, r.latency.summaries[k])),
   ];
   const off = r.latency.preemptOffMax;
@@ -122,7 +122,7 @@ export function compareTable(results: RunResult[]): string {
     });
     return row.name.padEnd(w) + cells.join('');
   });
-  const clock = `times in ${clockLabel(base)}; ratios against ${base.variant}`;
+  const clock = `times in ${clockName(base)}; ratios against ${base.variant}`;
   return [head, ...rows, clock].join('\n');
 }
 

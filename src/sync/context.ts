@@ -9,6 +9,7 @@ import type { Rng } from '../machine/rng.ts';
 import type { Counters } from '../stats/counters.ts';
 import type { Oracle } from '../oracle/rules.ts';
 import { CpuLatency } from '../stats/latency.ts';
+import { LockStat } from '../stats/lockstat.ts';
 import { newCounters } from '../stats/counters.ts';
 
 export interface Kctx {
@@ -47,8 +48,15 @@ export interface Kctx {
   offWhere: string;
   irqsOffSinceUs: number;
   irqsOffWhere: string;
-  /** When each pte lock this cpu holds was taken (µs), by lock word. */
-  readonly ptlSinceUs: Map<number, number>;
+  /** When each lock held on this cpu was taken (µs): by lock word for spinlocks, by lockHoldKey for sleeping locks. */
+  readonly lockSinceUs: Map<number, number>;
+  /** This cpu's lock_stat table. */
+  readonly lockStat: LockStat;
+}
+
+/** A sleeping lock may be held by several tasks of one cpu (readers): its hold is timed per task. */
+export function lockHoldKey(lock: number, task: number): number {
+  return lock * 4096 + task + 1;
 }
 
 /** A cpu's context before any task runs on it: no task, no mm, nothing held. */
@@ -76,6 +84,7 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     offWhere: '',
     irqsOffSinceUs: 0,
     irqsOffWhere: '',
-    ptlSinceUs: new Map(),
+    lockSinceUs: new Map(),
+    lockStat: new LockStat(base.latencyStats),
   };
 }

@@ -10,9 +10,9 @@
 import { MUTEX } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
-import type { Kctx } from './context.ts';
+import { lockHoldKey, type Kctx } from './context.ts';
 import { mightSleep } from './preempt.ts';
-import { spinLock, spinUnlock, LockClass } from './spinlock.ts';
+import { spinLock, spinUnlock, LockClass, type LockClassName } from './spinlock.ts';
 import { WaitList, schedule, setCurrentRunning, setCurrentSleeping, wakeUpProcess, SPURIOUS_WAKEUPS_MAX } from './sched.ts';
 
 const WAIT = LockClass.MUTEX_WAIT_LOCK;
@@ -21,18 +21,25 @@ export function mutexInit(mem: Int32Array, lock: number): void {
   mem[lock + MUTEX.COUNT] = 1;
 }
 
-export function* mutexLock(ctx: Kctx, lock: number, name: string): Path {
-  yield* mightSleep(ctx, `mutex_lock(${name})`);
+/** mutex_lock; `site` names the caller, lock_stat's contention point. */
+export function* mutexLock(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
+  yield* mightSleep(ctx, `mutex_lock(${cls})`);
   const mem = ctx.mem;
-  if (Atomics.compareExchange(mem, lock + MUTEX.COUNT, 1, 0) !== 1) yield* mutexLockSlowpath(ctx, lock);
+  const startUs = ctx.now();
+  const contended = Atomics.compareExchange(mem, lock + MUTEX.COUNT, 1, 0) !== 1;
+  if (contended) yield* mutexLockSlowpath(ctx, lock);
   Atomics.store(mem, lock + MUTEX.OWNER, ctx.task + 1);
+  const last = Atomics.exchange(mem, lock + MUTEX.LAST_CPU, ctx.cpu + 1);
+  const nowUs = ctx.now();
+  ctx.lockStat.acquired(cls, site, contended, Math.round((nowUs - startUs) * 1000), last !== 0 && last !== ctx.cpu + 1);
+  ctx.lockSinceUs.set(lockHoldKey(lock, ctx.task), nowUs);
 }
 
 /** __mutex_lock_common */
 function* mutexLockSlowpath(ctx: Kctx, lock: number): Path {
   const mem = ctx.mem;
   const list = new WaitList(ctx, lock + MUTEX.WAIT_HEAD, lock + MUTEX.WAIT_TAIL);
-  yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
+  yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_lock_common');
   list.addTail(ctx.task, 0);
   ctx.stats.sleepingLockWaits++;
   for (let wakes = 0; ; wakes++) {
@@ -41,7 +48,7 @@ function* mutexLockSlowpath(ctx: Kctx, lock: number): Path {
     setCurrentSleeping(ctx);
     yield* spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
     yield* schedule(ctx);
-    yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
+    yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_lock_common');
   }
   setCurrentRunning(ctx);
   list.remove(ctx.task);
@@ -49,16 +56,20 @@ function* mutexLockSlowpath(ctx: Kctx, lock: number): Path {
   yield* spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
 }
 
-export function* mutexUnlock(ctx: Kctx, lock: number, name: string): Path {
+export function* mutexUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path {
   const mem = ctx.mem;
   if (Atomics.load(mem, lock + MUTEX.OWNER) !== ctx.task + 1) {
-    ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, `mutex_unlock(${name}) by task ${ctx.task}, held by ${mem[lock + MUTEX.OWNER]! - 1}`);
+    ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, `mutex_unlock(${cls}) by task ${ctx.task}, held by ${mem[lock + MUTEX.OWNER]! - 1}`);
     return;
   }
+  const key = lockHoldKey(lock, ctx.task);
+  const since = ctx.lockSinceUs.get(key);
+  if (since !== undefined) ctx.lockStat.released(cls, Math.round((ctx.now() - since) * 1000));
+  ctx.lockSinceUs.delete(key);
   Atomics.store(mem, lock + MUTEX.OWNER, 0);
   if (Atomics.add(mem, lock + MUTEX.COUNT, 1) + 1 > 0) return;
   // __mutex_unlock_slowpath: release, then wake the first waiter, which retries
-  yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
+  yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_unlock_slowpath');
   Atomics.store(mem, lock + MUTEX.COUNT, 1);
   const list = new WaitList(ctx, lock + MUTEX.WAIT_HEAD, lock + MUTEX.WAIT_TAIL);
   if (!list.empty) wakeUpProcess(ctx, list.first());

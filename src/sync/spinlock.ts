@@ -15,6 +15,7 @@ export const LockClass = {
   ZONE_LOCK: '&zone->lock',
   MMAP_SEM: '&mm->mmap_sem',
   I_MMAP_LOCK: '&mapping->i_mmap_lock',
+  I_MMAP_MUTEX: '&mapping->i_mmap_mutex',
   RWSEM_WAIT_LOCK: '&sem->wait_lock',
   MUTEX_WAIT_LOCK: '&lock->wait_lock',
 } as const;
@@ -24,45 +25,58 @@ export type LockClassName = (typeof LockClass)[keyof typeof LockClass];
 const LOCK_WHERE = Object.fromEntries(Object.values(LockClass).map((c) => [c, `spin_lock(${c})`])) as Record<LockClassName, string>;
 const UNLOCK_WHERE = Object.fromEntries(Object.values(LockClass).map((c) => [c, `spin_unlock(${c})`])) as Record<LockClassName, string>;
 
-function* acquire(ctx: Kctx, lock: number, cls: LockClassName): Path {
+/** Microseconds to nanoseconds, for lock_stat. */
+function ns(us: number): number {
+  return Math.round(us * 1000);
+}
+
+function* acquire(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
   const mem = ctx.mem;
   const ticket = Atomics.add(mem, lock + LOCK.NEXT, 1);
-  const startUs = cls === LockClass.PTE_LOCK ? ctx.now() : 0;
-  if (Atomics.load(mem, lock + LOCK.SERVING) !== ticket) {
+  const startUs = ctx.now();
+  const contended = Atomics.load(mem, lock + LOCK.SERVING) !== ticket;
+  if (contended) {
     const watch = new SpinWatch(ctx, cls);
     do {
       watch.tick();
       yield Step.SPIN;
     } while (Atomics.load(mem, lock + LOCK.SERVING) !== ticket);
   }
-  Atomics.store(mem, lock + LOCK.OWNER, ctx.cpu + 1);
-  if (cls === LockClass.PTE_LOCK) {
-    const nowUs = ctx.now();
-    ctx.lat.recordUs('pteLockWait', nowUs - startUs);
-    ctx.ptlSinceUs.set(lock, nowUs);
-  }
+  const last = Atomics.exchange(mem, lock + LOCK.OWNER, ctx.cpu + 1);
+  const nowUs = ctx.now();
+  ctx.lockStat.acquired(cls, site, contended, ns(nowUs - startUs), last !== 0 && last !== ctx.cpu + 1);
+  if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockWait', nowUs - startUs);
+  ctx.lockSinceUs.set(lock, nowUs);
   yield Step.LOCK;
+}
+
+/** Held: a ticket is being served that was taken. */
+export function spinIsLocked(mem: Int32Array, lock: number): boolean {
+  return Atomics.load(mem, lock + LOCK.NEXT) !== Atomics.load(mem, lock + LOCK.SERVING);
 }
 
 function release(ctx: Kctx, lock: number, cls: LockClassName): void {
   const mem = ctx.mem;
   const owner = Atomics.load(mem, lock + LOCK.OWNER);
-  if (owner !== ctx.cpu + 1) {
-    ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, `${cls} released by cpu ${ctx.cpu}, held by ${owner === 0 ? 'nobody' : `cpu ${owner - 1}`}`);
+  if (!spinIsLocked(mem, lock) || owner !== ctx.cpu + 1) {
+    const holder = spinIsLocked(mem, lock) ? `cpu ${owner - 1}` : 'nobody';
+    ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, `${cls} released by cpu ${ctx.cpu}, held by ${holder}`);
     return;
   }
-  if (cls === LockClass.PTE_LOCK) {
-    const since = ctx.ptlSinceUs.get(lock);
-    if (since !== undefined) ctx.lat.recordUs('pteLockHold', ctx.now() - since);
-    ctx.ptlSinceUs.delete(lock);
+  const since = ctx.lockSinceUs.get(lock);
+  if (since !== undefined) {
+    const heldUs = ctx.now() - since;
+    ctx.lockStat.released(cls, ns(heldUs));
+    if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockHold', heldUs);
+    ctx.lockSinceUs.delete(lock);
   }
-  Atomics.store(mem, lock + LOCK.OWNER, 0);
   Atomics.add(mem, lock + LOCK.SERVING, 1);
 }
 
-export function* spinLock(ctx: Kctx, lock: number, cls: LockClassName): Path {
+/** spin_lock; `site` names the caller, lock_stat's contention point. */
+export function* spinLock(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
   preemptDisable(ctx, LOCK_WHERE[cls]);
-  yield* acquire(ctx, lock, cls);
+  yield* acquire(ctx, lock, cls, site);
 }
 
 export function* spinUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path {
@@ -72,10 +86,10 @@ export function* spinUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path {
 }
 
 /** spin_lock_irqsave: interrupts stay off while spinning, as in the kernel. */
-export function* spinLockIrqsave(ctx: Kctx, lock: number, cls: LockClassName): Path {
+export function* spinLockIrqsave(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
   localIrqSave(ctx, LOCK_WHERE[cls]);
   preemptDisable(ctx, LOCK_WHERE[cls]);
-  yield* acquire(ctx, lock, cls);
+  yield* acquire(ctx, lock, cls, site);
 }
 
 export function* spinUnlockIrqrestore(ctx: Kctx, lock: number, cls: LockClassName): Path {

@@ -27,7 +27,7 @@ function kthreadShouldStop(ctx: Kctx): boolean {
 
 export function* kworkerThread(ctx: Kctx): Path {
   for (let i = 0; i < KTHREAD_LOOPS_MAX && !kthreadShouldStop(ctx); i++) {
-    yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+    yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, 'kworker: drain_local_pages');
     ctx.stats.kworkerRuns++;
     yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
     yield* scheduleTimeout(ctx, KWORKER_PERIOD_US);

@@ -121,7 +121,7 @@ export function readWord(ctx: Kctx, i: number): number {
  */
 export function* mmapRanges(ctx: Kctx, ranges: [number, number][], file = false): Path {
   const sem = ctx.m.mm(ctx.mm, MM_FIELD.MMAP_SEM);
-  yield* downWrite(ctx, sem);
+  yield* downWrite(ctx, sem, 'sys_mmap');
   for (const [start, end] of ranges) {
     const vma = insertVma(ctx, ctx.mm, start, end, VMA_FLAGS.READ | VMA_FLAGS.WRITE | (file ? VMA_FLAGS.FILE : VMA_FLAGS.ANON));
     if (file) yield* vmaLinkFile(ctx, vma);
