@@ -5,7 +5,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { BadInput } from './machine/errors.ts';
 import { makeConfig, type RunOptions } from './engine/configure.ts';
 import { runOnce } from './engine/run.ts';
-import type { RunResult } from './engine/result.ts';
+import { RESULT_SCHEMA, type RunResult } from './engine/result.ts';
+import type { CompareFile } from './report/formats.ts';
 import { clockName, compareTable, listText, summarize } from './report/summary.ts';
 import { lockStatText } from './stats/lockstat.ts';
 import { checkOutputPath, writeJsonAtomic } from './report/json.ts';
@@ -37,6 +38,8 @@ function runFlags(cmd: Command): Command {
     .option('--max-steps <n>', 'deterministic step budget', '500000000')
     .option('--lockup-ms <n>', 'a spin or wait longer than this is a soft lockup', '2000')
     .option('--lock-stat', 'print lock_stat for every lock class')
+    .option('--trace <file>', 'write a Chrome trace / Perfetto JSON of the run (compare: one file per variant, named FILE.variant.json)')
+    .option('--trace-limit <n>', 'trace events each cpu may record', '200000')
     .option('--json <file>', 'write the result as JSON');
 }
 
@@ -64,7 +67,25 @@ function options(o: Record<string, unknown>): RunOptions {
     duration: o.duration as string | undefined,
     rounds: o.rounds as string,
     crash: o.crash as string | undefined,
+    trace: o.trace !== undefined,
+    traceLimit: o.traceLimit as string,
   };
+}
+
+/** The result JSON never carries the trace; the trace goes to its own file. */
+function withoutTrace(r: RunResult): RunResult {
+  const { trace: _trace, ...rest } = r;
+  return rest;
+}
+
+function writeOutputs(o: Record<string, unknown>, r: RunResult): void {
+  if (o.trace && r.trace) writeJsonAtomic(o.trace as string, r.trace);
+  if (o.json) writeJsonAtomic(o.json as string, withoutTrace(r));
+}
+
+/** compare --trace out.json writes out.legacy.json, out.rework.json. */
+function traceFileFor(file: string, variant: string): string {
+  return file.endsWith('.json') ? `${file.slice(0, -5)}.${variant}.json` : `${file}.${variant}.json`;
 }
 
 function failed(r: RunResult): boolean {
@@ -81,10 +102,11 @@ export function buildProgram(out: (s: string) => void): Command {
   runFlags(program.command('run').description('run one workload under one variant').option('--variant <name>', 'gather design or mutant (see list)', 'rework')).action(async (o: Record<string, unknown>) => {
     const config = makeConfig({ ...options(o), variant: o.variant as string });
     if (o.json) checkOutputPath('--json', o.json as string);
+    if (o.trace) checkOutputPath('--trace', o.trace as string);
     const r = await runWithSignals(config);
     out(summarize(r));
     if (o.lockStat) out(lockStatText(r.lockStat, clockName(r)));
-    if (o.json) writeJsonAtomic(o.json as string, r);
+    writeOutputs(o, r);
     process.exitCode = failed(r) ? 1 : 0;
   });
 
@@ -93,14 +115,16 @@ export function buildProgram(out: (s: string) => void): Command {
     if (names.length === 0) throw new BadInput('--variants: empty list');
     const configs = names.map((variant) => makeConfig({ ...options(o), variant }, '--variants'));
     if (o.json) checkOutputPath('--json', o.json as string);
+    if (o.trace) checkOutputPath('--trace', o.trace as string);
     const results: RunResult[] = [];
     for (const c of configs) results.push(await runWithSignals(c));
+    if (o.trace) for (const r of results) if (r.trace) writeJsonAtomic(traceFileFor(o.trace as string, r.variant), r.trace);
     const c0 = configs[0]!;
     out(`shootdown compare: workload ${c0.workload}, --pages ${c0.pages}, ${c0.cpus} cpus, --preempt ${c0.preempt}, ${c0.mode} mode, seed ${c0.seed}`);
     out(compareTable(results));
     if (o.lockStat) for (const r of results) out(`\n${r.variant}:\n${lockStatText(r.lockStat, clockName(r))}`);
     for (const r of results) if (r.error) out(`${r.variant}: ${r.error.name}: ${r.error.message}`);
-    if (o.json) writeJsonAtomic(o.json as string, { schema: 1, command: 'compare', results });
+    if (o.json) writeJsonAtomic(o.json as string, { schema: RESULT_SCHEMA, command: 'compare', results: results.map(withoutTrace) } satisfies CompareFile);
     process.exitCode = results.some(failed) ? 1 : 0;
   });
 

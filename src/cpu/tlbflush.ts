@@ -13,9 +13,16 @@ import type { Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable, irqsDisabled } from '../sync/preempt.ts';
 import { SpinWatch } from '../sync/spin.ts';
 import { tlbFlushAll, tlbFlushOne } from './tlb.ts';
+import { ipiFlowId } from '../stats/trace.ts';
 
 function bit(cpu: number): number {
   return 1 << cpu;
+}
+
+function popcount(mask: number): number {
+  let n = 0;
+  for (let x = mask >>> 0; x !== 0; x &= x - 1) n++;
+  return n;
 }
 
 export function activeMm(ctx: Kctx, cpu = ctx.cpu): number {
@@ -72,12 +79,14 @@ export function serviceIpis(ctx: Kctx): number {
   const pendingAt = m.cpu(ctx.cpu, CPU_FIELD.IPI_PENDING);
   if (Atomics.load(mem, pendingAt) === 0) return 0;
   const pending = Atomics.exchange(mem, pendingAt, 0);
+  ctx.trace?.counter(`CPU ${ctx.cpu} pending IPIs`, ctx.now(), 0);
   let handled = 0;
   for (let sender = 0; sender < m.size.cpus; sender++) {
     if ((pending & bit(sender)) === 0) continue;
     handled++;
     const maskAt = m.cpu(sender, CPU_FIELD.FLUSH_CPUMASK);
     if ((Atomics.load(mem, maskAt) & bit(ctx.cpu)) === 0) continue;
+    const startUs = ctx.trace ? ctx.now() : 0;
     const flushMm = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_MM)) - 1;
     const flushVa = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_VA)) - 1;
     if (flushMm >= 0 && flushMm === activeMm(ctx)) {
@@ -89,6 +98,11 @@ export function serviceIpis(ctx: Kctx): number {
         leaveMm(ctx);
         ctx.cpuStats.lazyLeaves++;
       }
+    }
+    if (ctx.trace) {
+      const endUs = ctx.now();
+      ctx.trace.slice('smp_invalidate_interrupt', 'ipi', startUs, endUs, { sender });
+      ctx.trace.flow('t', ipiFlowId(sender, Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_SEQ)), ctx.cpu), startUs);
     }
     Atomics.and(mem, maskAt, ~bit(ctx.cpu)); // ack
     // a sender that backed off waits on its own interrupt word: wake it (the host's wake-up, not a kernel one)
@@ -107,10 +121,14 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_MM), mm + 1);
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_VA), vpn + 1);
   Atomics.store(mem, maskAt, mask);
+  const seq = Atomics.add(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_SEQ), 1) + 1;
+  const trace = ctx.trace && ctx.trace.hasRoom(2 * m.size.cpus) ? ctx.trace : null;
   for (let target = 0; target < m.size.cpus; target++) {
     if ((mask & bit(target)) === 0) continue;
+    trace?.flow('s', ipiFlowId(ctx.cpu, seq, target), ctx.now());
     const pendingAt = m.cpu(target, CPU_FIELD.IPI_PENDING);
-    Atomics.or(mem, pendingAt, bit(ctx.cpu));
+    const pendingNow = Atomics.or(mem, pendingAt, bit(ctx.cpu)) | bit(ctx.cpu);
+    trace?.counter(`CPU ${target} pending IPIs`, ctx.now(), popcount(pendingNow));
     Atomics.notify(mem, pendingAt);
     ctx.stats.ipisSent++;
   }
@@ -124,13 +142,16 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
       yield Step.SPIN;
     } while (Atomics.load(mem, maskAt) !== 0);
   }
-  ctx.lat.recordUs('ipiAckWait', ctx.now() - sentUs);
+  const ackedUs = ctx.now();
+  ctx.lat.recordUs('ipiAckWait', ackedUs - sentUs);
+  if (trace) for (let target = 0; target < m.size.cpus; target++) if ((mask & bit(target)) !== 0) trace.flow('f', ipiFlowId(ctx.cpu, seq, target), ackedUs);
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_MM), 0);
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_VA), 0);
 }
 
 /** flush_tlb_mm (vpn -1) and flush_tlb_page: local flush or leave_mm, then the other cpus in mm_cpumask. */
 function* flushTlb(ctx: Kctx, mm: number, vpn: number): Path {
+  const startUs = ctx.trace ? ctx.now() : 0;
   preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   if (activeMm(ctx) === mm) {
     if (ctx.mm !== mm) leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
@@ -140,6 +161,7 @@ function* flushTlb(ctx: Kctx, mm: number, vpn: number): Path {
   const mask = Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK)) & ~bit(ctx.cpu);
   if (mask !== 0) yield* flushTlbOthers(ctx, mask, mm, vpn);
   yield Step.TLB;
+  ctx.trace?.slice(vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page', 'tlb', startUs, ctx.now(), { mm, targets: mask });
   yield* preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
 }
 

@@ -38,6 +38,9 @@ export interface RunOptions {
   rounds?: string | number;
   /** Test hook, "cpu:step". */
   crash?: string;
+  /** Record a trace, with at most this many events per cpu. */
+  trace?: boolean;
+  traceLimit?: string | number;
 }
 
 /** "10s", "500ms", "2m" or a number of milliseconds. */
@@ -122,6 +125,7 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     durationMs: parseDuration('--duration', o.duration),
     rounds: int('--rounds', o.rounds, 10, 1, 1_000_000_000),
     crash: parseCrash(o.crash),
+    traceLimit: o.trace ? int('--trace-limit', o.traceLimit, 200_000, 100, 50_000_000) : 0,
   };
   if (config.mms > config.cpus * config.tasksPerCpu) {
     throw new BadInput(`--mms ${config.mms}: more address spaces than the ${config.cpus * config.tasksPerCpu} user tasks (--cpus x --tasks-per-cpu)`);

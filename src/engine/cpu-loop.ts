@@ -67,8 +67,9 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const mem = m.mem;
   const offsetMs = performance.timeOrigin - job.startEpochMs;
   const now = (): number => (performance.now() + offsetMs) * 1000;
-  const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1));
-  const runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, now, CLOCK_EVERY_STEPS);
+  let runner: CpuRunner | undefined;
+  const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1), (v) => runner?.traceViolation(v));
+  runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, now, CLOCK_EVERY_STEPS);
   const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
   let error: CpuReport['error'] = null;

@@ -23,8 +23,9 @@ export function runDeterministic(config: RunConfig): RunResult {
   let steps = 0;
   /** Virtual microseconds: steps taken plus idle time skipped. */
   let clockUs = 0;
-  const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1));
-  const runners = Array.from({ length: config.cpus }, (_, cpu) => new CpuRunner(m, cpu, config, tasks, oracle, () => clockUs));
+  const runners: CpuRunner[] = [];
+  const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1), (v) => runners[v.cpu]?.traceViolation(v));
+  for (let cpu = 0; cpu < config.cpus; cpu++) runners.push(new CpuRunner(m, cpu, config, tasks, oracle, () => clockUs));
   const sched = new Rng(config.seed);
   let error: RunResult['error'] = null;
   const ready: CpuRunner[] = [];

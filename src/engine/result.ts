@@ -7,6 +7,7 @@ import { newCounters, addCounters, type Counters } from '../stats/counters.ts';
 import type { Violation } from '../oracle/rules.ts';
 import { mergeLatency, type EncodedLatency, type LatencyReport } from '../stats/latency.ts';
 import { mergeLockStat, type LockClassStat } from '../stats/lockstat.ts';
+import { mergeTrace, type TraceEvent, type TraceFile } from '../stats/trace.ts';
 import type { TaskRecord } from '../workloads/workload.ts';
 
 export const RESULT_SCHEMA = 2;
@@ -34,6 +35,7 @@ export interface CpuReport {
   violationsDropped: number;
   latency: EncodedLatency;
   lockStat: LockClassStat[];
+  trace: { events: TraceEvent[]; dropped: number } | null;
   error: RunError | null;
 }
 
@@ -57,6 +59,8 @@ export interface RunResult {
   latency: LatencyReport;
   /** lock_stat per lock class, merged over cpus. */
   lockStat: LockClassStat[];
+  /** The Perfetto trace when one was recorded; written to its own file, never into the result JSON. */
+  trace?: TraceFile;
   /** Deterministic: scheduler steps; parallel: steps summed over cpus. */
   steps: number;
   elapsedMs: number;
@@ -104,6 +108,9 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
     clockUs: Math.round(extra.clockUs),
     latency: mergeLatency(reports.map((r) => r.latency)),
     lockStat: mergeLockStat(reports.map((r) => r.lockStat)),
+    ...(config.traceLimit > 0
+      ? { trace: mergeTrace(config.cpus, reports.flatMap((r) => (r.trace ? [r.trace] : [])), { variant: config.variant, workload: config.workload, seed: config.seed, mode: config.mode, clock: config.mode === 'parallel' ? 'real' : 'virtual (1 step = 1 µs)' }) }
+      : {}),
     steps: extra.steps,
     elapsedMs: Math.round(extra.elapsedMs * 1000) / 1000,
     threads: new Set(reports.map((r) => r.threadId)).size,

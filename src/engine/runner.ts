@@ -211,6 +211,7 @@ export class CpuRunner {
       prev.gatherDepth = ctx.gatherDepth;
       prev.timerWakeAtUs = ctx.timerWakeAtUs;
       mem[m.task(prev.index, TASK_FIELD.PREEMPT_COUNT)] = prev.preemptCount;
+      ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth });
       if (preempted) {
         prev.rec.stats.involuntarySwitches++;
         if (prev.gatherDepth > 0) prev.rec.stats.preemptionsInGather++;
@@ -322,6 +323,10 @@ export class CpuRunner {
     return r.value;
   }
 
+  traceViolation(v: Violation): void {
+    this.ctx.trace?.instant(v.rule, 'violation', this.ctx.now(), { detail: v.detail, task: v.task, frame: v.frame });
+  }
+
   /** What this cpu measured, for the result. */
   report(threadId: number, violations: Violation[], violationsDropped: number, error: RunError | null): CpuReport {
     return {
@@ -335,6 +340,7 @@ export class CpuRunner {
       violationsDropped,
       latency: this.ctx.lat.encode(),
       lockStat: this.ctx.lockStat.snapshot(),
+      trace: this.ctx.trace ? { events: this.ctx.trace.events, dropped: this.ctx.trace.dropped } : null,
       error,
     };
   }

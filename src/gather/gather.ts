@@ -26,6 +26,14 @@ export interface MmuGather {
   finishMmu(ctx: Kctx): Path;
   /** Pages queued and not yet freed (for page conservation). */
   queued(): number;
+  /** The gather's async slice in the trace, or null. */
+  traceId: string | null;
+}
+
+/** tlb_finish_mmu's bookkeeping, common to both designs: the gather is over. */
+export function gatherDone(ctx: Kctx, tlb: MmuGather): void {
+  ctx.gatherDepth--;
+  if (tlb.traceId) ctx.trace?.gatherEnd(tlb.traceId, ctx.now(), ctx.traits.design);
 }
 
 /** tlb_remove_page: callers that hold no pte lock flush at once when the batch is full. */

@@ -11,12 +11,13 @@ import type { Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable } from '../sync/preempt.ts';
 import { flushTlbMm, cpusOnline } from '../cpu/tlbflush.ts';
 import { freePage, freePages } from '../page/alloc.ts';
-import { countFlush, type MmuGather } from './gather.ts';
+import { countFlush, gatherDone, type MmuGather } from './gather.ts';
 
 export const FREE_PTE_NR = 506;
 const FAST_MODE_NR = -1; // ~0U
 
 class PerCpuGather implements MmuGather {
+  traceId: string | null = null;
   private readonly at: (field: number) => number;
   constructor(private readonly ctx: Kctx, readonly cpu: number) {
     this.at = (field) => ctx.m.cpu(cpu, field);
@@ -73,7 +74,7 @@ class PerCpuGather implements MmuGather {
     yield* this.flushMmu(ctx);
     // check_pgt_cache() is a no-op on x86
     this.mem[this.at(CPU_FIELD.GATHER_IN_USE)] = 0;
-    ctx.gatherDepth--;
+    gatherDone(ctx, this);
     yield* preemptEnable(ctx, 'tlb_finish_mmu'); // put_cpu_var(mmu_gathers)
   }
 }
@@ -81,7 +82,6 @@ class PerCpuGather implements MmuGather {
 /** tlb_gather_mmu(mm, full_mm_flush): &get_cpu_var(mmu_gathers), initialised. */
 export function legacyGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): MmuGather {
   preemptDisable(ctx, 'tlb_gather_mmu'); // get_cpu_var
-  ctx.gatherDepth++;
   const { m, mem } = ctx;
   mem[m.cpu(ctx.cpu, CPU_FIELD.GATHER_MM)] = mm + 1;
   mem[m.cpu(ctx.cpu, CPU_FIELD.GATHER_NR)] = cpusOnline(ctx) > 1 ? 0 : FAST_MODE_NR;

@@ -10,7 +10,7 @@ import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
 import { flushTlbMm, cpusOnline } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, freePages } from '../page/alloc.ts';
-import { countFlush, type MmuGather } from './gather.ts';
+import { countFlush, gatherDone, type MmuGather } from './gather.ts';
 
 export const MMU_GATHER_BUNDLE = 8;
 /** PAGE_SIZE / sizeof(struct page *) on 64-bit. */
@@ -18,6 +18,7 @@ export const BATCH_PAGE_SLOTS = PAGE_SIZE / 8;
 const FAST_MODE_NR = -1;
 
 class OnStackGather implements MmuGather {
+  traceId: string | null = null;
   nr: number;
   max = MMU_GATHER_BUNDLE;
   needFlush = false;
@@ -91,7 +92,7 @@ class OnStackGather implements MmuGather {
       this.batchFrame = 0;
       this.pages = this.local;
     }
-    ctx.gatherDepth--;
+    gatherDone(ctx, this);
   }
 }
 
@@ -99,7 +100,6 @@ class OnStackGather implements MmuGather {
 export function* reworkGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): Path<MmuGather> {
   const fast = cpusOnline(ctx) <= 1;
   const tlb = new OnStackGather(mm, fullmm, fast);
-  ctx.gatherDepth++;
   if (!fast) yield* tlb.allocBatch(ctx);
   return tlb;
 }

@@ -43,6 +43,8 @@ export function findVariant(name: string): VariantTraits | undefined {
 
 /** tlb_gather_mmu for the run's design. */
 export function* tlbGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): Path<MmuGather> {
-  if (ctx.traits.design === 'legacy') return legacyGatherMmu(ctx, mm, fullmm);
-  return yield* reworkGatherMmu(ctx, mm, fullmm);
+  const tlb = ctx.traits.design === 'legacy' ? legacyGatherMmu(ctx, mm, fullmm) : yield* reworkGatherMmu(ctx, mm, fullmm);
+  ctx.gatherDepth++;
+  tlb.traceId = ctx.trace?.gatherBegin(ctx.now(), ctx.task, ctx.traits.design) ?? null;
+  return tlb;
 }

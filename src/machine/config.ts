@@ -69,6 +69,8 @@ export interface RunConfig {
   durationMs: number;
   /** Rounds per task of looping workloads (mix). */
   rounds: number;
+  /** Trace events each cpu may record (--trace-limit); 0 when not tracing. */
+  traceLimit: number;
   /** Test hook: this cpu throws after `step` steps of its own. */
   crash: { cpu: number; step: number } | null;
 }

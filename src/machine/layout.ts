@@ -113,6 +113,7 @@ export const CPU_FIELD = {
   NR_SWITCHES: 16, // context switches on this cpu
   HEARTBEAT: 17, // parallel mode: bumped every slice and every idle wait, for the main thread's watchdog
   LOOP_DONE: 18, // parallel mode: this cpu's loop has returned
+  FLUSH_SEQ: 19, // this cpu's sender slot: shootdowns sent, so a trace can name each IPI's flow
   GATHER_PAGES: 24, // FREE_PTE_NR frames
   WORDS: 24 + 512,
 } as const;

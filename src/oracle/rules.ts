@@ -41,6 +41,8 @@ export class Oracle {
     readonly limit: number,
     private readonly stepNow: () => number,
     private readonly onViolation: () => void,
+    /** Called with each violation recorded (the trace marks it on its cpu). */
+    private readonly onRecord: (v: Violation) => void = () => {},
   ) {}
 
   report(rule: Rule, where: { cpu: number; task: number; mm: number; address?: number; frame?: number }, detail: string): void {
@@ -49,7 +51,7 @@ export class Oracle {
       this.dropped++;
       return;
     }
-    this.violations.push({
+    const v: Violation = {
       rule,
       cpu: where.cpu,
       task: where.task,
@@ -60,6 +62,8 @@ export class Oracle {
       seed: this.seed,
       step: this.stepNow(),
       detail,
-    });
+    };
+    this.violations.push(v);
+    this.onRecord(v);
   }
 }

@@ -60,6 +60,7 @@ export function* allocPage(ctx: Kctx, gfp: Gfp, state: PageStateValue): Path<num
   }
   const frame = top > 0 && (state !== PageState.PAGETABLE || slot >= 0) ? mem[m.freeStackBase + top - 1]! : 0;
   if (frame !== 0) mem[HDR.FREE_TOP] = top - 1;
+  ctx.trace?.counter('free pages', ctx.now(), mem[HDR.FREE_TOP]!);
   yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
   if (frame === 0) {
     if (gfp === 'GFP_NOWAIT') return 0;
@@ -144,7 +145,8 @@ export function* freePages(ctx: Kctx, frames: ArrayLike<number>, nr: number): Pa
     yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, 'free_pages_and_swap_cache');
     freeLocked(ctx, frames, from, Math.min(nr, from + PAGEVEC_SIZE));
     yield Step.FREE;
-    yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+    ctx.trace?.counter('free pages', ctx.now(), ctx.mem[HDR.FREE_TOP]!);
+  yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
   }
 }
 

@@ -10,6 +10,7 @@ import type { Counters } from '../stats/counters.ts';
 import type { Oracle } from '../oracle/rules.ts';
 import { CpuLatency } from '../stats/latency.ts';
 import { LockStat } from '../stats/lockstat.ts';
+import { CpuTrace } from '../stats/trace.ts';
 import { newCounters } from '../stats/counters.ts';
 
 export interface Kctx {
@@ -52,6 +53,8 @@ export interface Kctx {
   readonly lockSinceUs: Map<number, number>;
   /** This cpu's lock_stat table. */
   readonly lockStat: LockStat;
+  /** This cpu's trace buffer, or null when not tracing. */
+  readonly trace: CpuTrace | null;
 }
 
 /** A sleeping lock may be held by several tasks of one cpu (readers): its hold is timed per task. */
@@ -86,5 +89,6 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     irqsOffWhere: '',
     lockSinceUs: new Map(),
     lockStat: new LockStat(base.latencyStats),
+    trace: base.config.traceLimit > 0 ? new CpuTrace(base.cpu, base.config.traceLimit) : null,
   };
 }

@@ -65,8 +65,10 @@ function release(ctx: Kctx, lock: number, cls: LockClassName): void {
   }
   const since = ctx.lockSinceUs.get(lock);
   if (since !== undefined) {
-    const heldUs = ctx.now() - since;
+    const nowUs = ctx.now();
+    const heldUs = nowUs - since;
     ctx.lockStat.released(cls, ns(heldUs));
+    ctx.trace?.slice(cls, 'lock', since, nowUs);
     if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockHold', heldUs);
     ctx.lockSinceUs.delete(lock);
   }
