@@ -6,10 +6,12 @@ import { BadInput } from './machine/errors.ts';
 import { makeConfig, type RunOptions } from './engine/configure.ts';
 import { runOnce } from './engine/run.ts';
 import { RESULT_SCHEMA, type RunResult } from './engine/result.ts';
-import type { CompareFile } from './report/formats.ts';
+import type { CompareFile, ScaleFile } from './report/formats.ts';
+import { scaleCsv, scaleRows } from './report/scale.ts';
+import { startProgress } from './report/progress.ts';
 import { clockName, compareTable, listText, summarize } from './report/summary.ts';
 import { lockStatText } from './stats/lockstat.ts';
-import { checkOutputPath, writeJsonAtomic } from './report/json.ts';
+import { checkOutputPath, writeJsonAtomic, writeTextAtomic } from './report/json.ts';
 
 const EXIT_BAD_INPUT = 2;
 
@@ -117,7 +119,15 @@ export function buildProgram(out: (s: string) => void): Command {
     if (o.json) checkOutputPath('--json', o.json as string);
     if (o.trace) checkOutputPath('--trace', o.trace as string);
     const results: RunResult[] = [];
-    for (const c of configs) results.push(await runWithSignals(c));
+    const progress = startProgress('compare', configs.length);
+    try {
+      for (const c of configs) {
+        results.push(await runWithSignals(c));
+        progress.tick(c.variant);
+      }
+    } finally {
+      progress.stop();
+    }
     if (o.trace) for (const r of results) if (r.trace) writeJsonAtomic(traceFileFor(o.trace as string, r.variant), r.trace);
     const c0 = configs[0]!;
     out(`shootdown compare: workload ${c0.workload}, --pages ${c0.pages}, ${c0.cpus} cpus, --preempt ${c0.preempt}, ${c0.mode} mode, seed ${c0.seed}`);
@@ -125,6 +135,39 @@ export function buildProgram(out: (s: string) => void): Command {
     if (o.lockStat) for (const r of results) out(`\n${r.variant}:\n${lockStatText(r.lockStat, clockName(r))}`);
     for (const r of results) if (r.error) out(`${r.variant}: ${r.error.name}: ${r.error.message}`);
     if (o.json) writeJsonAtomic(o.json as string, { schema: RESULT_SCHEMA, command: 'compare', results: results.map(withoutTrace) } satisfies CompareFile);
+    process.exitCode = results.some(failed) ? 1 : 0;
+  });
+
+  runFlags(
+    program
+      .command('scale')
+      .description('run each cpu count for each variant; a will-it-scale-style CSV')
+      .option('--variants <list>', 'comma-separated variants', 'legacy,rework')
+      .option('--csv <file>', 'write the CSV here (default: print it)'),
+  ).action(async (o: Record<string, unknown>) => {
+    const counts = String(o.cpus).split(',').map((s) => s.trim());
+    const names = String(o.variants).split(',').map((s) => s.trim()).filter(Boolean);
+    if (names.length === 0) throw new BadInput('--variants: empty list');
+    const configs = counts.flatMap((cpus) => names.map((variant) => makeConfig({ ...options(o), cpus, variant }, '--variants')));
+    const cpuCounts = [...new Set(configs.map((c) => c.cpus))];
+    if (cpuCounts.length !== counts.length) throw new BadInput(`--cpus ${String(o.cpus)}: a cpu count is repeated`);
+    for (const [flag, file] of [['--csv', o.csv], ['--json', o.json], ['--trace', o.trace]] as const) if (file) checkOutputPath(flag, file as string);
+    const results: RunResult[] = [];
+    const progress = startProgress('scale', configs.length);
+    try {
+      for (const c of configs) {
+        results.push(await runWithSignals(c));
+        progress.tick(`${c.variant} on ${c.cpus} cpus`);
+      }
+    } finally {
+      progress.stop();
+    }
+    const rows = scaleRows(results);
+    const csv = scaleCsv(rows);
+    if (o.csv) writeTextAtomic(o.csv as string, csv);
+    else out(csv.trimEnd());
+    for (const r of results) if (r.error) out(`${r.variant} on ${r.config.cpus} cpus: ${r.error.name}: ${r.error.message}`);
+    if (o.json) writeJsonAtomic(o.json as string, { schema: RESULT_SCHEMA, command: 'scale', workload: configs[0]!.workload, rows, results: results.map(withoutTrace) } satisfies ScaleFile);
     process.exitCode = results.some(failed) ? 1 : 0;
   });
 

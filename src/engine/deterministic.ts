@@ -1,8 +1,10 @@
 // The deterministic engine: one thread steps every cpu; a seeded scheduler
 // picks which cpu takes the next step among those with something to do (a
-// runnable task, a pending interrupt, an expired timer). Time is virtual: a
-// step is a microsecond, and when every cpu is idle time jumps to the next
-// timer. The same seed gives the same run, byte for byte.
+// runnable task, a pending interrupt, an expired timer). Time is virtual and
+// parallel: each cpu with work takes one step per microsecond on average, so
+// a step advances the clock by 1 / (cpus with work); when every cpu is idle
+// time jumps to the next timer. The same seed gives the same run, byte for
+// byte.
 
 import { HDR } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
@@ -21,7 +23,7 @@ export function runDeterministic(config: RunConfig): RunResult {
   const t0 = performance.now();
   const { m, tasks } = bootMachine(config);
   let steps = 0;
-  /** Virtual microseconds: steps taken plus idle time skipped. */
+  /** Virtual microseconds: a microsecond per step of each busy cpu, plus idle time skipped. */
   let clockUs = 0;
   const runners: CpuRunner[] = [];
   const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1), (v) => runners[v.cpu]?.traceViolation(v));
@@ -43,7 +45,7 @@ export function runDeterministic(config: RunConfig): RunResult {
       if (steps >= config.maxSteps) throw new SoftLockup(-1, 'deterministic scheduler', `no end after ${steps} steps (--max-steps)`);
       ready[ready.length === 1 ? 0 : sched.below(ready.length)]!.step();
       steps++;
-      clockUs++;
+      clockUs += 1 / ready.length;
     }
     checkQuiescent(m.mem, m, oracle, 0);
   } catch (e) {

@@ -52,7 +52,7 @@ export interface RunResult {
   totals: Counters;
   /** Measured operations per second of the run's clock (virtual in deterministic mode). */
   opsPerSec: number;
-  /** The run's clock: real in parallel mode, virtual (a step is a microsecond) in deterministic mode. */
+  /** The run's clock: real in parallel mode; virtual in deterministic mode (each busy cpu takes a step per microsecond). */
   clock: 'real' | 'virtual';
   /** Run length on that clock, in microseconds. */
   clockUs: number;
@@ -109,7 +109,7 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
     latency: mergeLatency(reports.map((r) => r.latency)),
     lockStat: mergeLockStat(reports.map((r) => r.lockStat)),
     ...(config.traceLimit > 0
-      ? { trace: mergeTrace(config.cpus, reports.flatMap((r) => (r.trace ? [r.trace] : [])), { variant: config.variant, workload: config.workload, seed: config.seed, mode: config.mode, clock: config.mode === 'parallel' ? 'real' : 'virtual (1 step = 1 µs)' }) }
+      ? { trace: mergeTrace(config.cpus, reports.flatMap((r) => (r.trace ? [r.trace] : [])), { variant: config.variant, workload: config.workload, seed: config.seed, mode: config.mode, clock: config.mode === 'parallel' ? 'real' : 'virtual (a step per busy cpu per µs)' }) }
       : {}),
     steps: extra.steps,
     elapsedMs: Math.round(extra.elapsedMs * 1000) / 1000,

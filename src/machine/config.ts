@@ -52,7 +52,7 @@ export interface RunConfig {
   readerAccesses: number;
   /** Deterministic mode: the step budget before the run is called stuck. */
   maxSteps: number;
-  /** A cpu in one spin or wait longer than this is a soft lockup (parallel: ms; deterministic: ms of virtual time at 1 µs a step). */
+  /** A cpu in one spin or wait longer than this is a soft lockup (parallel: ms; deterministic: ms of virtual time). */
   lockupMs: number;
   /** User tasks per cpu; tasks of one mm are spread over the cpus. */
   tasksPerCpu: number;

@@ -11,8 +11,12 @@ export function checkOutputPath(flag: string, path: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BadInput(`${flag} ${path}: folder ${dirname(path)} does not exist`);
 }
 
-export function writeJsonAtomic(path: string, value: unknown): void {
+export function writeTextAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeTextAtomic(path, JSON.stringify(value, null, 2) + '\n');
 }

@@ -15,7 +15,7 @@ export function us(ns: number): string {
 }
 
 export function clockName(r: RunResult): string {
-  return r.clock === 'virtual' ? 'virtual µs (1 step = 1 µs)' : 'µs';
+  return r.clock === 'virtual' ? 'virtual µs (a step per busy cpu per µs)' : 'µs';
 }
 
 function latencyLine(name: string, h: HistSummary): string {
