@@ -7,7 +7,8 @@
 //   (c) IPI round trip (send to last ack) against a raw Atomics ping-pong
 //       between two workers;
 //   (d) measured operations per second at 1, 2, 4 and 8 simulated cpus;
-//   (e) the slowdown from latency statistics, on against off.
+//   (e) the slowdown from latency statistics and lock_stat, on against off;
+//   (f) the slowdown from tracing, on against off.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -74,6 +75,12 @@ await run({ variant: 'rework', workload: 'mix', cpus: 4 }); // warm up the JIT b
 for (let i = 0; i < STATS_ROUNDS; i++) {
   for (const latencyStats of [true, false]) cost[latencyStats ? 'on' : 'off']! += (await run({ variant: 'rework', workload: 'mix', cpus: 4, latencyStats })).elapsedMs / STATS_ROUNDS;
 }
+const traced = { on: 0, off: 0 };
+for (let i = 0; i < STATS_ROUNDS; i++) {
+  for (const trace of [true, false]) traced[trace ? 'on' : 'off'] += (await run({ variant: 'rework', workload: 'mix', cpus: 4, trace, traceLimit: 10_000_000 })).elapsedMs / STATS_ROUNDS;
+}
+rows.push(`(f) tracing: ${traced.on.toFixed(0)} ms on, ${traced.off.toFixed(0)} ms off (deterministic mix): ${(traced.on / traced.off).toFixed(2)}x`);
+results.traceCost = { msOn: traced.on, msOff: traced.off, slowdown: traced.on / traced.off };
 rows.push(`(e) latency statistics: ${cost.on!.toFixed(0)} ms on, ${cost.off!.toFixed(0)} ms off (deterministic mix): ${((cost.on! / cost.off! - 1) * 100).toFixed(1)}% slower`);
 results.statsCost = { msOn: cost.on, msOff: cost.off, slowdown: cost.on! / cost.off! };
 

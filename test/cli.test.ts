@@ -175,6 +175,38 @@ describe('run', () => {
     console.log(`crashed run ended after ${wallMs.toFixed(0)} ms of wall time, process start included`);
   });
 
+  it('scale writes a will-it-scale CSV: a row per cpu count and variant, linear from the smallest count; no progress bar off a terminal', () => {
+    const file = join(dir, 'scale.csv');
+    const r = cli('scale', '--cpus', '1,2', '--workload', 'mix', '--rounds', '2', '--csv', file);
+    const why = describeRun(r);
+    expect(r.status, why).toBe(0);
+    expect(r.stderr, why).toBe(''); // not a terminal: no bar, nothing extra
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines[0]).toBe('cpus,variant,ops_per_sec,linear,pte_lock_wait_p99_us,ipis_per_op,preempt_off_max_us');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    expect(rows.map((x) => `${x[0]} ${x[1]}`)).toEqual(['1 legacy', '1 rework', '2 legacy', '2 rework']);
+    for (const variant of ['legacy', 'rework']) {
+      const [one, two] = rows.filter((x) => x[1] === variant);
+      expect(Number(one![3])).toBe(Number(one![2])); // linear at the smallest count is the measurement
+      expect(Number(two![3])).toBeCloseTo(2 * Number(one![2]), 1);
+      expect(Number(two![2])).toBeGreaterThan(0);
+    }
+  });
+
+  it('compare --lock-stat prints the kernel columns and --trace writes one trace per variant', () => {
+    const trace = join(dir, 'cmp.json');
+    const r = cli('compare', '--pages', '300', '--cpus', '2', '--lock-stat', '--trace', trace);
+    const why = describeRun(r);
+    expect(r.status, why).toBe(0);
+    expect(r.stdout).toContain('con-bounces    contentions   waittime-min');
+    expect(r.stdout).toMatch(/ptlock_ptr\(page\)/);
+    for (const variant of ['legacy', 'rework']) {
+      const t = JSON.parse(readFileSync(join(dir, `cmp.${variant}.json`), 'utf8')) as { traceEvents: unknown[]; otherData: { variant: string } };
+      expect(t.otherData.variant).toBe(variant);
+      expect(t.traceEvents.length).toBeGreaterThan(10);
+    }
+  });
+
   it('free-before-flush exits 1 and reports FREE_WHILE_REMOTE_TLB', () => {
     const r = cli('run', '--variant', 'free-before-flush', '--pages', '100', '--cpus', '2');
     const why = describeRun(r);

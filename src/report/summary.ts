@@ -104,6 +104,14 @@ const COMPARE_ROWS: CompareRow[] = [
   { name: 'probe latency p99 µs', value: lat('probeWakeup', 'p99Ns'), show: us },
   { name: 'probe latency max µs', value: lat('probeWakeup', 'maxNs'), show: us },
   { name: 'preemptions in a gather', value: (r) => r.totals.preemptionsInGather, show: count },
+  { name: 'forced flushes', value: (r) => r.totals.forcedFlushes, show: count },
+  { name: 'IPIs sent (run)', value: (r) => r.totals.ipisSent, show: count },
+  { name: 'IPIs handled (run)', value: (r) => r.totals.ipisHandled, show: count },
+  { name: 'lazy leaves', value: (r) => r.totals.lazyLeaves, show: count },
+  { name: 'pages freed', value: (r) => r.totals.pagesFreed, show: count },
+  { name: 'page tables freed', value: (r) => r.totals.pageTablesFreed, show: count },
+  { name: 'batch alloc failures', value: (r) => r.totals.batchAllocFailures, show: count },
+  { name: 'context switches', value: (r) => r.totals.voluntarySwitches + r.totals.involuntarySwitches, show: count },
   { name: 'violations', value: (r) => r.violations.length + r.violationsDropped, show: count },
 ];
 
