@@ -94,7 +94,7 @@ export function serviceIpis(ctx: Kctx): number {
         if (flushVa < 0) tlbFlushAll(m, ctx.cpu);
         else tlbFlushOne(m, ctx.cpu, flushMm, flushVa);
         ctx.cpuStats.tlbFlushesLocal++;
-      } else {
+      } else if (!ctx.traits.skipLazyLeave) {
         leaveMm(ctx);
         ctx.cpuStats.lazyLeaves++;
       }
@@ -149,8 +149,8 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_VA), 0);
 }
 
-/** flush_tlb_mm (vpn -1) and flush_tlb_page: local flush or leave_mm, then the other cpus in mm_cpumask. */
-function* flushTlb(ctx: Kctx, mm: number, vpn: number): Path {
+/** flush_tlb_mm (vpn -1) and flush_tlb_page: local flush or leave_mm, then the other cpus in mm_cpumask (or `staleMask`, a mutant's). */
+function* flushTlb(ctx: Kctx, mm: number, vpn: number, staleMask?: number): Path {
   const startUs = ctx.trace ? ctx.now() : 0;
   preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   if (activeMm(ctx) === mm) {
@@ -158,16 +158,20 @@ function* flushTlb(ctx: Kctx, mm: number, vpn: number): Path {
     else if (vpn < 0) localFlush(ctx);
     else tlbFlushOne(ctx.m, ctx.cpu, mm, vpn);
   }
-  const mask = Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK)) & ~bit(ctx.cpu);
-  if (mask !== 0) yield* flushTlbOthers(ctx, mask, mm, vpn);
+  const mask = (staleMask ?? Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK))) & ~bit(ctx.cpu);
+  if (mask !== 0 && !ctx.traits.noIpi) yield* flushTlbOthers(ctx, mask, mm, vpn);
   yield Step.TLB;
   ctx.trace?.slice(vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page', 'tlb', startUs, ctx.now(), { mm, targets: mask });
   yield* preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
 }
 
 /** flush_tlb_mm(mm). */
-export function flushTlbMm(ctx: Kctx, mm: number): Path {
-  return flushTlb(ctx, mm, -1);
+export function flushTlbMm(ctx: Kctx, mm: number, staleMask?: number): Path {
+  return flushTlb(ctx, mm, -1, staleMask);
+}
+
+export function mmCpumask(ctx: Kctx, mm: number): number {
+  return Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK));
 }
 
 /** flush_tlb_page(vma, va): invlpg here, and the address to every other cpu in mm_cpumask. */

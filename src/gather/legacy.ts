@@ -75,13 +75,13 @@ class PerCpuGather implements MmuGather {
     // check_pgt_cache() is a no-op on x86
     this.mem[this.at(CPU_FIELD.GATHER_IN_USE)] = 0;
     gatherDone(ctx, this);
-    yield* preemptEnable(ctx, 'tlb_finish_mmu'); // put_cpu_var(mmu_gathers)
+    if (!ctx.traits.gatherPreemptible) yield* preemptEnable(ctx, 'tlb_finish_mmu'); // put_cpu_var(mmu_gathers)
   }
 }
 
 /** tlb_gather_mmu(mm, full_mm_flush): &get_cpu_var(mmu_gathers), initialised. */
 export function legacyGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): MmuGather {
-  preemptDisable(ctx, 'tlb_gather_mmu'); // get_cpu_var
+  if (!ctx.traits.gatherPreemptible) preemptDisable(ctx, 'tlb_gather_mmu'); // get_cpu_var
   const { m, mem } = ctx;
   mem[m.cpu(ctx.cpu, CPU_FIELD.GATHER_MM)] = mm + 1;
   mem[m.cpu(ctx.cpu, CPU_FIELD.GATHER_NR)] = cpusOnline(ctx) > 1 ? 0 : FAST_MODE_NR;

@@ -8,7 +8,7 @@ import { PAGE_SIZE, PageState } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
-import { flushTlbMm, cpusOnline } from '../cpu/tlbflush.ts';
+import { flushTlbMm, cpusOnline, mmCpumask } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, freePages } from '../page/alloc.ts';
 import { countFlush, gatherDone, type MmuGather } from './gather.ts';
 
@@ -19,6 +19,8 @@ const FAST_MODE_NR = -1;
 
 class OnStackGather implements MmuGather {
   traceId: string | null = null;
+  /** mm_cpumask when the gather began (the stale-cpumask mutant flushes these cpus). */
+  cpumaskAtGather = 0;
   nr: number;
   max = MMU_GATHER_BUNDLE;
   needFlush = false;
@@ -60,6 +62,7 @@ class OnStackGather implements MmuGather {
       yield* freePage(ctx, frame);
       return 1; // avoid calling tlb_flush_mmu()
     }
+    if (ctx.traits.lostForceFlush && this.nr === this.max) return 0; // the planted bug: no room, and the page is dropped
     this.pages[this.nr++] = frame;
     modelAssert(this.nr <= this.max, 'VM_BUG_ON(tlb->nr > tlb->max)', () => `nr ${this.nr} max ${this.max}`);
     return this.max - this.nr;
@@ -74,7 +77,7 @@ class OnStackGather implements MmuGather {
       yield* freePages(ctx, this.pages, this.nr);
       this.nr = 0;
     }
-    yield* flushTlbMm(ctx, this.mm);
+    if (!(this.fullmm && ctx.traits.fullmmNoFlush)) yield* flushTlbMm(ctx, this.mm, ctx.traits.staleCpumask ? this.cpumaskAtGather : undefined);
     if (!this.fastMode) {
       yield* freePages(ctx, this.pages, this.nr);
       this.nr = 0;
@@ -100,6 +103,7 @@ class OnStackGather implements MmuGather {
 export function* reworkGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): Path<MmuGather> {
   const fast = cpusOnline(ctx) <= 1;
   const tlb = new OnStackGather(mm, fullmm, fast);
+  tlb.cpumaskAtGather = mmCpumask(ctx, mm);
   if (!fast) yield* tlb.allocBatch(ctx);
   return tlb;
 }

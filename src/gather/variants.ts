@@ -10,7 +10,19 @@ import type { MmuGather } from './gather.ts';
 import { legacyGatherMmu } from './legacy.ts';
 import { reworkGatherMmu } from './rework.ts';
 
-const base = { mutant: false, rssInitBeforeAgain: false, freeBeforeFlush: false, noAckWait: false };
+const base = {
+  mutant: false,
+  rssInitBeforeAgain: false,
+  freeBeforeFlush: false,
+  noAckWait: false,
+  noIpi: false,
+  skipLazyLeave: false,
+  gatherPreemptible: false,
+  lostForceFlush: false,
+  unlockBeforeClear: false,
+  staleCpumask: false,
+  fullmmNoFlush: false,
+};
 
 const legacy: VariantTraits = {
   ...base,
@@ -35,6 +47,13 @@ export const VARIANTS: readonly VariantTraits[] = [
   mutant(rework, 'rework-seed', 'the seed as committed: init_rss_vec() before again:, so a forced restart applies rss deltas twice', { rssInitBeforeAgain: true }),
   mutant(rework, 'free-before-flush', 'tlb_flush_mmu frees the batch before flushing the TLBs', { freeBeforeFlush: true }),
   mutant(rework, 'no-ack-wait', 'flush_tlb_others sends the IPIs and does not wait for the acknowledgements', { noAckWait: true }),
+  mutant(rework, 'no-ipi', 'flush_tlb_others tells no remote cpu: only the local TLB is flushed', { noIpi: true }),
+  mutant(rework, 'skip-lazy-leave', 'a lazy cpu acks the flush IPI without leave_mm: it keeps its TLB and stays in mm_cpumask', { skipLazyLeave: true }),
+  mutant(legacy, 'legacy-preemptible', 'the 2.6.38 per-cpu gather without disabling preemption: another task on the cpu can take it over', { gatherPreemptible: true }),
+  mutant(rework, 'lost-force-flush', 'zap_pte_range ignores a full batch: the pages that do not fit are dropped, never freed', { lostForceFlush: true }),
+  mutant(rework, 'unlock-before-clear', 'zap_pte_range drops the pte lock between reading a pte and clearing it', { unlockBeforeClear: true }),
+  mutant(rework, 'stale-cpumask', 'the flush targets mm_cpumask as it was at tlb_gather_mmu, missing cpus that loaded the mm since', { staleCpumask: true }),
+  mutant(rework, 'fullmm-no-flush', 'a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could still hold the mm', { fullmmNoFlush: true }),
 ];
 
 export function findVariant(name: string): VariantTraits | undefined {

@@ -31,6 +31,20 @@ export interface VariantTraits {
   freeBeforeFlush: boolean;
   /** no-ack-wait: flush_tlb_others sends the IPIs and does not wait for acknowledgements. */
   noAckWait: boolean;
+  /** no-ipi: flush_tlb_others tells no remote cpu at all. */
+  noIpi: boolean;
+  /** skip-lazy-leave: a lazy cpu acks a flush without leave_mm, keeping its TLB and its bit in mm_cpumask. */
+  skipLazyLeave: boolean;
+  /** legacy-preemptible: the per-cpu gather is taken without disabling preemption. */
+  gatherPreemptible: boolean;
+  /** lost-force-flush: zap_pte_range ignores a full batch; pages that do not fit are dropped. */
+  lostForceFlush: boolean;
+  /** unlock-before-clear: zap_pte_range drops the pte lock between reading a pte and clearing it. */
+  unlockBeforeClear: boolean;
+  /** stale-cpumask: the flush targets mm_cpumask as it was when the gather began. */
+  staleCpumask: boolean;
+  /** fullmm-no-flush: a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could hold the mm. */
+  fullmmNoFlush: boolean;
 }
 
 export interface RunConfig {
