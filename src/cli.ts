@@ -9,6 +9,7 @@ import { RESULT_SCHEMA, type RunResult } from './engine/result.ts';
 import type { CompareFile, ScaleFile } from './report/formats.ts';
 import { scaleCsv, scaleRows } from './report/scale.ts';
 import { startProgress } from './report/progress.ts';
+import { loadReportInputs, writeHtmlReport } from './report/html.ts';
 import { clockName, compareTable, listText, summarize } from './report/summary.ts';
 import { lockStatText } from './stats/lockstat.ts';
 import { checkOutputPath, writeJsonAtomic, writeTextAtomic } from './report/json.ts';
@@ -39,6 +40,9 @@ function runFlags(cmd: Command): Command {
     .option('--reader-accesses <n>', 'upper bound on reads per reader task', '1000000')
     .option('--max-steps <n>', 'deterministic step budget', '500000000')
     .option('--lockup-ms <n>', 'a spin or wait longer than this is a soft lockup', '2000')
+    .option('--strategy <name>', 'deterministic scheduler: random or pct', 'random')
+    .option('--depth <d>', 'pct: bug depth (priority change points + 1)', '3')
+    .option('--pct-steps <k>', 'pct: steps a run is expected to take (where change points fall)')
     .option('--lock-stat', 'print lock_stat for every lock class')
     .option('--trace <file>', 'write a Chrome trace / Perfetto JSON of the run (compare: one file per variant, named FILE.variant.json)')
     .option('--trace-limit <n>', 'trace events each cpu may record', '200000')
@@ -70,6 +74,9 @@ function options(o: Record<string, unknown>): RunOptions {
     rounds: o.rounds as string,
     crash: o.crash as string | undefined,
     trace: o.trace !== undefined,
+    strategy: o.strategy as string,
+    depth: o.depth as string,
+    pctSteps: o.pctSteps as string | undefined,
     traceLimit: o.traceLimit as string,
   };
 }
@@ -170,6 +177,17 @@ export function buildProgram(out: (s: string) => void): Command {
     if (o.json) writeJsonAtomic(o.json as string, { schema: RESULT_SCHEMA, command: 'scale', workload: configs[0]!.workload, rows, results: results.map(withoutTrace) } satisfies ScaleFile);
     process.exitCode = results.some(failed) ? 1 : 0;
   });
+
+  program
+    .command('report')
+    .description('one self-contained HTML page from run, compare and scale JSON files')
+    .argument('<files...>', 'result files written with --json')
+    .requiredOption('--html <file>', 'the page to write')
+    .action((files: string[], o: Record<string, unknown>) => {
+      const inputs = loadReportInputs(files);
+      writeHtmlReport(o.html as string, inputs);
+      out(`shootdown report: ${inputs.length} file${inputs.length === 1 ? '' : 's'} -> ${o.html as string}`);
+    });
 
   program
     .command('list')

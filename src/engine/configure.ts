@@ -38,6 +38,9 @@ export interface RunOptions {
   rounds?: string | number;
   /** Test hook, "cpu:step". */
   crash?: string;
+  strategy?: string;
+  depth?: string | number;
+  pctSteps?: string | number;
   /** Record a trace, with at most this many events per cpu. */
   trace?: boolean;
   traceLimit?: string | number;
@@ -126,7 +129,11 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     rounds: int('--rounds', o.rounds, 10, 1, 1_000_000_000),
     crash: parseCrash(o.crash),
     traceLimit: o.trace ? int('--trace-limit', o.traceLimit, 200_000, 100, 50_000_000) : 0,
+    strategy: { kind: 'random' },
   };
+  const strategy = oneOf('--strategy', o.strategy, 'random', ['random', 'pct']);
+  if (strategy === 'pct') config.strategy = { kind: 'pct', depth: int('--depth', o.depth, 3, 1, 20), steps: int('--pct-steps', o.pctSteps, 100_000, 1, 2 ** 40) };
+  if (strategy !== 'random' && config.mode === 'parallel') throw new BadInput(`--strategy ${strategy}: schedules are chosen only in deterministic mode`);
   if (config.mms > config.cpus * config.tasksPerCpu) {
     throw new BadInput(`--mms ${config.mms}: more address spaces than the ${config.cpus * config.tasksPerCpu} user tasks (--cpus x --tasks-per-cpu)`);
   }

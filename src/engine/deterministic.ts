@@ -7,8 +7,9 @@
 // byte.
 
 import { HDR } from '../machine/layout.ts';
+import { Step } from '../machine/step.ts';
 import type { RunConfig } from '../machine/config.ts';
-import { Rng } from '../machine/rng.ts';
+import { DecisionLog, makeChooser } from './strategy.ts';
 import { SoftLockup } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
 import { checkQuiescent } from '../mm/syscall.ts';
@@ -19,7 +20,14 @@ import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
 
 export const VIOLATION_RECORD_LIMIT = 100;
 
-export function runDeterministic(config: RunConfig): RunResult {
+export interface DeterministicOptions {
+  /** Choices to follow first (run-length encoded, from an artifact). */
+  replay?: readonly number[];
+  /** Record every choice here. */
+  record?: DecisionLog;
+}
+
+export function runDeterministic(config: RunConfig, opts: DeterministicOptions = {}): RunResult {
   const t0 = performance.now();
   const { m, tasks } = bootMachine(config);
   let steps = 0;
@@ -28,13 +36,19 @@ export function runDeterministic(config: RunConfig): RunResult {
   const runners: CpuRunner[] = [];
   const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1), (v) => runners[v.cpu]?.traceViolation(v));
   for (let cpu = 0; cpu < config.cpus; cpu++) runners.push(new CpuRunner(m, cpu, config, tasks, oracle, () => clockUs));
-  const sched = new Rng(config.seed);
+  const chooser = makeChooser(config, opts.replay);
+  const readyCpus: number[] = [];
   let error: RunResult['error'] = null;
   const ready: CpuRunner[] = [];
   try {
     for (;;) {
       ready.length = 0;
-      for (const r of runners) if (r.hasWork(clockUs)) ready.push(r);
+      readyCpus.length = 0;
+      for (const r of runners) {
+        if (!r.hasWork(clockUs)) continue;
+        ready.push(r);
+        readyCpus.push(r.cpu);
+      }
       if (ready.length === 0) {
         if (runners.every((r) => r.done)) break;
         const next = Math.min(...runners.map((r) => r.nextTimerUs()));
@@ -43,7 +57,10 @@ export function runDeterministic(config: RunConfig): RunResult {
         continue;
       }
       if (steps >= config.maxSteps) throw new SoftLockup(-1, 'deterministic scheduler', `no end after ${steps} steps (--max-steps)`);
-      ready[ready.length === 1 ? 0 : sched.below(ready.length)]!.step();
+      const chosen = ready[chooser.choose(readyCpus, steps)]!;
+      opts.record?.record(chosen.cpu);
+      const kind = chosen.step();
+      if (kind === Step.SPIN || kind === Step.YIELD || kind === -1) chooser.waited?.(chosen.cpu);
       steps++;
       clockUs += 1 / ready.length;
     }

@@ -83,6 +83,8 @@ export interface RunConfig {
   durationMs: number;
   /** Rounds per task of looping workloads (mix). */
   rounds: number;
+  /** Deterministic mode: how the next cpu is chosen (see src/engine/strategy.ts). */
+  strategy: { kind: 'random' } | { kind: 'pct'; depth: number; steps: number };
   /** Trace events each cpu may record (--trace-limit); 0 when not tracing. */
   traceLimit: number;
   /** Test hook: this cpu throws after `step` steps of its own. */
