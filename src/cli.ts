@@ -3,7 +3,16 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { BadInput } from './machine/errors.ts';
-import { makeConfig, type RunOptions } from './engine/configure.ts';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
+import { makeConfig, parseDuration, type RunOptions } from './engine/configure.ts';
+import { runCampaign, makeArtifact, type CampaignResult } from './engine/campaign.ts';
+import { runDeterministic } from './engine/deterministic.ts';
+import { pctBound } from './engine/strategy.ts';
+import { shrink } from './engine/shrink.ts';
+import { readArtifact, writeArtifact } from './report/artifact.ts';
+import { explainText } from './report/explain.ts';
 import { runOnce } from './engine/run.ts';
 import { RESULT_SCHEMA, type RunResult } from './engine/result.ts';
 import type { CompareFile, ScaleFile } from './report/formats.ts';
@@ -97,6 +106,19 @@ function traceFileFor(file: string, variant: string): string {
   return file.endsWith('.json') ? `${file.slice(0, -5)}.${variant}.json` : `${file}.${variant}.json`;
 }
 
+function positiveInt(flag: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  const s = String(v).trim();
+  if (!/^\d+$/.test(s) || Number(s) < 1) throw new BadInput(`${flag} ${JSON.stringify(String(v))}: must be a positive integer`);
+  if (Number(s) > max) throw new BadInput(`${flag} ${s}: must be at most ${max}`);
+  return Number(s);
+}
+
+function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  if (!m || Number(m[2]) < 1 || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new BadInput(`--shard ${JSON.stringify(v)}: must be i/n with 1 <= i <= n`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
 function failed(r: RunResult): boolean {
   return r.violations.length > 0 || r.error !== null;
 }
@@ -178,6 +200,121 @@ export function buildProgram(out: (s: string) => void): Command {
     process.exitCode = results.some(failed) ? 1 : 0;
   });
 
+  runFlags(
+    program
+      .command('hunt')
+      .description('many seeds of the deterministic scheduler; each distinct violation once, with an artifact to replay')
+      .option('--variant <name>', 'gather design or mutant (see list)', 'rework')
+      .option('--seeds <n>', 'seeds to try (default 1000, or unlimited with --time)')
+      .option('--time <duration>', 'stop starting seeds after this long (30s, 5m)')
+      .option('--first-seed <n>', 'the first seed', '1')
+      .option('--jobs <n>', 'worker threads (default: every core)')
+      .option('--stop-on-first', 'stop at the first failing seed')
+      .option('--shard <i/n>', 'run only this shard of the seed space')
+      .option('--artifacts <dir>', 'where artifacts go (default: beside --json, or here)'),
+  ).action(async (o: Record<string, unknown>) => {
+    const config = makeConfig({ ...options(o), variant: o.variant as string });
+    if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
+    const timeMs = o.time === undefined ? Infinity : parseDuration('--time', o.time as string);
+    const seeds = o.seeds === undefined ? (o.time === undefined ? 1000 : Number.MAX_SAFE_INTEGER) : positiveInt('--seeds', o.seeds);
+    const jobs = o.jobs === undefined ? availableParallelism() : positiveInt('--jobs', o.jobs, 256);
+    const firstSeed = positiveInt('--first-seed', o.firstSeed);
+    const shard = o.shard === undefined ? null : parseShard(o.shard as string);
+    const dir = (o.artifacts as string | undefined) ?? (o.json ? dirname(o.json as string) : '.');
+    if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
+    if (o.json) checkOutputPath('--json', o.json as string);
+    if (config.strategy.kind === 'pct' && o.pctSteps === undefined) {
+      config.strategy.steps = runOnceSync({ ...config, strategy: { kind: 'random' }, seed: firstSeed }).steps;
+    }
+    out(`shootdown hunt: ${config.variant} on ${config.workload}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --pages ${config.pages}, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
+    if (config.strategy.kind === 'pct') {
+      out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps: each run finds a bug of that depth with probability at least ${pctBound(config.cpus, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
+    }
+    const progress = startProgress('hunt', Number.isFinite(timeMs) && seeds === Number.MAX_SAFE_INTEGER ? 0 : seeds);
+    const ac = new AbortController();
+    const stop = (): void => ac.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    let result: CampaignResult;
+    try {
+      result = await runCampaign({ base: config, firstSeed, seeds, timeMs, jobs, stopOnFirst: Boolean(o.stopOnFirst), shard, onSeed: (s, fresh) => {
+        progress.tick(`seed ${s.seed}`);
+        if (fresh) out(`found ${fresh.rule} at seed ${fresh.seed}: ${fresh.detail}`);
+        if (s.error) out(`seed ${s.seed} failed: ${s.error.name}: ${s.error.message}`);
+      } }, ac.signal);
+    } finally {
+      progress.stop();
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+    const artifacts: string[] = [];
+    for (const g of result.groups) artifacts.push(writeArtifact(dir, makeArtifact({ ...config, seed: g.seed }, g.rule).artifact));
+    out(`${result.seedsRun} seeds in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.seedsPerSec} seeds/s; ${result.groups.length} distinct violations, ${result.errors.length} failed runs`);
+    for (const g of result.groups) out(`  ${g.rule} x${g.count}, first at seed ${g.seed}: ${g.detail}`);
+    for (const f of artifacts) out(`  artifact: ${f}`);
+    const found = result.groups.length > 0 || result.errors.length > 0;
+    if (o.json) {
+      writeJsonAtomic(o.json as string, {
+        schema: RESULT_SCHEMA,
+        command: 'hunt',
+        variant: config.variant,
+        workload: config.workload,
+        strategy: config.strategy,
+        shard,
+        seedsRun: result.seedsRun,
+        seedsPerSec: result.seedsPerSec,
+        found,
+        violations: result.groups.map((g) => ({ rule: g.rule, location: g.location, seed: g.seed, count: g.count, detail: g.detail })),
+        errors: result.errors,
+        firstFailingSeed: result.firstFailingSeed,
+        artifacts,
+        config,
+      });
+    }
+    process.exitCode = found ? 1 : 0;
+  });
+
+  program
+    .command('replay')
+    .description('re-run an artifact: the same violation at the same step')
+    .argument('<artifact>', 'a file written by hunt or shrink')
+    .option('--json <file>', 'write the result as JSON (wall time left out, so two replays are byte-identical)')
+    .option('--trace <file>', 'write the Perfetto trace of the failing run')
+    .option('--explain', 'tell, per cpu, what led to the violation')
+    .action((file: string, o: Record<string, unknown>) => {
+      const a = readArtifact(file);
+      if (o.json) checkOutputPath('--json', o.json as string);
+      if (o.trace) checkOutputPath('--trace', o.trace as string);
+      const traced = Boolean(o.trace || o.explain);
+      const r = { ...runDeterministic({ ...a.config, traceLimit: traced ? Math.max(a.config.traceLimit, 1_000_000) : 0 }, { replay: a.decisions }), elapsedMs: 0 };
+      out(summarize(r));
+      const again = r.violations.find((v) => v.rule === a.rule && v.step === a.step);
+      out(again ? `reproduced: ${a.rule} at step ${a.step}` : `not reproduced: ${a.rule} was expected at step ${a.step}`);
+      if (o.explain) out(explainText(r, a.rule));
+      writeOutputs(o, r);
+      process.exitCode = failed(r) ? 1 : 0;
+    });
+
+  program
+    .command('shrink')
+    .description('make a failing case smaller while the same rule still fires')
+    .argument('<artifact>', 'a file written by hunt')
+    .option('--seeds <n>', 'seeds tried for each smaller case', '100')
+    .option('--out <file>', 'where the smallest artifact goes (default: beside the input)')
+    .action((file: string, o: Record<string, unknown>) => {
+      const a = readArtifact(file);
+      const seeds = positiveInt('--seeds', o.seeds);
+      if (o.out) checkOutputPath('--out', o.out as string);
+      const c = a.config;
+      out(`shrinking ${a.rule} from --cpus ${c.cpus} --tasks-per-cpu ${c.tasksPerCpu} --pages ${c.pages}, seed ${c.seed}`);
+      const { artifact } = shrink(a, seeds, (s) => out(`  ${s.change}: still ${a.rule} at seed ${s.seed}`));
+      const target = (o.out as string | undefined) ?? writeArtifact(dirname(file), artifact);
+      if (o.out) writeJsonAtomic(target, artifact);
+      const s = artifact.config;
+      out(`smallest: --cpus ${s.cpus} --tasks-per-cpu ${s.tasksPerCpu} --mms ${s.mms} --pages ${s.pages} --reader-accesses ${s.readerAccesses}, seed ${s.seed}, ${a.rule} at step ${artifact.step} -> ${target}`);
+      process.exitCode = 0;
+    });
+
   program
     .command('report')
     .description('one self-contained HTML page from run, compare and scale JSON files')
@@ -194,6 +331,10 @@ export function buildProgram(out: (s: string) => void): Command {
     .description('variants, workloads and oracle rules')
     .action(() => out(listText()));
   return program;
+}
+
+function runOnceSync(config: ReturnType<typeof makeConfig>): RunResult {
+  return runDeterministic(config);
 }
 
 /** Ctrl-C or SIGTERM stops the run at the next slice; what was measured is still reported. */

@@ -1,0 +1,173 @@
+// Campaigns: many seeds of one deterministic scenario, spread over a piscina
+// pool (one seed per task), with distinct violations grouped by rule and
+// location (the detail with its numbers blanked). Seeds are 1-based; --shard
+// i/n keeps the seeds s with (s - 1) mod n == i - 1, so n machines can share
+// a campaign and their results merge. A failure is re-run in the main thread
+// with its choices recorded, which makes it an artifact replay reproduces.
+
+import { Piscina } from 'piscina';
+import type { RunConfig } from '../machine/config.ts';
+import { runDeterministic } from './deterministic.ts';
+import { DecisionLog } from './strategy.ts';
+import type { RunResult } from './result.ts';
+
+export interface SeedJob {
+  config: RunConfig;
+}
+
+export interface SeedOutcome {
+  seed: number;
+  steps: number;
+  /** The first few violations, enough to group them. */
+  violations: { rule: string; detail: string; step: number }[];
+  violationCount: number;
+  error: { name: string; message: string } | null;
+}
+
+const OUTCOME_VIOLATIONS = 4;
+
+/** One seed, in a worker. */
+export function huntSeed(job: SeedJob): SeedOutcome {
+  const r = runDeterministic(job.config);
+  return {
+    seed: job.config.seed,
+    steps: r.steps,
+    violations: r.violations.slice(0, OUTCOME_VIOLATIONS).map((v) => ({ rule: v.rule, detail: v.detail, step: v.step })),
+    violationCount: r.violations.length + r.violationsDropped,
+    error: r.error && r.error.name !== 'SoftLockup' ? { name: r.error.name, message: r.error.message } : null,
+  };
+}
+
+export interface Shard {
+  index: number; // 1-based
+  count: number;
+}
+
+export function inShard(seed: number, shard: Shard | null): boolean {
+  return !shard || (seed - 1) % shard.count === shard.index - 1;
+}
+
+/** Where a violation happened, for grouping: its rule and its detail with every number blanked. */
+export function locationOf(rule: string, detail: string): string {
+  return `${rule} ${detail.replace(/-?\d+/g, '#')}`;
+}
+
+export interface FoundGroup {
+  rule: string;
+  location: string;
+  /** The first seed (lowest) that showed it, and one of its details. */
+  seed: number;
+  detail: string;
+  step: number;
+  /** Seeds that showed it. */
+  count: number;
+}
+
+export interface CampaignResult {
+  seedsRun: number;
+  seedsPerSec: number;
+  elapsedMs: number;
+  groups: FoundGroup[];
+  errors: { seed: number; name: string; message: string }[];
+  firstFailingSeed: number | null;
+  stoppedEarly: boolean;
+}
+
+export interface CampaignOptions {
+  base: RunConfig;
+  firstSeed: number;
+  /** Seeds to try (before sharding removes some), or Infinity with timeMs. */
+  seeds: number;
+  timeMs: number;
+  jobs: number;
+  stopOnFirst: boolean;
+  shard: Shard | null;
+  /** Called after every seed, in completion order. */
+  onSeed?: (o: SeedOutcome, newGroup: FoundGroup | null) => void;
+}
+
+const WORKER_URL = new URL('../../workers/hunt.ts', import.meta.url).href;
+
+export function campaignPool(jobs: number): Piscina {
+  return new Piscina({ filename: WORKER_URL, minThreads: jobs, maxThreads: jobs, execArgv: ['--import', 'tsx'], idleTimeout: 60_000 });
+}
+
+export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, pool?: Piscina): Promise<CampaignResult> {
+  const t0 = performance.now();
+  const own = pool ?? campaignPool(opts.jobs);
+  const groups = new Map<string, FoundGroup>();
+  const errors: CampaignResult['errors'] = [];
+  let seedsRun = 0;
+  let next = opts.firstSeed;
+  const last = opts.firstSeed + opts.seeds - 1;
+  let stop = false;
+  const more = (): boolean => !stop && !signal?.aborted && next <= last && performance.now() - t0 < opts.timeMs;
+  const nextSeed = (): number | null => {
+    while (more()) {
+      const seed = next++;
+      if (inShard(seed, opts.shard)) return seed;
+    }
+    return null;
+  };
+  const worker = async (): Promise<void> => {
+    for (let seed = nextSeed(); seed !== null; seed = nextSeed()) {
+      const o = (await own.run({ config: { ...opts.base, seed } } satisfies SeedJob)) as SeedOutcome;
+      seedsRun++;
+      let fresh: FoundGroup | null = null;
+      const seen = new Set<string>();
+      for (const v of o.violations) {
+        const location = locationOf(v.rule, v.detail);
+        if (seen.has(location)) continue;
+        seen.add(location);
+        const g = groups.get(location);
+        if (!g) {
+          const found = { rule: v.rule, location, seed, detail: v.detail, step: v.step, count: 1 };
+          groups.set(location, found);
+          fresh ??= found;
+        } else {
+          g.count++;
+          if (seed < g.seed) Object.assign(g, { seed, detail: v.detail, step: v.step });
+        }
+      }
+      if (o.error) errors.push({ seed, ...o.error });
+      opts.onSeed?.(o, fresh);
+      if (opts.stopOnFirst && (o.violationCount > 0 || o.error)) stop = true;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: opts.jobs * 2 }, worker));
+  } finally {
+    if (!pool) await own.destroy();
+  }
+  const elapsedMs = performance.now() - t0;
+  const failing = [...[...groups.values()].map((g) => g.seed), ...errors.map((e) => e.seed)];
+  return {
+    seedsRun,
+    seedsPerSec: Math.round((seedsRun / (elapsedMs / 1000)) * 10) / 10,
+    elapsedMs: Math.round(elapsedMs),
+    groups: [...groups.values()].sort((a, b) => a.seed - b.seed || a.location.localeCompare(b.location)),
+    errors: errors.sort((a, b) => a.seed - b.seed),
+    firstFailingSeed: failing.length ? Math.min(...failing) : null,
+    stoppedEarly: stop,
+  };
+}
+
+/** A failing seed as a replayable artifact: the config, the seed, and every scheduling choice. */
+export interface Artifact {
+  schema: 2;
+  kind: 'artifact';
+  config: RunConfig;
+  /** The violation it was saved for. */
+  rule: string;
+  step: number;
+  detail: string;
+  /** Run-length encoded cpu choices: [cpu, count, ...]. */
+  decisions: number[];
+}
+
+export function makeArtifact(config: RunConfig, rule: string): { artifact: Artifact; result: RunResult } {
+  const log = new DecisionLog();
+  const result = runDeterministic(config, { record: log });
+  const v = result.violations.find((x) => x.rule === rule) ?? result.violations[0];
+  return { artifact: { schema: 2, kind: 'artifact', config, rule: v?.rule ?? rule, step: v?.step ?? -1, detail: v?.detail ?? '', decisions: log.runs }, result };
+}
