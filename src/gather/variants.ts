@@ -12,6 +12,7 @@ import { reworkGatherMmu } from './rework.ts';
 
 const base = {
   mutant: false,
+  huntWith: {},
   rssInitBeforeAgain: false,
   freeBeforeFlush: false,
   noAckWait: false,
@@ -37,23 +38,23 @@ const rework: VariantTraits = {
   about: 'mm: mmu_gather rework, rss accounting corrected: on-stack gather, 8 local slots or a 512-slot GFP_NOWAIT page, flush outside the pte lock',
 };
 
-function mutant(from: VariantTraits, name: string, about: string, flip: Partial<VariantTraits>): VariantTraits {
-  return { ...from, ...flip, name, about, mutant: true };
+function mutant(from: VariantTraits, name: string, about: string, flip: Partial<VariantTraits>, huntWith: VariantTraits['huntWith'] = {}): VariantTraits {
+  return { ...from, ...flip, name, about, mutant: true, huntWith };
 }
 
 export const VARIANTS: readonly VariantTraits[] = [
   legacy,
   rework,
-  mutant(rework, 'rework-seed', 'the seed as committed: init_rss_vec() before again:, so a forced restart applies rss deltas twice', { rssInitBeforeAgain: true }),
-  mutant(rework, 'free-before-flush', 'tlb_flush_mmu frees the batch before flushing the TLBs', { freeBeforeFlush: true }),
-  mutant(rework, 'no-ack-wait', 'flush_tlb_others sends the IPIs and does not wait for the acknowledgements', { noAckWait: true }),
-  mutant(rework, 'no-ipi', 'flush_tlb_others tells no remote cpu: only the local TLB is flushed', { noIpi: true }),
-  mutant(rework, 'skip-lazy-leave', 'a lazy cpu acks the flush IPI without leave_mm: it keeps its TLB and stays in mm_cpumask', { skipLazyLeave: true }),
-  mutant(legacy, 'legacy-preemptible', 'the 2.6.38 per-cpu gather without disabling preemption: another task on the cpu can take it over', { gatherPreemptible: true }),
-  mutant(rework, 'lost-force-flush', 'zap_pte_range ignores a full batch: the pages that do not fit are dropped, never freed', { lostForceFlush: true }),
-  mutant(rework, 'unlock-before-clear', 'zap_pte_range drops the pte lock between reading a pte and clearing it', { unlockBeforeClear: true }),
-  mutant(rework, 'stale-cpumask', 'the flush targets mm_cpumask as it was at tlb_gather_mmu, missing cpus that loaded the mm since', { staleCpumask: true }),
-  mutant(rework, 'fullmm-no-flush', 'a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could still hold the mm', { fullmmNoFlush: true }),
+  mutant(rework, 'rework-seed', 'the seed as committed: init_rss_vec() before again:, so a forced restart applies rss deltas twice', { rssInitBeforeAgain: true }, { pages: 1000, preempt: 'none' }),
+  mutant(rework, 'free-before-flush', 'tlb_flush_mmu frees the batch before flushing the TLBs', { freeBeforeFlush: true }, { pages: 200 }),
+  mutant(rework, 'no-ack-wait', 'flush_tlb_others sends the IPIs and does not wait for the acknowledgements', { noAckWait: true }, { pages: 200 }),
+  mutant(rework, 'no-ipi', 'flush_tlb_others tells no remote cpu: only the local TLB is flushed', { noIpi: true }, { pages: 200 }),
+  mutant(rework, 'skip-lazy-leave', 'a lazy cpu acks the flush IPI without leave_mm: it keeps its TLB and stays in mm_cpumask', { skipLazyLeave: true }, { workload: 'exit', pages: 200 }),
+  mutant(legacy, 'legacy-preemptible', 'the 2.6.38 per-cpu gather without disabling preemption: another task on the cpu can take it over', { gatherPreemptible: true }, { workload: 'mix', cpus: 2, tasksPerCpu: 3, pages: 256 }),
+  mutant(rework, 'lost-force-flush', 'zap_pte_range ignores a full batch: the pages that do not fit are dropped, never freed', { lostForceFlush: true }, { pages: 1000 }),
+  mutant(rework, 'unlock-before-clear', 'zap_pte_range drops the pte lock between reading a pte and clearing it', { unlockBeforeClear: true }, { workload: 'madvise', overlap: true, pages: 64 }),
+  mutant(rework, 'stale-cpumask', 'the flush targets mm_cpumask as it was at tlb_gather_mmu, missing cpus that loaded the mm since', { staleCpumask: true }, { workload: 'munmap', cpus: 2, tasksPerCpu: 2, mms: 2, pages: 4096 }),
+  mutant(rework, 'fullmm-no-flush', 'a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could still hold the mm', { fullmmNoFlush: true }, { workload: 'exit', pages: 200 }),
 ];
 
 export function findVariant(name: string): VariantTraits | undefined {

@@ -25,6 +25,8 @@ export interface VariantTraits {
   /** One line: what the variant is, or for a mutant the bug it plants. */
   about: string;
   mutant: boolean;
+  /** For a mutant: the scenario (run flags, as option names) where its bug can show; `npm run mutants` hunts with it. */
+  huntWith: Record<string, string | number | boolean>;
   /** rework-seed: init_rss_vec() before `again:`, so a forced restart applies the rss deltas twice. */
   rssInitBeforeAgain: boolean;
   /** free-before-flush: tlb_flush_mmu frees the batch before the TLB flush. */
