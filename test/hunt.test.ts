@@ -1,0 +1,114 @@
+// Race hunting as a user drives it: hunt finds a mutant's race and saves an
+// artifact, replay reproduces it byte for byte, shrink makes it small, shards
+// split the seed space, and PCT finds what uniform random scheduling rarely does.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, rules } from './helpers.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, why: `exit ${r.status}\n${r.stderr}\n${r.stdout}` };
+}
+
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shootdown-hunt-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('hunt, replay, shrink', () => {
+  it('hunt finds free-before-flush at once, groups it, writes an artifact; replay reproduces it byte for byte; shrink gets to 2 cpus and 16 pages or fewer', () => {
+    const json = join(dir, 'hunt.json');
+    const h = cli('hunt', '--variant', 'free-before-flush', '--cpus', '4', '--pages', '1000', '--seeds', '6', '--jobs', '2', '--json', json);
+    expect(h.status, h.why).toBe(1);
+    expect(h.stdout).toMatch(/^found FREE_WHILE_REMOTE_TLB at seed \d+:/m); // as soon as a seed shows it
+    expect(h.stdout).toMatch(/^  FREE_WHILE_REMOTE_TLB x6, first at seed 1:/m); // grouped: every seed, the lowest first
+    expect(h.stdout).toMatch(/seeds\/s/);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { schema: number; seedsRun: number; found: boolean; firstFailingSeed: number; violations: { rule: string; seed: number; count: number }[]; artifacts: string[] };
+    expect(report.schema).toBe(2);
+    expect(report.seedsRun).toBe(6);
+    expect(report.found).toBe(true);
+    expect(report.firstFailingSeed).toBe(1);
+    const free = report.violations.find((v) => v.rule === 'FREE_WHILE_REMOTE_TLB')!;
+    expect(free.seed).toBe(1);
+    expect(free.count).toBe(6);
+    const artifact = report.artifacts.find((f) => f.includes('FREE_WHILE_REMOTE_TLB'))!;
+    expect(readdirSync(dir)).toContain(artifact.split('/').pop());
+
+    const one = cli('replay', artifact, '--json', join(dir, 'r1.json'));
+    const two = cli('replay', artifact, '--json', join(dir, 'r2.json'));
+    expect(one.status, one.why).toBe(1);
+    expect(one.stdout).toMatch(/^reproduced: FREE_WHILE_REMOTE_TLB at step \d+$/m);
+    expect(readFileSync(join(dir, 'r1.json'), 'utf8')).toBe(readFileSync(join(dir, 'r2.json'), 'utf8'));
+    expect(two.stdout).toBe(one.stdout);
+
+    const small = join(dir, 'small.json');
+    const s = cli('shrink', artifact, '--out', small);
+    expect(s.status, s.why).toBe(0);
+    const shrunk = JSON.parse(readFileSync(small, 'utf8')) as { rule: string; config: { cpus: number; pages: number } };
+    expect(shrunk.rule).toBe('FREE_WHILE_REMOTE_TLB');
+    expect(shrunk.config.cpus).toBeLessThanOrEqual(2);
+    expect(shrunk.config.pages).toBeLessThanOrEqual(16);
+    const again = cli('replay', small);
+    expect(again.stdout).toMatch(/^reproduced: FREE_WHILE_REMOTE_TLB/m);
+  }, 180_000);
+
+  it('rework is clean: exit 0, found false', () => {
+    const json = join(dir, 'clean.json');
+    const h = cli('hunt', '--variant', 'rework', '--pages', '100', '--seeds', '8', '--jobs', '2', '--json', json);
+    expect(h.status, h.why).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { found: boolean; violations: unknown[]; firstFailingSeed: number | null; seedsRun: number };
+    expect(report).toMatchObject({ found: false, violations: [], firstFailingSeed: null, seedsRun: 8 });
+  }, 60_000);
+
+  it('shards split the seed space with no seed run twice', () => {
+    const seeds = (shard: string) => {
+      const json = join(dir, `shard-${shard.replace('/', '-')}.json`);
+      const h = cli('hunt', '--variant', 'free-before-flush', '--pages', '50', '--cpus', '2', '--seeds', '9', '--jobs', '1', '--shard', shard, '--json', json);
+      expect(h.status, h.why).toBe(1);
+      return JSON.parse(readFileSync(json, 'utf8')) as { seedsRun: number; firstFailingSeed: number };
+    };
+    const [a, b, c] = [seeds('1/3'), seeds('2/3'), seeds('3/3')];
+    expect([a.seedsRun, b.seedsRun, c.seedsRun]).toEqual([3, 3, 3]);
+    expect([a.firstFailingSeed, b.firstFailingSeed, c.firstFailingSeed]).toEqual([1, 2, 3]);
+  }, 60_000);
+
+  it('bad input: a shard out of range, zero jobs, a file that is not an artifact', () => {
+    const notArtifact = join(dir, 'not.json');
+    writeFileSync(notArtifact, '{"schema": 2}');
+    for (const [args, names] of [
+      [['hunt', '--shard', '3/2'], '--shard'],
+      [['hunt', '--jobs', '0'], '--jobs'],
+      [['hunt', '--mode', 'parallel'], '--mode'],
+      [['replay', notArtifact], 'not a shootdown artifact'],
+    ] as const) {
+      const r = cli(...args);
+      expect(r.status, r.why).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(names);
+    }
+  }, 60_000);
+});
+
+describe('PCT', () => {
+  it('finds no-ack-wait returning to user space with a stale remote TLB, which uniform random scheduling rarely shows', async () => {
+    const o = { variant: 'no-ack-wait', workload: 'munmap', pages: 100, cpus: 4, readerAccesses: 3000 };
+    let pct = 0;
+    let random = 0;
+    for (let seed = 1; seed <= 5; seed++) {
+      if (rules(await run({ ...o, seed, strategy: 'pct', depth: 2, pctSteps: 20000 })).includes('TLB_AFTER_RETURN')) pct++;
+      if (rules(await run({ ...o, seed })).includes('TLB_AFTER_RETURN')) random++;
+    }
+    expect(pct).toBeGreaterThanOrEqual(4);
+    expect(random).toBeLessThan(pct);
+  }, 120_000);
+});
