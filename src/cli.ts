@@ -5,13 +5,15 @@ import { Command, CommanderError, Option } from 'commander';
 import { BadInput } from './machine/errors.ts';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { makeConfig, parseDuration, type RunOptions } from './engine/configure.ts';
 import { runCampaign, makeArtifact, type CampaignResult } from './engine/campaign.ts';
 import { runDeterministic } from './engine/deterministic.ts';
-import { pctBound } from './engine/strategy.ts';
+import { DecisionLog, pctBound } from './engine/strategy.ts';
+import { exploreBounded } from './engine/bounded.ts';
+import type { Artifact } from './engine/campaign.ts';
 import { shrink } from './engine/shrink.ts';
-import { readArtifact, writeArtifact } from './report/artifact.ts';
+import { artifactName, readArtifact, writeArtifact } from './report/artifact.ts';
 import { explainText } from './report/explain.ts';
 import { runOnce } from './engine/run.ts';
 import { RESULT_SCHEMA, type RunResult } from './engine/result.ts';
@@ -49,7 +51,7 @@ function runFlags(cmd: Command): Command {
     .option('--reader-accesses <n>', 'upper bound on reads per reader task', '1000000')
     .option('--max-steps <n>', 'deterministic step budget', '500000000')
     .option('--lockup-ms <n>', 'a spin or wait longer than this is a soft lockup', '2000')
-    .option('--strategy <name>', 'deterministic scheduler: random or pct', 'random')
+    .option('--strategy <name>', 'deterministic scheduler: random or pct (hunt: also bounded)', 'random')
     .option('--depth <d>', 'pct: bug depth (priority change points + 1)', '3')
     .option('--pct-steps <k>', 'pct: steps a run is expected to take (where change points fall)')
     .option('--lock-stat', 'print lock_stat for every lock class')
@@ -110,6 +112,12 @@ function positiveInt(flag: string, v: unknown, max = Number.MAX_SAFE_INTEGER): n
   const s = String(v).trim();
   if (!/^\d+$/.test(s) || Number(s) < 1) throw new BadInput(`${flag} ${JSON.stringify(String(v))}: must be a positive integer`);
   if (Number(s) > max) throw new BadInput(`${flag} ${s}: must be at most ${max}`);
+  return Number(s);
+}
+
+function nonNegativeInt(flag: string, v: unknown): number {
+  const s = String(v).trim();
+  if (!/^\d+$/.test(s)) throw new BadInput(`${flag} ${JSON.stringify(String(v))}: must be a whole number`);
   return Number(s);
 }
 
@@ -211,8 +219,11 @@ export function buildProgram(out: (s: string) => void): Command {
       .option('--jobs <n>', 'worker threads (default: every core)')
       .option('--stop-on-first', 'stop at the first failing seed')
       .option('--shard <i/n>', 'run only this shard of the seed space')
-      .option('--artifacts <dir>', 'where artifacts go (default: beside --json, or here)'),
+      .option('--artifacts <dir>', 'where artifacts go (default: beside --json, or here)')
+      .option('--preemptions <k>', 'bounded: at most this many preemptions per schedule', '1')
+      .option('--max-schedules <n>', 'bounded: stop after this many schedules', '100000'),
   ).action(async (o: Record<string, unknown>) => {
+    if (o.strategy === 'bounded') return huntBounded(o);
     const config = makeConfig({ ...options(o), variant: o.variant as string });
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
     const timeMs = o.time === undefined ? Infinity : parseDuration('--time', o.time as string);
@@ -273,6 +284,49 @@ export function buildProgram(out: (s: string) => void): Command {
     }
     process.exitCode = found ? 1 : 0;
   });
+
+  /** hunt --strategy bounded: every schedule with at most k preemptions, one thread. */
+  function huntBounded(o: Record<string, unknown>): void {
+    const config = makeConfig({ ...options(o), strategy: 'random', variant: o.variant as string });
+    if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
+    const k = nonNegativeInt('--preemptions', o.preemptions);
+    const maxSchedules = positiveInt('--max-schedules', o.maxSchedules);
+    const dir = (o.artifacts as string | undefined) ?? (o.json ? dirname(o.json as string) : '.');
+    if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
+    if (o.json) checkOutputPath('--json', o.json as string);
+    out(`shootdown hunt: ${config.variant} on ${config.workload}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --pages ${config.pages}, every schedule with at most ${k} preemptions (up to ${maxSchedules})`);
+    const t0 = performance.now();
+    const r = exploreBounded(config, k, maxSchedules, (v, schedule) => out(`found ${v.rule} in schedule ${schedule}: ${v.detail}`));
+    const secs = (performance.now() - t0) / 1000;
+    out(`${r.schedules} schedules (${r.exhausted ? 'the space is exhausted' : 'stopped at --max-schedules: the space is not exhausted'}), ${r.steps} steps in ${secs.toFixed(1)} s; ${r.groups.length} distinct violations`);
+    const artifacts: string[] = [];
+    for (const g of r.groups) {
+      const decisions = new DecisionLog();
+      for (const cpu of r.firstSchedules.get(g.location)!) decisions.record(cpu);
+      const file = join(dir, artifactName(config, g.rule).replace(/seed\d+/, `bounded${k}-schedule${g.seed}`));
+      writeJsonAtomic(file, { schema: 2, kind: 'artifact', config, rule: g.rule, step: g.step, detail: g.detail, decisions: decisions.runs } satisfies Artifact);
+      artifacts.push(file);
+      out(`  ${g.rule} in ${g.count} schedules, first in schedule ${g.seed}: ${g.detail}\n  artifact: ${file}`);
+    }
+    if (o.json) {
+      writeJsonAtomic(o.json as string, {
+        schema: RESULT_SCHEMA,
+        command: 'hunt',
+        variant: config.variant,
+        workload: config.workload,
+        strategy: { kind: 'bounded', preemptions: k },
+        schedules: r.schedules,
+        exhausted: r.exhausted,
+        seedsRun: r.schedules,
+        found: r.groups.length > 0,
+        violations: r.groups.map((g) => ({ rule: g.rule, location: g.location, schedule: g.seed, count: g.count, detail: g.detail })),
+        firstFailingSeed: null,
+        artifacts,
+        config,
+      });
+    }
+    process.exitCode = r.groups.length > 0 ? 1 : 0;
+  }
 
   program
     .command('replay')

@@ -99,6 +99,31 @@ describe('hunt, replay, shrink', () => {
   }, 60_000);
 });
 
+describe('bounded exploration', () => {
+  it('enumerates every schedule with at most 1 preemption: rework exhausts the space clean, free-before-flush fails and replays', () => {
+    const tiny = ['--cpus', '2', '--pages', '4', '--reader-accesses', '20', '--no-kworker', '--strategy', 'bounded', '--preemptions', '1'];
+    const cleanJson = join(dir, 'bounded-clean.json');
+    const clean = cli('hunt', '--variant', 'rework', ...tiny, '--json', cleanJson);
+    expect(clean.status, clean.why).toBe(0);
+    const c = JSON.parse(readFileSync(cleanJson, 'utf8')) as { schedules: number; exhausted: boolean; found: boolean };
+    expect(c.exhausted).toBe(true);
+    expect(c.found).toBe(false);
+    expect(c.schedules).toBeGreaterThan(1);
+    // with no preemption allowed only the free choices (a cpu going idle) branch: fewer schedules, also exhausted
+    const noneJson = join(dir, 'bounded-0.json');
+    cli('hunt', '--variant', 'rework', ...tiny.slice(0, -2), '--preemptions', '0', '--json', noneJson);
+    const n = JSON.parse(readFileSync(noneJson, 'utf8')) as { schedules: number; exhausted: boolean };
+    expect(n.exhausted).toBe(true);
+    expect(n.schedules).toBeGreaterThanOrEqual(1);
+    expect(n.schedules).toBeLessThan(c.schedules);
+    const badJson = join(dir, 'bounded-bad.json');
+    const bad = cli('hunt', '--variant', 'free-before-flush', ...tiny, '--json', badJson);
+    expect(bad.status, bad.why).toBe(1);
+    const b = JSON.parse(readFileSync(badJson, 'utf8')) as { artifacts: string[] };
+    expect(cli('replay', b.artifacts[0]!).stdout).toMatch(/^reproduced: FREE_WHILE_REMOTE_TLB/m);
+  }, 120_000);
+});
+
 describe('PCT', () => {
   it('finds no-ack-wait returning to user space with a stale remote TLB, which uniform random scheduling rarely shows', async () => {
     const o = { variant: 'no-ack-wait', workload: 'munmap', pages: 100, cpus: 4, readerAccesses: 3000 };

@@ -9,7 +9,7 @@
 import { HDR } from '../machine/layout.ts';
 import { Step } from '../machine/step.ts';
 import type { RunConfig } from '../machine/config.ts';
-import { DecisionLog, makeChooser } from './strategy.ts';
+import { DecisionLog, makeChooser, type Chooser } from './strategy.ts';
 import { SoftLockup } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
 import { checkQuiescent } from '../mm/syscall.ts';
@@ -25,6 +25,8 @@ export interface DeterministicOptions {
   replay?: readonly number[];
   /** Record every choice here. */
   record?: DecisionLog;
+  /** Choose with this instead of the config's strategy (bounded exploration). */
+  chooser?: Chooser;
 }
 
 export function runDeterministic(config: RunConfig, opts: DeterministicOptions = {}): RunResult {
@@ -36,7 +38,7 @@ export function runDeterministic(config: RunConfig, opts: DeterministicOptions =
   const runners: CpuRunner[] = [];
   const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1), (v) => runners[v.cpu]?.traceViolation(v));
   for (let cpu = 0; cpu < config.cpus; cpu++) runners.push(new CpuRunner(m, cpu, config, tasks, oracle, () => clockUs));
-  const chooser = makeChooser(config, opts.replay);
+  const chooser = opts.chooser ?? makeChooser(config, opts.replay);
   const readyCpus: number[] = [];
   let error: RunResult['error'] = null;
   const ready: CpuRunner[] = [];
