@@ -8,13 +8,15 @@
 //       between two workers;
 //   (d) measured operations per second at 1, 2, 4 and 8 simulated cpus;
 //   (e) the slowdown from latency statistics and lock_stat, on against off;
-//   (f) the slowdown from tracing, on against off.
+//   (f) the slowdown from tracing, on against off;
+//   (g) a hunt campaign's seeds per second with 2 jobs against 1.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
+import { campaignPool, runCampaign } from '../src/engine/campaign.ts';
 
 const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
@@ -83,6 +85,22 @@ rows.push(`(f) tracing: ${traced.on.toFixed(0)} ms on, ${traced.off.toFixed(0)} 
 results.traceCost = { msOn: traced.on, msOff: traced.off, slowdown: traced.on / traced.off };
 rows.push(`(e) latency statistics: ${cost.on!.toFixed(0)} ms on, ${cost.off!.toFixed(0)} ms off (deterministic mix): ${((cost.on! / cost.off! - 1) * 100).toFixed(1)}% slower`);
 results.statsCost = { msOn: cost.on, msOff: cost.off, slowdown: cost.on! / cost.off! };
+
+// (g)
+const perSec: Record<number, number> = {};
+const CAMPAIGN_SEEDS = 80;
+for (const jobs of [1, 2]) {
+  const base = makeConfig({ variant: 'rework', workload: 'munmap', pages: 300 });
+  const pool = campaignPool(jobs);
+  try {
+    await runCampaign({ base, firstSeed: 1_000_001, seeds: 2 * jobs, timeMs: Infinity, jobs, stopOnFirst: false, shard: null }, undefined, pool); // start the workers
+    perSec[jobs] = (await runCampaign({ base, firstSeed: 1, seeds: CAMPAIGN_SEEDS, timeMs: Infinity, jobs, stopOnFirst: false, shard: null }, undefined, pool)).seedsPerSec;
+  } finally {
+    await pool.destroy();
+  }
+}
+rows.push(`(g) hunt campaign: ${perSec[1]} seeds/s with 1 job, ${perSec[2]} with 2: ${(perSec[2]! / perSec[1]!).toFixed(2)}x`);
+results.campaignSeedsPerSec = { jobs1: perSec[1], jobs2: perSec[2], ratio: perSec[2]! / perSec[1]! };
 
 mkdirSync('bench', { recursive: true });
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
