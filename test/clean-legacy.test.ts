@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { uncleanRuns } from './helpers.ts';
 
 describe('legacy: no violation over many seeds', () => {
-  for (const [workload, seeds] of [['munmap', 200], ['exit', 100], ['madvise', 100], ['mix', 100]] as const) {
+  for (const [workload, seeds] of [['munmap', 120], ['exit', 60], ['madvise', 60], ['mix', 50]] as const) {
     it(`${workload}, ${seeds} seeds`, async () => expect(await uncleanRuns('legacy', workload, seeds)).toEqual([]), 240_000);
   }
 });
