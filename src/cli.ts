@@ -17,6 +17,7 @@ import { artifactName, readArtifact, writeArtifact } from './report/artifact.ts'
 import { explainText } from './report/explain.ts';
 import { runOnce } from './engine/run.ts';
 import { RESULT_SCHEMA, type RunResult } from './engine/result.ts';
+import type { RunConfig } from './machine/config.ts';
 import type { CompareFile, ScaleFile } from './report/formats.ts';
 import { scaleCsv, scaleRows } from './report/scale.ts';
 import { startProgress } from './report/progress.ts';
@@ -92,6 +93,27 @@ function options(o: Record<string, unknown>): RunOptions {
   };
 }
 
+function variantList(o: Record<string, unknown>): string[] {
+  const names = String(o.variants).split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new BadInput('--variants: empty list');
+  return names;
+}
+
+/** Run each config in turn, with a progress bar when it takes a while. */
+async function runAll(label: string, configs: RunConfig[], what: (c: RunConfig) => string): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  const progress = startProgress(label, configs.length);
+  try {
+    for (const c of configs) {
+      results.push(await runWithSignals(c));
+      progress.tick(what(c));
+    }
+  } finally {
+    progress.stop();
+  }
+  return results;
+}
+
 /** The result JSON never carries the trace; the trace goes to its own file. */
 function withoutTrace(r: RunResult): RunResult {
   const { trace: _trace, ...rest } = r;
@@ -150,21 +172,10 @@ export function buildProgram(out: (s: string) => void): Command {
   });
 
   runFlags(program.command('compare').description('the same workload and seed under several variants, side by side').option('--variants <list>', 'comma-separated variants', 'legacy,rework')).action(async (o: Record<string, unknown>) => {
-    const names = String(o.variants).split(',').map((s) => s.trim()).filter(Boolean);
-    if (names.length === 0) throw new BadInput('--variants: empty list');
-    const configs = names.map((variant) => makeConfig({ ...options(o), variant }, '--variants'));
+    const configs = variantList(o).map((variant) => makeConfig({ ...options(o), variant }, '--variants'));
     if (o.json) checkOutputPath('--json', o.json as string);
     if (o.trace) checkOutputPath('--trace', o.trace as string);
-    const results: RunResult[] = [];
-    const progress = startProgress('compare', configs.length);
-    try {
-      for (const c of configs) {
-        results.push(await runWithSignals(c));
-        progress.tick(c.variant);
-      }
-    } finally {
-      progress.stop();
-    }
+    const results = await runAll('compare', configs, (c) => c.variant);
     if (o.trace) for (const r of results) if (r.trace) writeJsonAtomic(traceFileFor(o.trace as string, r.variant), r.trace);
     const c0 = configs[0]!;
     out(`shootdown compare: workload ${c0.workload}, --pages ${c0.pages}, ${c0.cpus} cpus, --preempt ${c0.preempt}, ${c0.mode} mode, seed ${c0.seed}`);
@@ -183,22 +194,12 @@ export function buildProgram(out: (s: string) => void): Command {
       .option('--csv <file>', 'write the CSV here (default: print it)'),
   ).action(async (o: Record<string, unknown>) => {
     const counts = String(o.cpus).split(',').map((s) => s.trim());
-    const names = String(o.variants).split(',').map((s) => s.trim()).filter(Boolean);
-    if (names.length === 0) throw new BadInput('--variants: empty list');
+    const names = variantList(o);
     const configs = counts.flatMap((cpus) => names.map((variant) => makeConfig({ ...options(o), cpus, variant }, '--variants')));
     const cpuCounts = [...new Set(configs.map((c) => c.cpus))];
     if (cpuCounts.length !== counts.length) throw new BadInput(`--cpus ${String(o.cpus)}: a cpu count is repeated`);
     for (const [flag, file] of [['--csv', o.csv], ['--json', o.json], ['--trace', o.trace]] as const) if (file) checkOutputPath(flag, file as string);
-    const results: RunResult[] = [];
-    const progress = startProgress('scale', configs.length);
-    try {
-      for (const c of configs) {
-        results.push(await runWithSignals(c));
-        progress.tick(`${c.variant} on ${c.cpus} cpus`);
-      }
-    } finally {
-      progress.stop();
-    }
+    const results = await runAll('scale', configs, (c) => `${c.variant} on ${c.cpus} cpus`);
     const rows = scaleRows(results);
     const csv = scaleCsv(rows);
     if (o.csv) writeTextAtomic(o.csv as string, csv);
