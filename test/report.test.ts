@@ -142,6 +142,29 @@ describe('html report', () => {
     BROWSER_TIMEOUT_MS,
   );
 
+  it('merges the shards of a hunt campaign: seeds add up, each violation keeps its lowest first seed', () => {
+    const shard = (index: number, seed: number, count: number) => {
+      const file = join(dir, `hunt-${index}.json`);
+      writeJsonAtomic(file, {
+        schema: RESULT_SCHEMA,
+        command: 'hunt',
+        variant: 'no-ack-wait',
+        workload: 'munmap',
+        strategy: { kind: 'random' },
+        shard: { index, count: 2 },
+        seedsRun: 500,
+        found: true,
+        violations: [{ rule: 'FREE_WHILE_REMOTE_TLB', location: 'FREE_WHILE_REMOTE_TLB frame # freed', seed, count, detail: `frame ${seed} freed` }],
+      });
+      return file;
+    };
+    const html = renderHtmlReport(loadReportInputs([shard(1, 7, 3), shard(2, 4, 5)]));
+    const row = /<tr data-hunt="no-ack-wait \/ munmap \/ random"><td>[^<]*<\/td><td class="num">(\d+)<\/td><td>([^<]*)<\/td>/.exec(html)!;
+    expect(row[1]).toBe('1000');
+    expect(row[2]).toBe('1/2, 2/2');
+    expect(html).toContain('<td class="num">8</td><td>first seed 4</td><td>FREE_WHILE_REMOTE_TLB</td>');
+  });
+
   it('escapes text taken from the inputs', () => {
     const [input] = loadReportInputs([files.legacy]);
     if (input?.kind !== 'run') throw new Error('legacy.json was not read as a run');
@@ -179,7 +202,7 @@ describe('html report', () => {
     const cases: [string, RegExp][] = [
       [missing, /cannot read/],
       [notJson, /not JSON/],
-      [notResult, /not a shootdown run, compare or scale file/],
+      [notResult, /not a shootdown run, compare, scale or hunt file/],
       [brokenRun, /not a valid run result: latency/],
     ];
     for (const [file, what] of cases) {

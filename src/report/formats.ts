@@ -33,5 +33,22 @@ export interface ScaleFile {
   results: RunResult[];
 }
 
+/** A hunt campaign's summary (one shard of it, or all). */
+export interface HuntFile {
+  schema: typeof RESULT_SCHEMA;
+  command: 'hunt';
+  variant: string;
+  workload: string;
+  strategy: { kind: string };
+  shard: { index: number; count: number } | null;
+  seedsRun: number;
+  found: boolean;
+  violations: { rule: string; location: string; seed?: number; count: number; detail: string }[];
+}
+
 /** A file given to `shootdown report`, once read and recognised. */
-export type ReportInput = { kind: 'run'; file: string; result: RunResult } | { kind: 'compare'; file: string; data: CompareFile } | { kind: 'scale'; file: string; data: ScaleFile };
+export type ReportInput =
+  | { kind: 'run'; file: string; result: RunResult }
+  | { kind: 'compare'; file: string; data: CompareFile }
+  | { kind: 'scale'; file: string; data: ScaleFile }
+  | { kind: 'hunt'; file: string; data: HuntFile };

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { BadInput } from '../machine/errors.ts';
 import { RESULT_SCHEMA, type RunResult } from '../engine/result.ts';
 import { LATENCY_NAMES, type LatencyName } from '../stats/latency.ts';
+import type { HuntFile } from './formats.ts';
 import type { LockClassStat } from '../stats/lockstat.ts';
 import type { CompareFile, ReportInput, ScaleFile } from './formats.ts';
 import { checkOutputPath, writeTextAtomic } from './json.ts';
@@ -89,6 +90,18 @@ const scaleRowSchema = z.looseObject({
   ipis_per_op: num,
   preempt_off_max_us: num,
 });
+const huntSchema = z.looseObject({
+  schema: z.literal(RESULT_SCHEMA),
+  command: z.literal('hunt'),
+  variant: z.string(),
+  workload: z.string(),
+  strategy: z.looseObject({ kind: z.string() }),
+  shard: z.looseObject({ index: num, count: num }).nullable().default(null),
+  seedsRun: num,
+  found: z.boolean(),
+  violations: z.array(z.looseObject({ rule: z.string(), location: z.string(), seed: num.optional(), count: num, detail: z.string() })),
+});
+
 const scaleSchema = z.looseObject({ schema: z.literal(RESULT_SCHEMA), command: z.literal('scale'), workload: z.string(), rows: z.array(scaleRowSchema), results: z.array(runSchema) });
 
 /** One line, whatever the underlying message looked like. */
@@ -107,8 +120,8 @@ function firstIssue(error: z.ZodError): string {
 function recognise(file: string, value: unknown): ReportInput {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse(file, 'not a shootdown result (the JSON is not an object)');
   const v = value as Record<string, unknown>;
-  const kind = v.command === 'compare' ? 'compare' : v.command === 'scale' ? 'scale' : 'variant' in v && 'counters' in v ? 'run' : null;
-  if (kind === null) throw refuse(file, 'not a shootdown run, compare or scale file (no "command" of compare or scale, and no "variant" and "counters")');
+  const kind = v.command === 'compare' ? 'compare' : v.command === 'scale' ? 'scale' : v.command === 'hunt' ? 'hunt' : 'variant' in v && 'counters' in v ? 'run' : null;
+  if (kind === null) throw refuse(file, 'not a shootdown run, compare, scale or hunt file (no "command" of compare, scale or hunt, and no "variant" and "counters")');
   if (v.schema !== RESULT_SCHEMA) throw refuse(file, `${kind} file of schema ${JSON.stringify(v.schema) ?? 'none'}; this report reads schema ${RESULT_SCHEMA}`);
   // The casts below widen checked data to the writer's types: every field the
   // report reads has been validated, the rest is carried as the writer wrote it.
@@ -121,6 +134,11 @@ function recognise(file: string, value: unknown): ReportInput {
     const parsed = compareSchema.safeParse(value);
     if (!parsed.success) throw refuse(file, `not a valid compare file: ${firstIssue(parsed.error)}`);
     return { kind, file, data: parsed.data as unknown as CompareFile };
+  }
+  if (kind === 'hunt') {
+    const parsed = huntSchema.safeParse(value);
+    if (!parsed.success) throw refuse(file, `not a valid hunt file: ${firstIssue(parsed.error)}`);
+    return { kind, file, data: parsed.data as unknown as HuntFile };
   }
   const parsed = scaleSchema.safeParse(value);
   if (!parsed.success) throw refuse(file, `not a valid scale file: ${firstIssue(parsed.error)}`);
@@ -564,13 +582,54 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
+/**
+ * Hunt campaigns, merged: the shards of one campaign (same variant, workload
+ * and strategy) add up their seeds, and each violation location keeps the
+ * lowest first seed and the summed count.
+ */
+function huntSection(hunts: { file: string; data: HuntFile }[]): string {
+  if (hunts.length === 0) return '<p class="note">no hunt files</p>';
+  interface Campaign {
+    files: string[];
+    shards: string[];
+    seeds: number;
+    found: Map<string, HuntFile['violations'][number]>;
+  }
+  const campaigns = new Map<string, Campaign>();
+  for (const { file, data } of hunts) {
+    const key = `${data.variant} / ${data.workload} / ${data.strategy.kind}`;
+    const c: Campaign = campaigns.get(key) ?? { files: [], shards: [], seeds: 0, found: new Map() };
+    c.files.push(file);
+    c.shards.push(data.shard ? `${data.shard.index}/${data.shard.count}` : 'all');
+    c.seeds += data.seedsRun;
+    for (const v of data.violations) {
+      const m = c.found.get(v.location);
+      if (!m) c.found.set(v.location, { ...v });
+      else {
+        m.count += v.count;
+        if (v.seed !== undefined && (m.seed === undefined || v.seed < m.seed)) Object.assign(m, { seed: v.seed, detail: v.detail });
+      }
+    }
+    campaigns.set(key, c);
+  }
+  const rows = [...campaigns.entries()].flatMap(([key, c]) => {
+    const head = `<tr data-hunt="${esc(key)}"><td>${esc(key)}</td><td class="num">${c.seeds}</td><td>${esc(c.shards.join(', '))}</td><td>${c.found.size === 0 ? 'none' : `${c.found.size} distinct`}</td><td>${esc(c.files.join(', '))}</td></tr>`;
+    const found = [...c.found.values()].map((v) => `<tr><td></td><td class="num">${v.count}</td><td>first seed ${v.seed ?? '-'}</td><td>${esc(v.rule)}</td><td>${esc(v.detail)}</td></tr>`);
+    return [head, ...found];
+  });
+  return `<table><thead><tr><th>campaign (variant / workload / strategy)</th><th>seeds (or count)</th><th>shards</th><th>violations</th><th>files</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 /** One self-contained page: comparison, lock_stat, latency plots, scaling and violations. */
 export function renderHtmlReport(inputs: ReportInput[]): string {
   const shown = collectRuns(
     inputs.flatMap((input) => (input.kind === 'run' ? [{ file: input.file, result: input.result }] : input.kind === 'compare' ? input.data.results.map((result) => ({ file: input.file, result })) : [])),
   );
   const scales = inputs.flatMap((input) => (input.kind === 'scale' ? [{ file: input.file, data: input.data }] : []));
-  const everyRun = collectRuns(inputs.flatMap((input) => (input.kind === 'run' ? [{ file: input.file, result: input.result }] : input.data.results.map((result) => ({ file: input.file, result })))));
+  const everyRun = collectRuns(
+    inputs.flatMap((input) => (input.kind === 'run' ? [{ file: input.file, result: input.result }] : input.kind === 'hunt' ? [] : input.data.results.map((result) => ({ file: input.file, result })))),
+  );
+  const hunts = inputs.flatMap((input) => (input.kind === 'hunt' ? [{ file: input.file, data: input.data }] : []));
   const plots = new Plots();
   const sections = [
     ['1. Comparison', comparisonSection(shown)],
@@ -578,6 +637,7 @@ export function renderHtmlReport(inputs: ReportInput[]): string {
     ['3. Latency distributions', latencySection(shown, plots)],
     ['4. Scaling', scaleSection(scales, plots)],
     ['5. Violations', violationsSection(everyRun)],
+    ['6. Hunt campaigns', huntSection(hunts)],
   ] as const;
   const fileList = inputs.map((input) => `<li>${esc(input.file)} <span class="note">(${input.kind})</span></li>`).join('');
   return `<!DOCTYPE html>
