@@ -105,6 +105,7 @@ async function runAll(label: string, configs: RunConfig[], what: (c: RunConfig) 
   const progress = startProgress(label, configs.length);
   try {
     for (const c of configs) {
+      if (interrupts.signal.aborted) break; // the runs done so far are reported
       results.push(await runWithSignals(c));
       progress.tick(what(c));
     }
@@ -243,21 +244,15 @@ export function buildProgram(out: (s: string) => void): Command {
       out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps: each run finds a bug of that depth with probability at least ${pctBound(config.cpus, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
     }
     const progress = startProgress('hunt', Number.isFinite(timeMs) && seeds === Number.MAX_SAFE_INTEGER ? 0 : seeds);
-    const ac = new AbortController();
-    const stop = (): void => ac.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
     let result: CampaignResult;
     try {
       result = await runCampaign({ base: config, firstSeed, seeds, timeMs, jobs, stopOnFirst: Boolean(o.stopOnFirst), shard, onSeed: (s, fresh) => {
         progress.tick(`seed ${s.seed}`);
         if (fresh) out(`found ${fresh.rule} at seed ${fresh.seed}: ${fresh.detail}`);
         if (s.error) out(`seed ${s.seed} failed: ${s.error.name}: ${s.error.message}`);
-      } }, ac.signal);
+      } }, interrupts.signal);
     } finally {
       progress.stop();
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
     }
     const artifacts: string[] = [];
     for (const g of result.groups) artifacts.push(writeArtifact(dir, makeArtifact({ ...config, seed: g.seed }, g.rule).artifact));
@@ -394,23 +389,50 @@ function runOnceSync(config: ReturnType<typeof makeConfig>): RunResult {
 
 /** Ctrl-C or SIGTERM stops the run at the next slice; what was measured is still reported. */
 async function runWithSignals(config: ReturnType<typeof makeConfig>): Promise<RunResult> {
-  const ac = new AbortController();
-  const stop = (): void => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    return await runOnce(config, ac.signal);
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+  return runOnce(config, interrupts.signal);
+}
+
+/**
+ * Ctrl-C or SIGTERM: the first stops the work at its next check and keeps
+ * what was measured (the results are printed and written, exit 130 or 143);
+ * a second exits at once.
+ */
+class Interrupts {
+  private readonly controller = new AbortController();
+  private received: NodeJS.Signals | null = null;
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    if (this.received) process.exit(Interrupts.exitCodeOf(sig));
+    this.received = sig;
+    process.stderr.write(`shootdown: ${sig}: stopping and keeping what was measured (${sig} again quits at once)\n`);
+    this.controller.abort();
+  };
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+  static exitCodeOf(sig: NodeJS.Signals): number {
+    return sig === 'SIGINT' ? 130 : 143;
+  }
+  install(): void {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+  remove(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+  }
+  exitCode(): number | null {
+    return this.received ? Interrupts.exitCodeOf(this.received) : null;
   }
 }
 
+const interrupts = new Interrupts();
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram((s) => process.stdout.write(s + '\n'));
+  interrupts.install();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return interrupts.exitCode() ?? (typeof process.exitCode === 'number' ? process.exitCode : 0);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
@@ -423,6 +445,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`shootdown: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
     return 1;
+  } finally {
+    interrupts.remove();
   }
 }
 

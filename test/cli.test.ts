@@ -2,7 +2,7 @@
 // Exit codes: 0 clean, 1 violation, 2 bad input with one `shootdown: ` line
 // naming the flag on stderr and never a stack trace.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +206,28 @@ describe('run', () => {
       expect(t.traceEvents.length).toBeGreaterThan(10);
     }
   });
+
+  for (const [mode, sig, code] of [['parallel', 'SIGINT', 130], ['deterministic', 'SIGTERM', 143]] as const) {
+    it(`${sig} during a ${mode} run stops it, writes the partial JSON and exits ${code}, leaving no process behind`, async () => {
+      const file = join(dir, `interrupted-${mode}.json`);
+      const args = mode === 'parallel' ? ['--mode', 'parallel', '--workload', 'mix', '--tasks-per-cpu', '2', '--duration', '60s', '--rounds', '1000000000'] : ['--workload', 'munmap', '--pages', '2000000', '--memory', '9G'];
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', ...args, '--json', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      await new Promise((resolve) => setTimeout(resolve, 4000)); // started and running
+      child.kill(sig);
+      const t0 = performance.now();
+      const status = await exited;
+      expect(status, stdout).toBe(code);
+      const json = JSON.parse(readFileSync(file, 'utf8')) as { error: { name: string }; steps: number };
+      expect(json.error.name).toBe('Interrupted');
+      expect(json.steps).toBeGreaterThan(0);
+      expect(stdout).toContain('error: Interrupted');
+      expect(child.exitCode).toBe(code); // the process, and with it every worker thread, is gone
+      console.log(`${sig}: the ${mode} run ended ${(performance.now() - t0).toFixed(0)} ms after the signal`);
+    }, 60_000);
+  }
 
   it('free-before-flush exits 1 and reports FREE_WHILE_REMOTE_TLB', () => {
     const r = cli('run', '--variant', 'free-before-flush', '--pages', '100', '--cpus', '2');

@@ -27,9 +27,32 @@ export interface DeterministicOptions {
   record?: DecisionLog;
   /** Choose with this instead of the config's strategy (bounded exploration). */
   chooser?: Chooser;
+  /** Checked between chunks of steps: true ends the run early with what it measured. */
+  aborted?: () => boolean;
 }
 
+/** Steps between two looks at the outside world (the event loop, a stop request). */
+const CHUNK_STEPS = 65_536;
+
 export function runDeterministic(config: RunConfig, opts: DeterministicOptions = {}): RunResult {
+  const run = deterministicRun(config, opts);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The same run, giving the event loop a turn every chunk, so Ctrl-C is heard and ends it with its results. */
+export async function runDeterministicAsync(config: RunConfig, signal?: AbortSignal): Promise<RunResult> {
+  const run = deterministicRun(config, { aborted: () => signal?.aborted === true });
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Generator<void, RunResult, void> {
   const t0 = performance.now();
   const { m, tasks } = bootMachine(config);
   let steps = 0;
@@ -59,6 +82,13 @@ export function runDeterministic(config: RunConfig, opts: DeterministicOptions =
         continue;
       }
       if (steps >= config.maxSteps) throw new SoftLockup(-1, 'deterministic scheduler', `no end after ${steps} steps (--max-steps)`);
+      if (steps % CHUNK_STEPS === 0 && steps > 0) {
+        yield;
+        if (opts.aborted?.()) {
+          error = { name: 'Interrupted', message: `stopped by a signal after ${steps} steps; the results so far are kept` };
+          break;
+        }
+      }
       const chosen = ready[chooser.choose(readyCpus, steps)]!;
       opts.record?.record(chosen.cpu);
       const kind = chosen.step();
@@ -66,7 +96,7 @@ export function runDeterministic(config: RunConfig, opts: DeterministicOptions =
       steps++;
       clockUs += 1 / ready.length;
     }
-    checkQuiescent(m.mem, m, oracle, 0);
+    if (!error) checkQuiescent(m.mem, m, oracle, 0);
   } catch (e) {
     error = errorOf(e, () => cpuStateDump(m, config));
     if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);

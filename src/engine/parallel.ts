@@ -80,6 +80,7 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
     await pool.destroy();
   }
   reports.sort((a, b) => a.cpu - b.cpu);
+  if (signal?.aborted && error === null) error = { name: 'Interrupted', message: 'stopped by a signal; every cpu handed in what it had measured' };
   const final = new Oracle(config.variant, config.seed, 100, () => -1, () => {});
   if (error?.name === 'SoftLockup') final.report('SOFT_LOCKUP', { cpu: -1, task: -1, mm: -1 }, error.message);
   const failed = error !== null || reports.some((r) => r.error !== null) || Atomics.load(mem, HDR.STOP) !== 0;
