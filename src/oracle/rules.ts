@@ -13,7 +13,7 @@ export const RULES = {
   RSS_MISMATCH: "an mm's rss counters differ from what its page tables map",
   SLEEP_IN_ATOMIC: 'a sleeping function was called with preemption or interrupts disabled',
   LOCK_NOT_OWNER: 'a lock was released by a cpu that did not hold it',
-  SOFT_LOCKUP: 'a cpu stayed in one spin or ack wait past --lockup-ms, or a task slept on a lock ten times that long',
+  SOFT_LOCKUP: 'a cpu stayed in one spin or ack wait past --lockup-ms, or a task slept on a lock 60 times that long (a hung task)',
 } as const;
 export type Rule = keyof typeof RULES;
 

@@ -10,8 +10,8 @@ import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from './context.ts';
 
-/** A sleep on a lock longer than this many lockup limits is a hung task (khungtaskd's check). */
-export const HUNG_TASK_LOCKUPS = 10;
+/** A sleep on a lock longer than this many lockup limits is a hung task: 120 s at the default 2 s, khungtaskd's default timeout. */
+export const HUNG_TASK_LOCKUPS = 60;
 
 export function taskState(ctx: Kctx, task: number): number {
   return Atomics.load(ctx.mem, ctx.m.task(task, TASK_FIELD.STATE));
