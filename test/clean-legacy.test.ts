@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { uncleanRuns } from './helpers.ts';
 
 describe('legacy: no violation over many seeds', () => {
-  for (const [workload, seeds] of [['munmap', 120], ['exit', 60], ['madvise', 60], ['mix', 50]] as const) {
+  for (const [workload, seeds] of [['munmap', 60], ['exit', 30], ['madvise', 30], ['mix', 25]] as const) {
     it(`${workload}, ${seeds} seeds`, async () => expect(await uncleanRuns('legacy', workload, seeds)).toEqual([]), 240_000);
   }
 });

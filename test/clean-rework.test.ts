@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { uncleanRuns } from './helpers.ts';
 
 describe('rework: no violation over many seeds', () => {
-  it('munmap, i_mmap mutex, 500 seeds', async () => expect(await uncleanRuns('rework', 'munmap', 500, { immapLock: 'mutex' })).toEqual([]), 240_000);
-  it('exit, i_mmap mutex, 60 seeds', async () => expect(await uncleanRuns('rework', 'exit', 60, { immapLock: 'mutex' })).toEqual([]), 240_000);
-  for (const [workload, seeds] of [['madvise', 60], ['mix', 50]] as const) {
+  it('munmap (256 pages), i_mmap mutex, 500 seeds', async () => expect(await uncleanRuns('rework', 'munmap', 500, { immapLock: 'mutex', pages: 256 })).toEqual([]), 240_000);
+  it('exit, i_mmap mutex, 30 seeds', async () => expect(await uncleanRuns('rework', 'exit', 30, { immapLock: 'mutex' })).toEqual([]), 240_000);
+  for (const [workload, seeds] of [['madvise', 30], ['mix', 25]] as const) {
     it(`${workload}, ${seeds} seeds`, async () => expect(await uncleanRuns('rework', workload, seeds)).toEqual([]), 240_000);
   }
 });

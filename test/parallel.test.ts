@@ -47,14 +47,15 @@ describe('parallel mode', () => {
   });
 
   // 8 simulated cpus with 3 tasks each on 2 host cores: spins back off, so every cpu makes progress
+  // (the suite runs 4 seconds; the 10-second runs are in the closing notes)
   for (const variant of ['legacy', 'rework']) {
-    it(`${variant}: 8 cpus x 3 tasks for 10 seconds, no soft lockup and no violation`, async () => {
-      const r = await run({ variant, workload: 'mix', mode: 'parallel', cpus: 8, tasksPerCpu: 3, mms: 2, duration: '10s', rounds: 1_000_000_000, probe: true });
+    it(`${variant}: 8 cpus x 3 tasks for 4 seconds, no soft lockup and no violation`, async () => {
+      const r = await run({ variant, workload: 'mix', mode: 'parallel', cpus: 8, tasksPerCpu: 3, mms: 2, duration: '4s', rounds: 1_000_000_000, probe: true });
       expect(r.error).toBeNull();
       expect(r.violations).toEqual([]);
       expect(r.threads).toBe(8);
       expect(r.counters.ops).toBeGreaterThan(0);
-      expect(r.clockUs).toBeGreaterThanOrEqual(10_000_000);
+      expect(r.clockUs).toBeGreaterThanOrEqual(4_000_000);
     }, 60_000);
   }
 });

@@ -83,6 +83,7 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       }
       if (steps >= config.maxSteps) throw new SoftLockup(-1, 'deterministic scheduler', `no end after ${steps} steps (--max-steps)`);
       if (steps % CHUNK_STEPS === 0 && steps > 0) {
+        for (const r of runners) r.checkHungTasks(clockUs); // cpus with nothing to do are never stepped
         yield;
         if (opts.aborted?.()) {
           error = { name: 'Interrupted', message: `stopped by a signal after ${steps} steps; the results so far are kept` };

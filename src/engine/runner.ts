@@ -44,6 +44,8 @@ interface Slot {
   exited: boolean;
   mm: number;
   preemptCount: number;
+  /** Interrupts-off depth when it was switched out (only a task that slept with interrupts off, a reported bug, has one). */
+  irqsDisabled: number;
   ptlHeld: number;
   ptlFreedThisHold: number;
   gatherDepth: number;
@@ -96,7 +98,7 @@ export class CpuRunner {
       .map(({ spec, index }) => {
         const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
         this.records.push(rec);
-        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0 } satisfies Slot;
+        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0 } satisfies Slot;
       });
     this.hasKthreads = this.slots.some((s) => s.spec.kind !== TaskKind.USER);
     this.crashAtStep = config.crash && config.crash.cpu === cpu ? config.crash.step : -1;
@@ -167,20 +169,33 @@ export class CpuRunner {
     if (this.curr && nowUs - this.sliceStartUs >= TIMESLICE_US && this.slots.some((s) => s !== this.curr && this.runnable(s))) {
       Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 1);
     }
-    const hungUs = ctx.config.lockupMs * 1000 * HUNG_TASK_LOCKUPS;
+    this.checkHungTasks(nowUs);
+  }
+
+  /** khungtaskd: a task asleep on a lock (no timer) for HUNG_TASK_LOCKUPS lockup limits ends the run. */
+  checkHungTasks(nowUs: number): void {
+    const hungUs = this.ctx.config.lockupMs * 1000 * HUNG_TASK_LOCKUPS;
     for (const s of this.slots) {
       if (s.exited || s.onRq || s.timerWakeAtUs !== Infinity || this.state(s) !== TaskState.SLEEPING) continue;
       if (nowUs - s.sleptAtUs > hungUs) throw new SoftLockup(this.cpu, `task ${s.index} asleep on a lock`, `blocked for ${Math.round((nowUs - s.sleptAtUs) / 1000)} ms (hung task)`);
     }
   }
 
-  /** Whether the current task may be preempted at the step point it stopped at. */
+  /**
+   * Whether the current task may be switched out at the step point it
+   * stopped at, need_resched being set. cond_resched (and might_resched under
+   * voluntary) test only need_resched, as 2.6.38's should_resched does: in
+   * atomic context, a bug already reported by might_sleep, they schedule
+   * anyway. schedule() called by a task woken before it slept is a scheduling
+   * point in every model.
+   */
   private preemptibleAt(at: StepKind | -1): boolean {
     const { ctx } = this;
+    const model = ctx.config.preempt;
+    if (at === Step.RESCHED || (at === Step.MIGHT_RESCHED && model === 'voluntary')) return true;
     if (ctx.mem[ctx.m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT)] !== 0 || !this.irqsEnabled()) return false;
-    if (at === Step.USER || at === Step.RESCHED || at === Step.YIELD) return true;
-    if (at === Step.MIGHT_RESCHED) return ctx.config.preempt !== 'none';
-    return ctx.config.preempt === 'full';
+    if (at === Step.USER || at === Step.YIELD || at === Step.SLEEP) return true;
+    return model === 'full';
   }
 
   /** The next runnable task other than the current one: the real-time probe first, then round robin. */
@@ -202,10 +217,12 @@ export class CpuRunner {
     const { ctx } = this;
     const { m, mem } = ctx;
     const pcAt = m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT);
+    const irqAt = m.cpu(this.cpu, CPU_FIELD.IRQS_DISABLED);
     const prev = this.curr;
     if (prev) {
       prev.mm = ctx.mm;
       prev.preemptCount = mem[pcAt]!;
+      prev.irqsDisabled = mem[irqAt]!;
       prev.ptlHeld = ctx.ptlHeld;
       prev.ptlFreedThisHold = ctx.ptlFreedThisHold;
       prev.gatherDepth = ctx.gatherDepth;
@@ -218,8 +235,10 @@ export class CpuRunner {
       } else if (!prev.exited) {
         prev.rec.stats.voluntarySwitches++; // it slept or yielded
       }
-      // a task that sleeps while atomic (a reported bug) takes its preempt_count with it
-      if (prev.preemptCount > 0 && this.irqsEnabled()) sectionClose(ctx, 'schedule');
+      // a task that sleeps while atomic (a reported bug) takes its preempt_count and irq state with it;
+      // finish_task_switch turns interrupts on for the next one
+      if (prev.preemptCount > 0 || prev.irqsDisabled > 0) sectionClose(ctx, 'schedule');
+      mem[irqAt] = 0;
     }
     Atomics.store(mem, m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 0);
     Atomics.add(mem, m.cpu(this.cpu, CPU_FIELD.NR_SWITCHES), 1);
@@ -237,7 +256,8 @@ export class CpuRunner {
     ctx.gatherDepth = next.gatherDepth;
     ctx.timerWakeAtUs = Infinity;
     next.timerWakeAtUs = Infinity;
-    if (next.preemptCount > 0 && this.irqsEnabled()) sectionOpen(ctx, 'schedule');
+    mem[irqAt] = next.irqsDisabled;
+    if (next.preemptCount > 0 || next.irqsDisabled > 0) sectionOpen(ctx, 'schedule');
     if (next.mm >= 0) switchMm(ctx, next.mm);
     else if (activeMm(ctx) >= 0) enterLazyTlb(ctx);
     this.sliceStartUs = ctx.now();
@@ -300,8 +320,9 @@ export class CpuRunner {
         curr.sleptAtUs = ctx.now();
         this.contextSwitch(this.pickNext(), false);
       } else if (curr.at === Step.YIELD) {
+        // sched_yield: the task stays runnable, so the kernel counts it as involuntary (nivcsw)
         const next = this.pickNext();
-        if (next) this.contextSwitch(next, false);
+        if (next) this.contextSwitch(next, true);
       } else if (Atomics.load(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED)) !== 0 && this.preemptibleAt(curr.at)) {
         const next = this.pickNext();
         if (next) this.contextSwitch(next, true);

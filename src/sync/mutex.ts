@@ -11,7 +11,7 @@ import { MUTEX } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { lockHoldKey, type Kctx } from './context.ts';
-import { mightSleep } from './preempt.ts';
+import { mightSleep, preemptDisable, preemptEnable, preemptEnableNoResched } from './preempt.ts';
 import { spinLock, spinUnlock, LockClass, type LockClassName } from './spinlock.ts';
 import { WaitList, schedule, setCurrentRunning, setCurrentSleeping, wakeUpProcess, SPURIOUS_WAKEUPS_MAX } from './sched.ts';
 
@@ -35,10 +35,11 @@ export function* mutexLock(ctx: Kctx, lock: number, cls: LockClassName, site: st
   ctx.lockSinceUs.set(lockHoldKey(lock, ctx.task), nowUs);
 }
 
-/** __mutex_lock_common */
+/** __mutex_lock_common: preemption stays off around the wait loop, except across schedule(). */
 function* mutexLockSlowpath(ctx: Kctx, lock: number): Path {
   const mem = ctx.mem;
   const list = new WaitList(ctx, lock + MUTEX.WAIT_HEAD, lock + MUTEX.WAIT_TAIL);
+  preemptDisable(ctx, '__mutex_lock_common');
   yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_lock_common');
   list.addTail(ctx.task, 0);
   ctx.stats.sleepingLockWaits++;
@@ -47,13 +48,16 @@ function* mutexLockSlowpath(ctx: Kctx, lock: number): Path {
     if (Atomics.exchange(mem, lock + MUTEX.COUNT, -1) === 1) break;
     setCurrentSleeping(ctx);
     yield* spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
+    preemptEnableNoResched(ctx, '__mutex_lock_common');
     yield* schedule(ctx);
+    preemptDisable(ctx, '__mutex_lock_common');
     yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_lock_common');
   }
   setCurrentRunning(ctx);
   list.remove(ctx.task);
   if (list.empty) Atomics.store(mem, lock + MUTEX.COUNT, 0);
   yield* spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
+  yield* preemptEnable(ctx, '__mutex_lock_common');
 }
 
 export function* mutexUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path {

@@ -117,8 +117,8 @@ export class WaitList {
   }
 }
 
-/** Wake-ups a waiter may see without being given the lock before the model calls it broken. */
-export const SPURIOUS_WAKEUPS_MAX = 1000;
+/** Wake-ups a waiter may see without getting the lock (a fast-path locker can win every time) before the model calls it broken. */
+export const SPURIOUS_WAKEUPS_MAX = 1_000_000;
 
 /**
  * Queue on `list`, release the wait_lock (`unlock`, run after the state is
