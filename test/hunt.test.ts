@@ -44,6 +44,11 @@ describe('hunt, replay, shrink', () => {
     const artifact = report.artifacts.find((f) => f.includes('FREE_WHILE_REMOTE_TLB'))!;
     expect(readdirSync(dir)).toContain(artifact.split('/').pop());
 
+    const told = cli('replay', artifact, '--explain');
+    // the story names the frame, the reader's TLB fill of it, the pte clear and the early free
+    const frame = /how FREE_WHILE_REMOTE_TLB came about \(frame (\d+)/.exec(told.stdout)?.[1];
+    expect(frame, told.why).toBeDefined();
+    for (const what of [`tlb fill vpn=`, `pte clear vpn=`, `free page frame=${frame}`]) expect(told.stdout).toContain(what);
     const one = cli('replay', artifact, '--json', join(dir, 'r1.json'));
     const two = cli('replay', artifact, '--json', join(dir, 'r2.json'));
     expect(one.status, one.why).toBe(1);

@@ -64,6 +64,7 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
     if (pte !== 0) {
       const frame = pteFrame(pte);
       tlbFill(ctx.m, ctx.cpu, mm, vpn, pte, Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.GEN)));
+      ctx.trace?.instant('tlb fill', 'tlb', ctx.now(), { vpn, frame });
       touchData(ctx, frame, write);
       yield Step.USER; // the hardware walk happens in user mode
       return 'ok';

@@ -103,6 +103,7 @@ function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, r
     ptent = ptepGetAndClearFull(ctx, at, tlb.fullmm);
   }
   modelAssert(ptePresent(ptent), 'pte changed under the pte lock', () => `vpn ${vpn}`);
+  ctx.trace?.instant('pte clear', 'pte', ctx.now(), { vpn, frame: pteFrame(ptent) });
   tlb.setNeedFlush(); // tlb_remove_tlb_entry
   yield Step.PTE;
   const page = vmNormalPage(ptent);

@@ -114,6 +114,7 @@ function freeLocked(ctx: Kctx, frames: ArrayLike<number>, from: number, to: numb
   for (let i = from; i < to; i++) {
     const frame = frames[i]!;
     if (!checkFree(ctx, frame)) continue;
+    ctx.trace?.instant('free page', 'page', ctx.now(), { frame });
     const state = mem[m.page(frame, PAGE_FIELD.STATE)];
     if (state === PageState.ANON) ctx.stats.pagesFreed++;
     else if (state === PageState.PAGETABLE) ctx.stats.pageTablesFreed++;
