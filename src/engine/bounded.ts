@@ -13,9 +13,8 @@
 import type { RunConfig } from '../machine/config.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { runDeterministic } from './deterministic.ts';
-import { locationOf, type FoundGroup } from './campaign.ts';
+import { groupViolations, type FoundGroup } from './campaign.ts';
 import type { Chooser } from './strategy.ts';
-import type { Violation } from '../oracle/rules.ts';
 
 interface ChoicePoint {
   ready: number[];
@@ -75,7 +74,7 @@ export interface BoundedResult {
   firstSchedules: Map<string, number[]>;
 }
 
-export function exploreBounded(config: RunConfig, preemptions: number, maxSchedules: number, onViolation?: (v: Violation, schedule: number) => void): BoundedResult {
+export function exploreBounded(config: RunConfig, preemptions: number, maxSchedules: number, onViolation?: (found: FoundGroup, schedule: number) => void): BoundedResult {
   const groups = new Map<string, FoundGroup>();
   const firstSchedules = new Map<string, number[]>();
   let prefix: number[] = [];
@@ -87,19 +86,9 @@ export function exploreBounded(config: RunConfig, preemptions: number, maxSchedu
     const r = runDeterministic({ ...config, maxSteps: Math.min(config.maxSteps, BOUNDED_RUN_STEPS_MAX) }, { chooser });
     schedules++;
     steps += r.steps;
-    const seen = new Set<string>();
-    for (const v of r.violations) {
-      const location = locationOf(v.rule, v.detail);
-      if (seen.has(location)) continue;
-      seen.add(location);
-      const g = groups.get(location);
-      if (g) {
-        g.count++;
-        continue;
-      }
-      groups.set(location, { rule: v.rule, location, seed: schedules, detail: v.detail, step: v.step, count: 1 });
-      firstSchedules.set(location, [...chooser.chosen]);
-      onViolation?.(v, schedules);
+    for (const g of groupViolations(groups, r.violations, schedules)) {
+      firstSchedules.set(g.location, [...chooser.chosen]);
+      onViolation?.(g, schedules);
     }
     // backtrack: the deepest choice with an untried alternative within the bound
     let next: number[] | null = null;

@@ -63,6 +63,30 @@ export interface FoundGroup {
   count: number;
 }
 
+/**
+ * Count one run's violations into `groups`, once per location per run; a
+ * lower `seed` becomes the group's first. Returns the groups this run opened.
+ */
+export function groupViolations(groups: Map<string, FoundGroup>, violations: readonly { rule: string; detail: string; step: number }[], seed: number): FoundGroup[] {
+  const opened: FoundGroup[] = [];
+  const seen = new Set<string>();
+  for (const v of violations) {
+    const location = locationOf(v.rule, v.detail);
+    if (seen.has(location)) continue;
+    seen.add(location);
+    const g = groups.get(location);
+    if (!g) {
+      const found = { rule: v.rule, location, seed, detail: v.detail, step: v.step, count: 1 };
+      groups.set(location, found);
+      opened.push(found);
+    } else {
+      g.count++;
+      if (seed < g.seed) Object.assign(g, { seed, detail: v.detail, step: v.step });
+    }
+  }
+  return opened;
+}
+
 export interface CampaignResult {
   seedsRun: number;
   seedsPerSec: number;
@@ -113,22 +137,7 @@ export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, p
     for (let seed = nextSeed(); seed !== null; seed = nextSeed()) {
       const o = (await own.run({ config: { ...opts.base, seed } } satisfies SeedJob)) as SeedOutcome;
       seedsRun++;
-      let fresh: FoundGroup | null = null;
-      const seen = new Set<string>();
-      for (const v of o.violations) {
-        const location = locationOf(v.rule, v.detail);
-        if (seen.has(location)) continue;
-        seen.add(location);
-        const g = groups.get(location);
-        if (!g) {
-          const found = { rule: v.rule, location, seed, detail: v.detail, step: v.step, count: 1 };
-          groups.set(location, found);
-          fresh ??= found;
-        } else {
-          g.count++;
-          if (seed < g.seed) Object.assign(g, { seed, detail: v.detail, step: v.step });
-        }
-      }
+      const fresh = groupViolations(groups, o.violations, seed)[0] ?? null;
       if (o.error) errors.push({ seed, ...o.error });
       opts.onSeed?.(o, fresh);
       if (opts.stopOnFirst && (o.violationCount > 0 || o.error)) stop = true;
