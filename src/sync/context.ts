@@ -55,6 +55,8 @@ export interface Kctx {
   readonly lockStat: LockStat;
   /** This cpu's trace buffer, or null when not tracing. */
   readonly trace: CpuTrace | null;
+  /** Lock waits and holds are timed (for lock_stat, the histograms or the trace); off, a lock op reads no clock. */
+  readonly timesLocks: boolean;
 }
 
 /** A sleeping lock may be held by several tasks of one cpu (readers): its hold is timed per task. */
@@ -90,5 +92,6 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     lockSinceUs: new Map(),
     lockStat: new LockStat(base.latencyStats),
     trace: base.config.traceLimit > 0 ? new CpuTrace(base.cpu, base.config.traceLimit) : null,
+    timesLocks: base.latencyStats || base.config.traceLimit > 0,
   };
 }

@@ -25,11 +25,12 @@ export function mutexInit(mem: Int32Array, lock: number): void {
 export function* mutexLock(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
   yield* mightSleep(ctx, `mutex_lock(${cls})`);
   const mem = ctx.mem;
-  const startUs = ctx.now();
+  const startUs = ctx.timesLocks ? ctx.now() : 0;
   const contended = Atomics.compareExchange(mem, lock + MUTEX.COUNT, 1, 0) !== 1;
   if (contended) yield* mutexLockSlowpath(ctx, lock);
   Atomics.store(mem, lock + MUTEX.OWNER, ctx.task + 1);
   const last = Atomics.exchange(mem, lock + MUTEX.LAST_CPU, ctx.cpu + 1);
+  if (!ctx.timesLocks) return;
   const nowUs = ctx.now();
   ctx.lockStat.acquired(cls, site, contended, Math.round((nowUs - startUs) * 1000), last !== 0 && last !== ctx.cpu + 1);
   ctx.lockSinceUs.set(lockHoldKey(lock, ctx.task), nowUs);

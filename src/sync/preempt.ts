@@ -2,7 +2,8 @@
 // changes only its own preempt_count and irq state; other cpus read them only
 // for state dumps. Every change that opens or closes a non-preemptible
 // section (preempt_count or irqs-off depth leaving or reaching zero) is timed
-// here, so the longest section and where it began and ended are exact.
+// here (when latency statistics are on), so the longest section and where
+// it began and ended are exact.
 // preempt_enable that drops the count to zero is a preemption point under
 // CONFIG_PREEMPT; might_sleep is one under CONFIG_PREEMPT_VOLUNTARY as well;
 // cond_resched is one in every model.
@@ -35,12 +36,14 @@ function closeSection(ctx: Kctx, sinceUs: number, startWhere: string, endWhere: 
 
 /** A non-preemptible section opens on this cpu (preempt_count or irqs-off depth left zero). */
 export function sectionOpen(ctx: Kctx, where: string): void {
+  if (!ctx.lat.enabled) return;
   ctx.offSinceUs = ctx.now();
   ctx.offWhere = where;
 }
 
 /** The cpu is preemptible again. */
 export function sectionClose(ctx: Kctx, where: string): void {
+  if (!ctx.lat.enabled) return;
   ctx.lat.preemptOffMax = closeSection(ctx, ctx.offSinceUs, ctx.offWhere, where, ctx.lat.preemptOffMax, 'preemptOff');
 }
 
@@ -65,8 +68,10 @@ export function* preemptEnable(ctx: Kctx, where: string): Path {
 export function localIrqSave(ctx: Kctx, where: string): void {
   const at = ctx.m.cpu(ctx.cpu, CPU_FIELD.IRQS_DISABLED);
   if (ctx.mem[at] === 0) {
-    ctx.irqsOffSinceUs = ctx.now();
-    ctx.irqsOffWhere = where;
+    if (ctx.lat.enabled) {
+      ctx.irqsOffSinceUs = ctx.now();
+      ctx.irqsOffWhere = where;
+    }
     if (preemptCount(ctx) === 0) sectionOpen(ctx, where);
   }
   ctx.mem[at]!++;
@@ -76,7 +81,7 @@ export function localIrqRestore(ctx: Kctx, where: string): void {
   const at = ctx.m.cpu(ctx.cpu, CPU_FIELD.IRQS_DISABLED);
   modelAssert(ctx.mem[at]! > 0, 'irq restore without save', () => `cpu ${ctx.cpu} at ${where}`);
   if (--ctx.mem[at]! === 0) {
-    ctx.lat.irqsOffMax = closeSection(ctx, ctx.irqsOffSinceUs, ctx.irqsOffWhere, where, ctx.lat.irqsOffMax, 'irqsOff');
+    if (ctx.lat.enabled) ctx.lat.irqsOffMax = closeSection(ctx, ctx.irqsOffSinceUs, ctx.irqsOffWhere, where, ctx.lat.irqsOffMax, 'irqsOff');
     if (preemptCount(ctx) === 0) sectionClose(ctx, where);
   }
 }

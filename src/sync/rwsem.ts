@@ -23,6 +23,7 @@ function waitList(ctx: Kctx, sem: number): WaitList {
 /** lock_stat for a down that has just succeeded. */
 function noteAcquired(ctx: Kctx, sem: number, site: string, contended: boolean, startUs: number): void {
   const last = Atomics.exchange(ctx.mem, sem + RWSEM.LAST_CPU, ctx.cpu + 1);
+  if (!ctx.timesLocks) return;
   const nowUs = ctx.now();
   ctx.lockStat.acquired(SEM, site, contended, Math.round((nowUs - startUs) * 1000), last !== 0 && last !== ctx.cpu + 1);
   ctx.lockSinceUs.set(lockHoldKey(sem, ctx.task), nowUs);
@@ -39,7 +40,7 @@ function noteReleased(ctx: Kctx, sem: number): void {
 export function* downRead(ctx: Kctx, sem: number, site: string): Path {
   yield* mightSleep(ctx, 'down_read');
   const mem = ctx.mem;
-  const startUs = ctx.now();
+  const startUs = ctx.timesLocks ? ctx.now() : 0;
   yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__down_read');
   if (mem[sem + RWSEM.ACTIVITY]! >= 0 && waitList(ctx, sem).empty) {
     mem[sem + RWSEM.ACTIVITY]!++;
@@ -54,7 +55,7 @@ export function* downRead(ctx: Kctx, sem: number, site: string): Path {
 export function* downWrite(ctx: Kctx, sem: number, site: string): Path {
   yield* mightSleep(ctx, 'down_write');
   const mem = ctx.mem;
-  const startUs = ctx.now();
+  const startUs = ctx.timesLocks ? ctx.now() : 0;
   yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__down_write');
   if (mem[sem + RWSEM.ACTIVITY] === 0 && waitList(ctx, sem).empty) {
     mem[sem + RWSEM.ACTIVITY] = RWSEM.WRITER;

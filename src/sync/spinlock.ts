@@ -33,7 +33,7 @@ function ns(us: number): number {
 function* acquire(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
   const mem = ctx.mem;
   const ticket = Atomics.add(mem, lock + LOCK.NEXT, 1);
-  const startUs = ctx.now();
+  const startUs = ctx.timesLocks ? ctx.now() : 0;
   const contended = Atomics.load(mem, lock + LOCK.SERVING) !== ticket;
   if (contended) {
     const watch = new SpinWatch(ctx, cls);
@@ -43,10 +43,12 @@ function* acquire(ctx: Kctx, lock: number, cls: LockClassName, site: string): Pa
     } while (Atomics.load(mem, lock + LOCK.SERVING) !== ticket);
   }
   const last = Atomics.exchange(mem, lock + LOCK.OWNER, ctx.cpu + 1);
-  const nowUs = ctx.now();
-  ctx.lockStat.acquired(cls, site, contended, ns(nowUs - startUs), last !== 0 && last !== ctx.cpu + 1);
-  if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockWait', nowUs - startUs);
-  ctx.lockSinceUs.set(lock, nowUs);
+  if (ctx.timesLocks) {
+    const nowUs = ctx.now();
+    ctx.lockStat.acquired(cls, site, contended, ns(nowUs - startUs), last !== 0 && last !== ctx.cpu + 1);
+    if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockWait', nowUs - startUs);
+    ctx.lockSinceUs.set(lock, nowUs);
+  }
   yield Step.LOCK;
 }
 
