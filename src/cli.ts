@@ -22,16 +22,19 @@ import type { CompareFile, ScaleFile } from './report/formats.ts';
 import { scaleCsv, scaleRows } from './report/scale.ts';
 import { startProgress } from './report/progress.ts';
 import { loadReportInputs, writeHtmlReport } from './report/html.ts';
-import { clockName, compareTable, listText, summarize } from './report/summary.ts';
+import { clockName, compareTable, listText, summarize, workloadText } from './report/summary.ts';
 import { lockStatText } from './stats/lockstat.ts';
 import { checkOutputPath, writeJsonAtomic, writeTextAtomic } from './report/json.ts';
+import { inFileTerms, loadScenario, type Scenario } from './scenario/load.ts';
+import { WORKLOADS } from './workloads/index.ts';
 
 const EXIT_BAD_INPUT = 2;
+const SCENARIO_ARG = 'a scenario file (YAML: machine, workload or tasks, variants; see examples/)';
 
 function runFlags(cmd: Command): Command {
   return cmd
-    .option('--workload <name>', 'munmap, exit, madvise or mix', 'munmap')
-    .option('--pages <n>', 'pages the workload maps (default: munmap 1000, exit 1000 per task, madvise 256 per task, mix 128 per task)')
+    .option('--workload <name>', `a built-in workload: ${WORKLOADS.map((w) => w.name).join(', ')} (see list)`, 'munmap')
+    .option('--pages <n>', `pages the workload maps (default: ${WORKLOADS.map((w) => `${w.name} ${w.defaultPages}`).join(', ')})`)
     .option('--cpus <n>', 'simulated cpus', '4')
     .option('--tasks-per-cpu <n>', 'user tasks per cpu', '1')
     .option('--mms <n>', 'address spaces the user tasks are spread over', '1')
@@ -40,8 +43,8 @@ function runFlags(cmd: Command): Command {
     .option('--probe', 'a cyclictest-like latency probe thread per cpu')
     .option('--no-kworker', 'no per-cpu kernel thread (it makes cpus lazy on the last user mm)')
     .option('--no-latency-stats', 'no latency histograms (to measure what they cost)')
-    .option('--duration <time>', 'mix: stop starting rounds after this long (10s, 500ms)')
-    .option('--rounds <n>', 'mix: rounds per task', '10')
+    .option('--duration <time>', 'looping workloads: stop starting rounds after this long (10s, 500ms)')
+    .option('--rounds <n>', 'looping workloads: rounds per task', '10')
     .addOption(new Option('--crash <cpu:step>', 'test hook: that cpu throws at that step').hideHelp())
     .option('--alloc-fail <policy>', 'GFP_NOWAIT batch-page allocation: never, always, once (the first on each cpu) or a probability', 'never')
     .option('--mode <mode>', 'deterministic or parallel', 'deterministic')
@@ -91,6 +94,47 @@ function options(o: Record<string, unknown>): RunOptions {
     pctSteps: o.pctSteps as string | undefined,
     traceLimit: o.traceLimit as string,
   };
+}
+
+/** RunOptions keys a scenario file may set, with the flag that sets them too. */
+const SCENARIO_FLAGS: Partial<Record<keyof RunOptions, string>> = {
+  workload: '--workload', pages: '--pages', cpus: '--cpus', preempt: '--preempt', allocFail: '--alloc-fail', mode: '--mode', seed: '--seed', memory: '--memory',
+  tlbEntries: '--tlb-entries', overlap: '--overlap', readerAccesses: '--reader-accesses', tasksPerCpu: '--tasks-per-cpu', mms: '--mms', immapLock: '--immap-lock',
+  probe: '--probe', kworker: '--no-kworker', duration: '--duration', rounds: '--rounds',
+};
+
+/**
+ * The run options of a command: its flags, and over their defaults what the
+ * scenario file sets. A flag given on the command line for something the
+ * file sets as well is a conflict, not a silent override.
+ */
+function runOptions(scenario: Scenario | null, o: Record<string, unknown>, cmd: Command, variantFlag: '--variant' | '--variants'): RunOptions {
+  const flags = options(o);
+  if (!scenario) return flags;
+  const merged: RunOptions = { ...flags };
+  for (const [key, value] of Object.entries(scenario.options) as [keyof RunOptions, never][]) {
+    const flag = SCENARIO_FLAGS[key];
+    if (flag) {
+      const optionKey = flag === '--no-kworker' ? 'kworker' : flag.slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+      if (cmd.getOptionValueSource(optionKey) === 'cli') throw new BadInput(`${flag}: ${scenario.file} sets this already; drop the flag or edit the file`);
+    }
+    merged[key] = value;
+  }
+  if (scenario.options.scenario && cmd.getOptionValueSource('workload') === 'cli') throw new BadInput(`--workload: ${scenario.file} gives its own tasks; drop the flag`);
+  if (scenario.variants && cmd.getOptionValueSource(variantFlag.slice(2)) !== 'cli') {
+    if (variantFlag === '--variants') o.variants = scenario.variants.join(',');
+    else o.variant = scenario.variants[0];
+  }
+  return merged;
+}
+
+/** makeConfig, with a refusal of what a scenario file set told as `file:line: field: ...`. */
+function configFor(scenario: Scenario | null, o: RunOptions, variantFlag: '--variant' | '--variants' = '--variant'): RunConfig {
+  try {
+    return makeConfig(o, variantFlag);
+  } catch (e) {
+    throw scenario && e instanceof BadInput ? inFileTerms(scenario, e) : e;
+  }
 }
 
 function variantList(o: Record<string, unknown>): string[] {
@@ -161,8 +205,10 @@ export function buildProgram(out: (s: string) => void): Command {
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: () => {} })
     .showHelpAfterError(false);
 
-  runFlags(program.command('run').description('run one workload under one variant').option('--variant <name>', 'gather design or mutant (see list)', 'rework')).action(async (o: Record<string, unknown>) => {
-    const config = makeConfig({ ...options(o), variant: o.variant as string });
+  runFlags(program.command('run').description('run one workload under one variant').argument('[scenario]', SCENARIO_ARG).option('--variant <name>', 'gather design or mutant (see list)', 'rework')).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+    const scenario = file ? loadScenario(file) : null;
+    const base = runOptions(scenario, o, cmd, '--variant');
+    const config = configFor(scenario, { ...base, variant: o.variant as string });
     if (o.json) checkOutputPath('--json', o.json as string);
     if (o.trace) checkOutputPath('--trace', o.trace as string);
     const r = await runWithSignals(config);
@@ -172,14 +218,16 @@ export function buildProgram(out: (s: string) => void): Command {
     process.exitCode = failed(r) ? 1 : 0;
   });
 
-  runFlags(program.command('compare').description('the same workload and seed under several variants, side by side').option('--variants <list>', 'comma-separated variants', 'legacy,rework')).action(async (o: Record<string, unknown>) => {
-    const configs = variantList(o).map((variant) => makeConfig({ ...options(o), variant }, '--variants'));
+  runFlags(program.command('compare').description('the same workload and seed under several variants, side by side').argument('[scenario]', SCENARIO_ARG).option('--variants <list>', 'comma-separated variants', 'legacy,rework')).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+    const scenario = file ? loadScenario(file) : null;
+    const base = runOptions(scenario, o, cmd, '--variants');
+    const configs = variantList(o).map((variant) => configFor(scenario, { ...base, variant }, '--variants'));
     if (o.json) checkOutputPath('--json', o.json as string);
     if (o.trace) checkOutputPath('--trace', o.trace as string);
     const results = await runAll('compare', configs, (c) => c.variant);
     if (o.trace) for (const r of results) if (r.trace) writeJsonAtomic(traceFileFor(o.trace as string, r.variant), r.trace);
     const c0 = configs[0]!;
-    out(`shootdown compare: workload ${c0.workload}, --pages ${c0.pages}, ${c0.cpus} cpus, --preempt ${c0.preempt}, ${c0.mode} mode, seed ${c0.seed}`);
+    out(`shootdown compare: ${workloadText(c0)}, ${c0.cpus} cpus, --preempt ${c0.preempt}, ${c0.mode} mode, seed ${c0.seed}`);
     out(compareTable(results));
     if (o.lockStat) for (const r of results) out(`\n${r.variant}:\n${lockStatText(r.lockStat, clockName(r))}`);
     for (const r of results) if (r.error) out(`${r.variant}: ${r.error.name}: ${r.error.message}`);
@@ -192,11 +240,16 @@ export function buildProgram(out: (s: string) => void): Command {
       .command('scale')
       .description('run each cpu count for each variant; a will-it-scale-style CSV')
       .option('--variants <list>', 'comma-separated variants', 'legacy,rework')
-      .option('--csv <file>', 'write the CSV here (default: print it)'),
-  ).action(async (o: Record<string, unknown>) => {
+      .option('--csv <file>', 'write the CSV here (default: print it)')
+      .argument('[scenario]', SCENARIO_ARG),
+  ).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+    const scenario = file ? loadScenario(file) : null;
+    if (scenario?.options.scenario) throw new BadInput(`${scenario.file}: its tasks are pinned to cpus; scale needs a scenario with a built-in workload`);
+    if (scenario?.options.cpus !== undefined) throw new BadInput(`${scenario.file}: machine.cpus is set; scale takes the cpu counts from --cpus, so leave it out of the file`);
+    const base = runOptions(scenario, o, cmd, '--variants');
     const counts = String(o.cpus).split(',').map((s) => s.trim());
     const names = variantList(o);
-    const configs = counts.flatMap((cpus) => names.map((variant) => makeConfig({ ...options(o), cpus, variant }, '--variants')));
+    const configs = counts.flatMap((cpus) => names.map((variant) => configFor(scenario, { ...base, cpus, variant }, '--variants')));
     const cpuCounts = [...new Set(configs.map((c) => c.cpus))];
     if (cpuCounts.length !== counts.length) throw new BadInput(`--cpus ${String(o.cpus)}: a cpu count is repeated`);
     for (const [flag, file] of [['--csv', o.csv], ['--json', o.json], ['--trace', o.trace]] as const) if (file) checkOutputPath(flag, file as string);
@@ -223,10 +276,13 @@ export function buildProgram(out: (s: string) => void): Command {
       .option('--shard <i/n>', 'run only this shard of the seed space')
       .option('--artifacts <dir>', 'where artifacts go (default: beside --json, or here)')
       .option('--preemptions <k>', 'bounded: at most this many preemptions per schedule', '1')
-      .option('--max-schedules <n>', 'bounded: stop after this many schedules', '100000'),
-  ).action(async (o: Record<string, unknown>) => {
-    if (o.strategy === 'bounded') return huntBounded(o);
-    const config = makeConfig({ ...options(o), variant: o.variant as string });
+      .option('--max-schedules <n>', 'bounded: stop after this many schedules', '100000')
+      .argument('[scenario]', SCENARIO_ARG),
+  ).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+    const scenario = file ? loadScenario(file) : null;
+    const base = runOptions(scenario, o, cmd, '--variant');
+    if (o.strategy === 'bounded') return huntBounded(scenario, base, o);
+    const config = configFor(scenario, { ...base, variant: o.variant as string });
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
     const timeMs = o.time === undefined ? Infinity : parseDuration('--time', o.time as string);
     const seeds = o.seeds === undefined ? (o.time === undefined ? 1000 : Number.MAX_SAFE_INTEGER) : positiveInt('--seeds', o.seeds);
@@ -239,7 +295,7 @@ export function buildProgram(out: (s: string) => void): Command {
     if (config.strategy.kind === 'pct' && o.pctSteps === undefined) {
       config.strategy.steps = runOnceSync({ ...config, strategy: { kind: 'random' }, seed: firstSeed }).steps;
     }
-    out(`shootdown hunt: ${config.variant} on ${config.workload}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --pages ${config.pages}, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
+    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
     if (config.strategy.kind === 'pct') {
       out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps: each run finds a bug of that depth with probability at least ${pctBound(config.cpus, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
     }
@@ -282,15 +338,15 @@ export function buildProgram(out: (s: string) => void): Command {
   });
 
   /** hunt --strategy bounded: every schedule with at most k preemptions, one thread. */
-  function huntBounded(o: Record<string, unknown>): void {
-    const config = makeConfig({ ...options(o), strategy: 'random', variant: o.variant as string });
+  function huntBounded(scenario: Scenario | null, base: RunOptions, o: Record<string, unknown>): void {
+    const config = configFor(scenario, { ...base, strategy: 'random', variant: o.variant as string });
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
     const k = nonNegativeInt('--preemptions', o.preemptions);
     const maxSchedules = positiveInt('--max-schedules', o.maxSchedules);
     const dir = (o.artifacts as string | undefined) ?? (o.json ? dirname(o.json as string) : '.');
     if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
     if (o.json) checkOutputPath('--json', o.json as string);
-    out(`shootdown hunt: ${config.variant} on ${config.workload}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --pages ${config.pages}, every schedule with at most ${k} preemptions (up to ${maxSchedules})`);
+    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions (up to ${maxSchedules})`);
     const t0 = performance.now();
     const r = exploreBounded(config, k, maxSchedules, (v, schedule) => out(`found ${v.rule} in schedule ${schedule}: ${v.detail}`));
     const secs = (performance.now() - t0) / 1000;

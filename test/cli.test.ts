@@ -229,6 +229,28 @@ describe('run', () => {
     }, 60_000);
   }
 
+  it('SIGINT during a hunt campaign stops its workers, writes the seeds finished so far and the artifacts found, and exits 130', async () => {
+    const file = join(dir, 'interrupted-hunt.json');
+    const args = ['hunt', '--variant', 'free-before-flush', '--workload', 'munmap', '--pages', '600', '--cpus', '2', '--seeds', '1000000', '--jobs', '2', '--json', file];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    // wait for the first violation, so the campaign has something to keep
+    for (let i = 0; i < 600 && !stdout.includes('found FREE_WHILE_REMOTE_TLB'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    const status = await exited;
+    expect(status, stdout).toBe(130);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { seedsRun: number; found: boolean; violations: { rule: string }[]; artifacts: string[] };
+    expect(json.seedsRun).toBeGreaterThan(0);
+    expect(json.seedsRun).toBeLessThan(1_000_000);
+    expect(json.found).toBe(true);
+    expect(json.violations.map((v) => v.rule)).toContain('FREE_WHILE_REMOTE_TLB');
+    expect(json.artifacts.length).toBeGreaterThan(0);
+    for (const a of json.artifacts) expect(JSON.parse(readFileSync(a, 'utf8')).kind).toBe('artifact');
+    expect(child.exitCode).toBe(130);
+  }, 90_000);
+
   it('free-before-flush exits 1 and reports FREE_WHILE_REMOTE_TLB', () => {
     const r = cli('run', '--variant', 'free-before-flush', '--pages', '100', '--cpus', '2');
     const why = describeRun(r);

@@ -13,10 +13,11 @@ import { mutexInit } from '../sync/mutex.ts';
 import { allocPage, initAllocator } from '../page/alloc.ts';
 import { findVariant } from '../gather/variants.ts';
 import { userTasks, type TaskSpec } from '../workloads/workload.ts';
+import { findWorkload } from '../workloads/index.ts';
 
 /** Every task of the run: the workload's user tasks, then each cpu's kernel threads. */
 export function allTasks(config: RunConfig): TaskSpec[] {
-  const tasks = userTasks(config);
+  const tasks = findWorkload(config.workload)?.tasks?.(config) ?? userTasks(config);
   for (let cpu = 0; cpu < config.cpus; cpu++) {
     if (config.kworker) tasks.push({ cpu, mm: -1, kind: TaskKind.KWORKER, rank: -1, peers: 0 });
     if (config.probe) tasks.push({ cpu, mm: -1, kind: TaskKind.PROBE, rank: -1, peers: 0 });

@@ -3,7 +3,7 @@
 // naming the flag and what is wrong with it.
 
 import { BadInput } from '../machine/errors.ts';
-import type { AllocFail, ImmapLock, Mode, PreemptModel, RunConfig } from '../machine/config.ts';
+import type { AllocFail, ImmapLock, Mode, PreemptModel, RunConfig, ScenarioProgram } from '../machine/config.ts';
 import { MAX_MMS, MAX_VMAS, PAGE_SIZE, TLB_WAYS, layoutBytes } from '../machine/layout.ts';
 import { VARIANTS, findVariant } from '../gather/variants.ts';
 import { WORKLOADS, findWorkload } from '../workloads/index.ts';
@@ -44,6 +44,8 @@ export interface RunOptions {
   /** Record a trace, with at most this many events per cpu. */
   trace?: boolean;
   traceLimit?: string | number;
+  /** The tasks and programs of a scenario file (workload `scenario`); checked by its loader. */
+  scenario?: ScenarioProgram;
 }
 
 /** "10s", "500ms", "2m" or a number of milliseconds. */
@@ -101,8 +103,9 @@ export function parseMemory(v: string): number {
 export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig {
   const variant = o.variant ?? 'rework';
   if (!findVariant(variant)) throw new BadInput(`${variantFlag} ${JSON.stringify(variant)}: unknown (known: ${VARIANTS.map((v) => v.name).join(', ')})`);
-  const workloadName = o.workload ?? 'munmap';
+  const workloadName = o.scenario ? 'scenario' : (o.workload ?? 'munmap');
   const workload = findWorkload(workloadName);
+  if (workloadName === 'scenario' && !o.scenario) throw new BadInput('--workload scenario: runs only from a scenario file (shootdown run FILE.yaml)');
   if (!workload) throw new BadInput(`--workload ${JSON.stringify(workloadName)}: unknown (known: ${WORKLOADS.map((w) => w.name).join(', ')})`);
   const config: RunConfig = {
     variant,
@@ -130,11 +133,19 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     crash: parseCrash(o.crash),
     traceLimit: o.trace ? int('--trace-limit', o.traceLimit, 200_000, 100, 50_000_000) : 0,
     strategy: { kind: 'random' },
+    scenario: o.scenario ?? null,
   };
+  if (o.scenario) {
+    // the scenario places its own tasks: every mm it names exists, and a cpu's runqueue holds its tasks
+    const perCpu = new Map<number, number>();
+    for (const t of o.scenario.tasks) perCpu.set(t.cpu, (perCpu.get(t.cpu) ?? 0) + 1);
+    config.tasksPerCpu = Math.max(1, ...perCpu.values());
+    config.mms = Math.max(...o.scenario.tasks.map((t) => t.mm)) + 1;
+  }
   const strategy = oneOf('--strategy', o.strategy, 'random', ['random', 'pct']);
   if (strategy === 'pct') config.strategy = { kind: 'pct', depth: int('--depth', o.depth, 3, 1, 20), steps: int('--pct-steps', o.pctSteps, 100_000, 1, 2 ** 40) };
   if (strategy !== 'random' && config.mode === 'parallel') throw new BadInput(`--strategy ${strategy}: schedules are chosen only in deterministic mode`);
-  if (config.mms > config.cpus * config.tasksPerCpu) {
+  if (!o.scenario && config.mms > config.cpus * config.tasksPerCpu) {
     throw new BadInput(`--mms ${config.mms}: more address spaces than the ${config.cpus * config.tasksPerCpu} user tasks (--cpus x --tasks-per-cpu)`);
   }
   if (config.crash && config.crash.cpu >= config.cpus) throw new BadInput(`--crash ${o.crash}: cpu ${config.crash.cpu} does not exist`);

@@ -36,6 +36,7 @@ function optionsOf(c: RunConfig): RunOptions {
     probe: c.probe,
     kworker: c.kworker,
     rounds: c.rounds,
+    ...(c.scenario ? { scenario: c.scenario } : {}),
     ...(c.strategy.kind === 'pct' ? { strategy: 'pct', depth: c.strategy.depth, pctSteps: c.strategy.steps } : {}),
   };
 }
@@ -43,6 +44,8 @@ function optionsOf(c: RunConfig): RunOptions {
 function candidates(c: RunConfig): [string, RunOptions][] {
   const o = optionsOf(c);
   const out: [string, RunOptions][] = [];
+  // a scenario file places its tasks on its cpus and in its mms: only what the machine adds can go
+  if (c.scenario) return c.kworker ? [['--no-kworker', { ...o, kworker: false }]] : [];
   if (c.cpus > 1) out.push([`--cpus ${c.cpus - 1}`, { ...o, cpus: c.cpus - 1, mms: Math.min(c.mms, (c.cpus - 1) * c.tasksPerCpu) }]);
   if (c.pages > 1) out.push([`--pages ${Math.floor(c.pages / 2)}`, { ...o, pages: Math.floor(c.pages / 2) }]);
   if (c.tasksPerCpu > 1) out.push([`--tasks-per-cpu ${c.tasksPerCpu - 1}`, { ...o, tasksPerCpu: c.tasksPerCpu - 1, mms: Math.min(c.mms, c.cpus * (c.tasksPerCpu - 1)) }]);

@@ -49,6 +49,30 @@ export interface VariantTraits {
   fullmmNoFlush: boolean;
 }
 
+/**
+ * One operation of a scenario program. Ranges are in pages from the start of
+ * the region workloads map into (the second 1 GiB of the address space).
+ * `measure` makes the operation one of the run's counted ops; by default the
+ * system calls under study (munmap, madvise, mprotect, truncate, exec-shift,
+ * exit) are measured and the accesses are not.
+ */
+export type ScenarioOp =
+  | { op: 'mmap'; start: number; pages: number; file: boolean; measure: boolean }
+  | { op: 'write' | 'read' | 'munmap' | 'madvise'; start: number; pages: number; measure: boolean }
+  | { op: 'mprotect'; start: number; pages: number; writable: boolean; measure: boolean }
+  | { op: 'exec-shift'; start: number; pages: number; shift: number; measure: boolean }
+  | { op: 'truncate'; pages: number; measure: boolean }
+  | { op: 'sleep'; ms: number }
+  | { op: 'barrier' }
+  | { op: 'exit'; measure: boolean }
+  | { op: 'repeat'; times: number; ops: ScenarioOp[] };
+
+/** A scenario's own tasks: each pinned to a cpu, in an mm, with a program. */
+export interface ScenarioProgram {
+  name: string;
+  tasks: { cpu: number; mm: number; program: ScenarioOp[] }[];
+}
+
 export interface RunConfig {
   variant: string;
   workload: string;
@@ -89,6 +113,8 @@ export interface RunConfig {
   strategy: { kind: 'random' } | { kind: 'pct'; depth: number; steps: number };
   /** Trace events each cpu may record (--trace-limit); 0 when not tracing. */
   traceLimit: number;
+  /** Workload `scenario`: the tasks and programs of a scenario file; null for the built-in workloads. */
+  scenario: ScenarioProgram | null;
   /** Test hook: this cpu throws after `step` steps of its own. */
   crash: { cpu: number; step: number } | null;
 }

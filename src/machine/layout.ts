@@ -5,7 +5,7 @@
 // the tables below are the documentation of the machine.
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /** Page-table geometry, x86-64 with 4 KiB pages. */
 export const PAGE_SIZE = 4096;
@@ -138,7 +138,14 @@ export const MM_FIELD = {
   VMAS: 20, // MAX_VMAS records of VMA_FIELD
 } as const;
 export const MAX_VMAS = 16;
-export const VMA_FIELD = { START: 0, END: 1, FLAGS: 2, WORDS: 4 } as const; // [START, END) in pages; FLAGS 0 = unused
+/**
+ * [START, END) in pages; FLAGS 0 = unused. I_MMAP is 1 while the vma is linked
+ * into the file's i_mmap; it and TRUNCATE_COUNT (vm_truncate_count: the
+ * truncate_count of the last unmap_mapping_range that finished the vma, or
+ * -(restart vpn + 1) where one broke off in it) change only under the
+ * i_mmap lock. A vma stays linked after detach until free_pgtables unlinks it.
+ */
+export const VMA_FIELD = { START: 0, END: 1, FLAGS: 2, I_MMAP: 3, TRUNCATE_COUNT: 4, WORDS: 6 } as const;
 /** FILE: a MAP_PRIVATE mapping of the file, linked into its i_mmap (written pages are anonymous copies). */
 export const VMA_FLAGS = { USED: 1, READ: 2, WRITE: 4, ANON: 8, FILE: 16 } as const;
 export const MM_WORDS = MM_FIELD.VMAS + MAX_VMAS * VMA_FIELD.WORDS;
@@ -153,8 +160,14 @@ export const RWSEM = { ACTIVITY: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_T
 /** struct mutex: count 1 unlocked, 0 locked, -1 locked with waiters; owner task + 1. LAST_CPU: cpu + 1 of the last acquirer (lock_stat's bounces). */
 export const MUTEX = { COUNT: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, LAST_CPU: 7, WORDS: 8 } as const;
 
-/** struct address_space of the one file the workloads map: its i_mmap lock (a spinlock or a mutex) and i_mmap. */
-export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 8, WORDS: 9 } as const;
+/**
+ * struct address_space (with its inode's size) of the one file the workloads
+ * map: its i_mmap lock (a spinlock or a mutex), the number of vmas linked into
+ * i_mmap, truncate_count (under the i_mmap lock), i_size in pages (valid once
+ * I_SIZE_SET is 1: until its first truncate the file is as long as any
+ * mapping of it), and TRUNCATING, the task + 1 inside truncate.
+ */
+export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 8, TRUNCATE_COUNT: 9, I_SIZE: 10, I_SIZE_SET: 11, TRUNCATING: 12, WORDS: 13 } as const;
 export const NR_FILES = 1;
 
 /**

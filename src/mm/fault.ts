@@ -1,7 +1,8 @@
 // User accesses and the anonymous page fault. A user access goes through
 // this cpu's TLB; a miss walks the page tables as the hardware does (no
 // locks, setting the accessed and dirty bits) and fills the TLB; a missing
-// or read-only pte is a page fault, handled under mmap_sem held for read.
+// or read-only pte is a page fault, handled under mmap_sem held for read; a
+// file page at or beyond i_size is SIGBUS (reported like a segfault).
 // Every TLB hit is checked: the frame behind it must still be the one the
 // entry was filled from (STALE_TLB_ACCESS otherwise).
 
@@ -16,6 +17,7 @@ import { flushTlbPage } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, ZERO_PAGE } from '../page/alloc.ts';
 import { allocPteTable, lookupPteTable, pteIndex, pteLockptr, readEntry } from './pgtable.ts';
 import { findVma } from './vma.ts';
+import { iSizeRead } from './rmap.ts';
 
 export type AccessResult = 'ok' | 'segv';
 
@@ -99,6 +101,12 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
     yield* upRead(ctx, sem);
     return 'segv';
   }
+  // filemap_fault: a file page at or beyond i_size is VM_FAULT_SIGBUS (every file vma has vm_pgoff 0)
+  const file = (vma.flags & VMA_FLAGS.FILE) !== 0;
+  if (file && vpn - vma.start >= iSizeRead(ctx)) {
+    yield* upRead(ctx, sem);
+    return 'segv';
+  }
   // a read of a never-written page of a private file mapping would map the page-cache page
   modelAssert(write || (vma.flags & VMA_FLAGS.FILE) === 0 || ptePresentAt(ctx, mm, vpn), 'read fault on an unwritten page of a file mapping: the page cache is not modelled', () => `vpn ${vpn}`);
   const table = yield* allocPteTable(ctx, mm, vpn);
@@ -111,7 +119,11 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
     yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, old === 0 ? 'do_anonymous_page' : 'do_wp_page');
     const now = Atomics.load(ctx.mem, at);
     let installed = false;
-    if (now === old) {
+    // i_size again under the pte lock: it stands for the page-cache page lock __do_fault holds while it
+    // installs a COWed page, so a truncate that zaps this pte after us sees the page, and one that zapped
+    // it before us has set i_size first and we see that
+    const beyondEof = file && vpn - vma.start >= iSizeRead(ctx);
+    if (now === old && !beyondEof) {
       if (old !== 0) {
         // ptep_clear_flush: the zero-page translation goes from every TLB (flush_tlb_page) before the new page is mapped
         Atomics.store(ctx.mem, at, 0);
@@ -130,6 +142,10 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
     }
     yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
     if (!installed && page !== ZERO_PAGE) yield* freePage(ctx, page);
+    if (beyondEof) {
+      yield* upRead(ctx, sem);
+      return 'segv';
+    }
   }
   yield* upRead(ctx, sem);
   return 'ok';

@@ -11,13 +11,14 @@ import { MM_FIELD, PAGE_FIELD, PAGE_SIZE, PTE, pteFrame, ptePresent } from '../m
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
-import { spinLock, spinUnlock, spinNeedbreak, LockClass } from '../sync/spinlock.ts';
+import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { needResched, condResched } from '../sync/preempt.ts';
 import { ZERO_PAGE } from '../page/alloc.ts';
 import type { MmuGather } from '../gather/gather.ts';
 import { tlbGatherMmu } from '../gather/variants.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, pteIndex, pteLockptr, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES } from './pgtable.ts';
 import type { Vma } from './vma.ts';
+import { iMmapNeedbreak } from './rmap.ts';
 
 /** ZAP_BLOCK_SIZE in bytes: 8 pages under CONFIG_PREEMPT, 1024 otherwise. */
 export function zapBlockSize(ctx: Kctx): number {
@@ -32,7 +33,7 @@ interface ZapWork {
 export interface GatherRef {
   tlb: MmuGather | null;
 }
-/** struct zap_details, as far as this model uses it: the truncate path's i_mmap_lock. */
+/** struct zap_details, as far as unmap_vmas uses it: the truncate path's i_mmap lock word (a spinlock or a mutex, see rmap.ts). */
 export interface ZapDetails {
   iMmapLock: number | null;
 }
@@ -244,7 +245,7 @@ export function* unmapVmas(ctx: Kctx, tlbp: GatherRef, vmaList: Vma[], startAddr
         break;
       }
       if (legacy) yield* tlbp.tlb!.finishMmu(ctx);
-      if (needResched(ctx) || (iMmapLock !== null && spinNeedbreak(ctx, iMmapLock))) {
+      if (needResched(ctx) || (iMmapLock !== null && iMmapNeedbreak(ctx, iMmapLock))) {
         if (iMmapLock !== null) {
           if (legacy) tlbp.tlb = null;
           return start;

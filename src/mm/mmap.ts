@@ -1,7 +1,8 @@
-// munmap (unmap_region), exit_mmap and zap_page_range (madvise DONTNEED), with
-// free_pgtables. Each brackets its zap with one gather: tlb_gather_mmu, zap,
-// free the page tables nobody else spans, tlb_finish_mmu, so every page and
-// page table goes back only after the flush that covers it.
+// munmap (unmap_region), exit_mmap and zap_page_range (madvise DONTNEED, and
+// truncate on each mapper's mm), with free_pgtables. Each brackets its zap
+// with one gather: tlb_gather_mmu, zap, free the page tables nobody else
+// spans, tlb_finish_mmu, so every page and page table goes back only after
+// the flush that covers it.
 
 import { MM_FIELD, PTRS_PER_TABLE, pteFrame } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
@@ -10,7 +11,7 @@ import type { Kctx } from '../sync/context.ts';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.ts';
 import { tlbRemovePage, type MmuGather } from '../gather/gather.ts';
 import { tlbGatherMmu } from '../gather/variants.ts';
-import { unmapVmas, type GatherRef } from './memory.ts';
+import { unmapVmas, type GatherRef, type ZapDetails } from './memory.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES, TASK_SIZE_PAGES } from './pgtable.ts';
 import { detachVma, vmas, type Vma } from './vma.ts';
 import { unlinkFileVma } from './rmap.ts';
@@ -99,10 +100,10 @@ export function* freePgtables(ctx: Kctx, tlb: MmuGather, list: Vma[], floor: num
     const addr = list[i]!.start;
     // unlink_anon_vmas: no anon_vma chains in this model; unlink_file_vma takes the i_mmap lock
     let last = list[i]!;
-    yield* unlinkFileVma(ctx, last);
+    yield* unlinkFileVma(ctx, last, tlb.mm);
     while (i + 1 < list.length && list[i + 1]!.start <= last.end + PMD_PAGES) {
       last = list[++i]!;
-      yield* unlinkFileVma(ctx, last);
+      yield* unlinkFileVma(ctx, last, tlb.mm);
     }
     const next = list[i + 1];
     yield* freePgdRange(ctx, tlb, addr, last.end, floor, next ? next.start : ceiling);
@@ -140,11 +141,16 @@ export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Pa
   yield* upWrite(ctx, sem);
 }
 
-/** zap_page_range(vma, address, size, details) */
-export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number): Path<number> {
-  const mm = ctx.mm;
+/**
+ * zap_page_range(vma, address, size, details), on vma->vm_mm (`mm`: current's
+ * for madvise, another mm's for truncate). Returns where the zap stopped:
+ * `end`, or a restart address when the truncate path's i_mmap lock asked for
+ * a break (2.6.38 has then finished the gather already; the rework finishes
+ * it here).
+ */
+export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number, details: ZapDetails | null = null, mm: number = ctx.mm): Path<number> {
   const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
-  const reached = yield* unmapVmas(ctx, tlbp, [vma], start, end, null);
+  const reached = yield* unmapVmas(ctx, tlbp, [vma], start, end, details);
   // 2.6.38: unmap_vmas may have finished the gather already (tlb == NULL); the rework always finishes
   if (tlbp.tlb) yield* tlbp.tlb.finishMmu(ctx);
   return reached;

@@ -4,6 +4,7 @@ import { RULES } from '../oracle/rules.ts';
 import { VARIANTS } from '../gather/variants.ts';
 import { WORKLOADS } from '../workloads/index.ts';
 import { allocFailText } from '../machine/config.ts';
+import type { RunConfig } from '../machine/config.ts';
 import type { RunResult } from '../engine/result.ts';
 import type { LatencyName } from '../stats/latency.ts';
 import type { HistSummary } from '../stats/histogram.ts';
@@ -47,11 +48,16 @@ const HEADLINE = [
   'rssAfter',
 ] as const;
 
+/** What a run ran: a built-in workload with its size, or a scenario file's tasks. */
+export function workloadText(c: RunConfig): string {
+  return c.scenario ? `scenario ${c.scenario.name} (${c.scenario.tasks.length} tasks)` : `workload ${c.workload}, --pages ${c.pages}`;
+}
+
 export function summarize(r: RunResult): string {
   const c = r.config;
   const lines = [
-    `shootdown run: variant ${r.variant}, workload ${r.workload}, ${r.mode} mode, seed ${r.seed}`,
-    `  ${c.cpus} cpus, --pages ${c.pages}, --preempt ${c.preempt}, --alloc-fail ${allocFailText(c.allocFail)}, memory ${c.memoryPages} pages`,
+    `shootdown run: variant ${r.variant}, ${workloadText(c)}, ${r.mode} mode, seed ${r.seed}`,
+    `  ${c.cpus} cpus, --preempt ${c.preempt}, --alloc-fail ${allocFailText(c.allocFail)}, memory ${c.memoryPages} pages`,
     `  ${r.mode === 'deterministic' ? `${r.steps} steps` : `${r.threads} worker threads, up to ${r.maxConcurrentCpus} cpus running at once`}, ${r.elapsedMs.toFixed(0)} ms`,
     `measured operation (${r.workload}):`,
     ...HEADLINE.map((k) => `  ${k.padEnd(32)} ${r.counters[k]}`),

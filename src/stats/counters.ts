@@ -18,12 +18,15 @@ export const COUNTER_NAMES = [
   'pteLockAcquisitions', // by the zap path
   'batchAllocFailures', // GFP_NOWAIT batch-page allocations that failed
   'batchAllocs',
+  'gatherLocalStarts', // rework: gathers whose first batch-page allocation failed, so they began on the 8 local slots (counted by workloads that run one gather per op: pressure)
+  'gatherUpgrades', // rework: of those, gathers that got the batch page after a flush and went on with 512 slots (pressure)
   'pageFaults',
   'segfaults',
   'userAccesses',
   'tlbHits',
   'tlbMisses',
   'condResched',
+  'iMmapLockBreaks', // unmap_mapping_range_vma dropped the i_mmap lock (need_resched or a waiter) and restarted its walk
   'pteUnmapWrongPage', // rework-seed: pte_unmap_unlock(pte - 1) named another page-table page
   'ops', // measured operations completed (munmap, madvise, exit_mmap, a round of faults)
   'opTimeUs', // time spent in measured operations, on the run's clock

@@ -5,9 +5,19 @@ import { munmapWorkload } from './munmap.ts';
 import { exitWorkload } from './exit.ts';
 import { madviseWorkload } from './madvise.ts';
 import { mixWorkload } from './mix.ts';
+import { truncateWorkload } from './truncate.ts';
+import { scenarioWorkload } from './program.ts';
+import { tlbFlush1Workload, tlbFlush2Workload, pageFault1Workload, pageFault2Workload, mmap1Workload, mmap2Workload } from './willitscale.ts';
+import { execWorkload } from './exec.ts';
+import { pressureWorkload } from './pressure.ts';
 
-export const WORKLOADS: readonly Workload[] = [munmapWorkload, exitWorkload, madviseWorkload, mixWorkload];
+export const WORKLOADS: readonly Workload[] = [munmapWorkload, exitWorkload, madviseWorkload, mixWorkload, truncateWorkload,
+  tlbFlush1Workload, tlbFlush2Workload, pageFault1Workload, pageFault2Workload, mmap1Workload, mmap2Workload,
+  execWorkload,
+  pressureWorkload,
+];
 
+/** A built-in workload by name, or `scenario`, the workload of scenario files (it runs only with one). */
 export function findWorkload(name: string): Workload | undefined {
-  return WORKLOADS.find((w) => w.name === name);
+  return name === scenarioWorkload.name ? scenarioWorkload : WORKLOADS.find((w) => w.name === name);
 }

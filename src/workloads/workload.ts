@@ -58,6 +58,8 @@ export interface Workload {
   /** Mappings one mm holds at its peak (an mm has room for MAX_VMAS). */
   mappingsNeeded(config: RunConfig): number;
   program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path;
+  /** The user tasks, when the workload places them itself (a scenario file); otherwise `userTasks`. */
+  tasks?(config: RunConfig): TaskSpec[];
 }
 
 export function userTaskCount(config: RunConfig): number {

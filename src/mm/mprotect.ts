@@ -1,0 +1,116 @@
+// sys_mprotect between read-only and read-write for whole vmas (mm/mprotect.c,
+// 2.6.38): under mmap_sem held for write, the vma's flags change first, then
+// change_protection rewrites every present pte of the range under its pte
+// lock, then one flush_tlb_range, which on x86 of that era is flush_tlb_mm.
+// Invariant: when mprotect returns, no TLB anywhere keeps a writable entry
+// for a pte it made read-only, and a later write from user space faults and,
+// the vma no longer being VM_WRITE, gets SIGSEGV.
+
+import { MM_FIELD, PTE, VMA_FIELD, VMA_FLAGS, pteFrame } from '../machine/layout.ts';
+import { Step, type Path } from '../machine/step.ts';
+import { BadInput } from '../machine/errors.ts';
+import type { Kctx } from '../sync/context.ts';
+import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
+import { downWrite, upWrite } from '../sync/rwsem.ts';
+import { flushTlbMm } from '../cpu/tlbflush.ts';
+import { ZERO_PAGE } from '../page/alloc.ts';
+import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, pteIndex, pteLockptr, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES } from './pgtable.ts';
+import { vmas, type Vma } from './vma.ts';
+
+/**
+ * pte_modify with the vma's new vm_page_prot. Read-only clears the write
+ * bit. Read-write sets it on present ptes of anonymous pages (never on the
+ * zero page, which a write must still copy): for a private mapping the
+ * kernel's PAGE_COPY leaves the ptes read-only and the next write takes
+ * do_wp_page's reuse path instead, which this model's fault handler lacks;
+ * the outcome for user space is the same, a writable page.
+ */
+function pteModify(pte: number, writable: boolean): number {
+  if (!writable) return pte & ~PTE.WRITE;
+  return pteFrame(pte) === ZERO_PAGE ? pte : pte | PTE.WRITE;
+}
+
+/** change_pte_range: ptep_modify_prot_start clears the pte (so hardware A/D updates are not lost), commit writes it back. */
+function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, writable: boolean): Path {
+  const ptl = pteLockptr(ctx, table);
+  yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, 'change_pte_range');
+  ctx.ptlHeld++;
+  // arch_enter_lazy_mmu_mode: nothing on native hardware
+  do {
+    const at = ctx.m.ptEntry(table, pteIndex(addr));
+    if ((Atomics.load(ctx.mem, at) & PTE.PRESENT) === 0) continue;
+    const ptent = Atomics.exchange(ctx.mem, at, 0); // ptep_modify_prot_start
+    Atomics.store(ctx.mem, at, pteModify(ptent, writable)); // ptep_modify_prot_commit
+    yield Step.PTE;
+  } while ((addr += 1) !== end);
+  ctx.ptlHeld--;
+  yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+}
+
+function* changePmdRange(ctx: Kctx, pmdTable: number, addr: number, end: number, writable: boolean): Path {
+  let next: number;
+  do {
+    next = addrEnd(addr, end, PMD_PAGES);
+    const e = readEntry(ctx, pmdTable, pmdIndex(addr));
+    if (e === 0) continue; // pmd_none_or_clear_bad
+    yield* changePteRange(ctx, pteFrame(e), addr, next, writable);
+  } while ((addr = next) !== end);
+}
+
+function* changePudRange(ctx: Kctx, pudTable: number, addr: number, end: number, writable: boolean): Path {
+  let next: number;
+  do {
+    next = addrEnd(addr, end, PUD_PAGES);
+    const e = readEntry(ctx, pudTable, pudIndex(addr));
+    if (e === 0) continue;
+    yield* changePmdRange(ctx, pteFrame(e), addr, next, writable);
+  } while ((addr = next) !== end);
+}
+
+/** change_protection(vma, start, end, newprot, dirty_accountable): the walk, then one flush for the whole range. */
+function* changeProtection(ctx: Kctx, mm: number, start: number, end: number, writable: boolean): Path {
+  const pgd = pgdFrame(ctx, mm);
+  let addr = start;
+  let next: number;
+  // flush_cache_range: nothing on x86
+  do {
+    next = addrEnd(addr, end, PGD_PAGES);
+    const e = readEntry(ctx, pgd, pgdIndex(addr));
+    if (e === 0) continue;
+    yield* changePudRange(ctx, pteFrame(e), addr, next, writable);
+  } while ((addr = next) !== end);
+  // flush_tlb_range(vma, start, end): x86 before 3.6 flushes the whole mm, after every pte lock is dropped
+  yield* flushTlbMm(ctx, mm);
+}
+
+/** mprotect_fixup for a whole vma: new vm_flags first, so a fault racing the pte walk already sees them. */
+function* mprotectFixup(ctx: Kctx, mm: number, vma: Vma, writable: boolean): Path {
+  const newflags = writable ? vma.flags | VMA_FLAGS.WRITE : vma.flags & ~VMA_FLAGS.WRITE;
+  if (newflags === vma.flags) return;
+  Atomics.store(ctx.mem, ctx.m.vma(mm, vma.slot, VMA_FIELD.FLAGS), newflags);
+  vma.flags = newflags;
+  // mmu_notifier_invalidate_range_start/end: no notifiers registered in this model
+  yield* changeProtection(ctx, mm, vma.start, vma.end, writable);
+}
+
+/**
+ * mprotect(start, len, PROT_READ or PROT_READ|PROT_WRITE) over whole
+ * mappings, with mmap_sem held for write. Splitting a vma is refused, as
+ * doMunmap refuses it; a hole in the range is -ENOMEM in the kernel and
+ * refused here.
+ */
+export function* mprotectRange(ctx: Kctx, mm: number, start: number, end: number, writable: boolean): Path {
+  if (!(end > start)) throw new BadInput(`mprotect [${start}, ${end}) is empty`);
+  const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  yield* downWrite(ctx, sem, 'sys_mprotect');
+  const list = vmas(ctx, mm).filter((v) => v.start < end && start < v.end);
+  let covered = start;
+  for (const v of list) {
+    if (v.start < start || v.end > end) throw new BadInput(`mprotect [${start}, ${end}) splits mapping [${v.start}, ${v.end}); only whole mappings change protection`);
+    if (v.start !== covered) throw new BadInput(`mprotect [${start}, ${end}): [${covered}, ${v.start}) is not mapped (ENOMEM)`);
+    covered = v.end;
+  }
+  if (covered !== end) throw new BadInput(`mprotect [${start}, ${end}): [${covered}, ${end}) is not mapped (ENOMEM)`);
+  for (const v of list) yield* mprotectFixup(ctx, mm, v, writable);
+  yield* upWrite(ctx, sem);
+}

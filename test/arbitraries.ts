@@ -1,0 +1,129 @@
+// fast-check arbitraries for scenario programs, valid by construction: each
+// task works in its own slots (a slot is SLOT_PAGES pages, 2 MiB apart, so
+// slots never share a page table with another task's), maps a slot before it
+// unmaps it, and tasks of one mm pass the same number of barriers. Reads may
+// reach any slot, so tasks do race on each other's page tables through the
+// TLB. Used by the property tests and by `npm run soak`.
+
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import type { ScenarioOp } from '../src/machine/config.ts';
+
+export const SLOT_STRIDE_PAGES = 512;
+export const SLOTS_PER_TASK = 3;
+
+export type Action = { kind: 'mmap' | 'munmap' | 'madvise' | 'write' | 'read'; slot: number; pages: number; file: boolean } | { kind: 'barrier' };
+
+/** Raw actions; `program` turns them into a valid program. */
+export const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  fc.record({ kind: fc.constantFrom('mmap', 'munmap', 'madvise', 'write', 'read') as fc.Arbitrary<'mmap' | 'munmap' | 'madvise' | 'write' | 'read'>, slot: fc.integer({ min: 0, max: SLOTS_PER_TASK - 1 }), pages: fc.integer({ min: 1, max: 64 }), file: fc.boolean() }),
+  fc.constant({ kind: 'barrier' } as const),
+);
+
+/**
+ * A valid program for task `task` from raw actions: an mmap of a mapped slot
+ * or an munmap of an unmapped one is dropped, ranges are clipped to what is
+ * mapped, and reads of another task's slots are kept. Barriers are dropped
+ * here; `withBarriers` puts the same number into every task of an mm.
+ */
+export function program(task: number, actions: readonly Action[], tasks: number, opts: { exit: boolean }): ScenarioOp[] {
+  const base = (t: number, slot: number): number => (t * SLOTS_PER_TASK + slot) * SLOT_STRIDE_PAGES;
+  const size = new Map<number, { pages: number; file: boolean }>();
+  const ops: ScenarioOp[] = [];
+  for (const a of actions) {
+    if (a.kind === 'barrier') continue;
+    const start = base(task, a.slot);
+    const mapped = size.get(a.slot);
+    if (a.kind === 'mmap') {
+      if (mapped) continue;
+      size.set(a.slot, { pages: a.pages, file: a.file });
+      ops.push({ op: 'mmap', start, pages: a.pages, file: a.file, measure: false });
+    } else if (a.kind === 'munmap') {
+      if (!mapped) continue;
+      size.delete(a.slot);
+      ops.push({ op: 'munmap', start, pages: mapped.pages, measure: true });
+    } else if (a.kind === 'read') {
+      // any task's slot: a read of another task's range may hit its mapping, a hole, or nothing
+      const other = (task + a.pages) % tasks;
+      ops.push({ op: 'read', start: base(other, a.slot), pages: a.pages, measure: false });
+    } else {
+      if (!mapped) continue;
+      ops.push({ op: a.kind, start, pages: Math.min(a.pages, mapped.pages), measure: a.kind === 'madvise' });
+    }
+  }
+  if (opts.exit) ops.push({ op: 'exit', measure: true });
+  return ops;
+}
+
+/** `k` barriers spread through `ops` (before the exit, if any). */
+export function withBarriers(ops: ScenarioOp[], k: number): ScenarioOp[] {
+  const body = ops.at(-1)?.op === 'exit' ? ops.slice(0, -1) : ops.slice();
+  const tail = ops.at(-1)?.op === 'exit' ? [ops.at(-1)!] : [];
+  const out: ScenarioOp[] = [];
+  for (let i = 0; i < k; i++) {
+    const from = Math.floor((i * body.length) / k);
+    const to = Math.floor(((i + 1) * body.length) / k);
+    out.push(...body.slice(from, to), { op: 'barrier' });
+  }
+  if (k === 0) out.push(...body);
+  return [...out, ...tail];
+}
+
+export interface GeneratedScenario {
+  cpus: number;
+  preempt: 'none' | 'voluntary' | 'full';
+  immapLock: 'spinlock' | 'mutex';
+  allocFail: 'never' | 'once' | 'always' | number;
+  tasks: { cpu: number; mm: number; program: ScenarioOp[] }[];
+}
+
+/** A whole machine: 1 to 4 cpus, 1 to 5 tasks over 1 or 2 mms, barriers, every preemption model. */
+export const scenarioArb: fc.Arbitrary<GeneratedScenario> = fc
+  .record({
+    cpus: fc.integer({ min: 1, max: 4 }),
+    preempt: fc.constantFrom('none', 'voluntary', 'full') as fc.Arbitrary<'none' | 'voluntary' | 'full'>,
+    immapLock: fc.constantFrom('spinlock', 'mutex') as fc.Arbitrary<'spinlock' | 'mutex'>,
+    allocFail: fc.oneof(fc.constantFrom('never', 'once', 'always') as fc.Arbitrary<'never' | 'once' | 'always'>, fc.double({ min: 0, max: 1, noNaN: true })),
+    barriers: fc.integer({ min: 0, max: 3 }),
+    tasks: fc.array(fc.record({ cpu: fc.nat(), mm: fc.integer({ min: 0, max: 1 }), actions: fc.array(actionArb, { minLength: 1, maxLength: 14 }), exit: fc.boolean() }), { minLength: 1, maxLength: 5 }),
+  })
+  .map((g) => {
+    // mms numbered from 0 without gaps
+    const mms = [...new Set(g.tasks.map((t) => t.mm))].sort();
+    const tasks = g.tasks.map((t, i) => ({ cpu: t.cpu % g.cpus, mm: mms.indexOf(t.mm), program: program(i, t.actions, g.tasks.length, { exit: t.exit }) }));
+    // a task that does nothing still needs an operation; and barriers need every task of the mm
+    for (const t of tasks) if (t.program.length === 0) t.program.push({ op: 'read', start: 0, pages: 1, measure: false });
+    return { cpus: g.cpus, preempt: g.preempt, immapLock: g.immapLock, allocFail: g.allocFail, tasks: tasks.map((t) => ({ ...t, program: withBarriers(t.program, g.barriers) })) };
+  });
+
+function opYaml(op: ScenarioOp): unknown {
+  switch (op.op) {
+    case 'barrier':
+      return 'barrier';
+    case 'exit':
+      return 'exit';
+    case 'repeat':
+      return { repeat: { times: op.times, do: op.ops.map(opYaml) } };
+    case 'sleep':
+      return { sleep: { ms: op.ms } };
+    case 'truncate':
+      return { truncate: { pages: op.pages } };
+    case 'mmap':
+      return { mmap: { start: op.start, pages: op.pages, ...(op.file ? { file: true } : {}) } };
+    case 'mprotect':
+      return { mprotect: { start: op.start, pages: op.pages, writable: op.writable } };
+    case 'exec-shift':
+      return { 'exec-shift': { start: op.start, pages: op.pages, shift: op.shift } };
+    default:
+      return { [op.op]: { start: op.start, pages: op.pages, measure: op.measure } };
+  }
+}
+
+/** The scenario as the YAML file a user would write: what a failure prints to reproduce it. */
+export function scenarioYaml(s: GeneratedScenario, name: string): string {
+  return stringify({
+    name,
+    machine: { cpus: s.cpus, preempt: s.preempt, immapLock: s.immapLock, allocFail: s.allocFail },
+    tasks: s.tasks.map((t) => ({ cpu: t.cpu, mm: t.mm, program: t.program.map(opYaml) })),
+  });
+}
