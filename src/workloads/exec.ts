@@ -23,8 +23,7 @@ import { userAccess } from '../mm/fault.ts';
 import { doMunmap } from '../mm/mmap.ts';
 import { shiftArgPages } from '../mm/exec.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { bumpWord, gatherFrames, measure, mmapRanges, readWord, taskRng, touchRange, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
-import { roundsOf } from './willitscale.ts';
+import { bumpWord, gatherFrames, measure, mmapRanges, readWord, roundsOf, taskRng, touchRange, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const DONE = 0;
 /** Pages each reader keeps reading. */

@@ -16,15 +16,10 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap, madviseDontneed } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, gatherFrames, maxPeers, measure, mmapRanges, tablesFor, taskRng, touchRange, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, roundsOf, gatherFrames, maxPeers, measure, mmapRanges, tablesFor, taskRng, touchRange, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const AREA_BASE = REGION_BASE + PAGES_PER_PMD;
 const READS_PER_ROUND = 32;
-
-function* roundsOf(ctx: Kctx): Generator<number, void, void> {
-  const endUs = ctx.config.durationMs > 0 ? ctx.config.durationMs * 1000 : Infinity;
-  for (let round = 0; round < ctx.config.rounds && ctx.now() < endUs; round++) yield round;
-}
 
 export const mixWorkload: Workload = {
   name: 'mix',

@@ -20,8 +20,8 @@ import { SpinWatch } from '../sync/spin.ts';
 import { madviseDontneed } from '../mm/mmap.ts';
 import { pgdFrame, pgdIndex, pmdIndex, pudIndex, readEntry } from '../mm/pgtable.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { USER_WAIT_LOCKUPS, bumpWord, gatherFrames, maxPeers, measure, mmapRanges, tablesFor, touchRange, waitWord, wordAt, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
-import { access, roundsOf, slotStart } from './willitscale.ts';
+import { USER_WAIT_LOCKUPS, bumpWord, gatherFrames, maxPeers, measure, mmapRanges, roundsOf, tablesFor, touchRange, waitWord, wordAt, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { access, slotStart } from './willitscale.ts';
 
 const TOUCHED = 0;
 const DONE = 1;

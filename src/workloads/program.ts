@@ -20,6 +20,7 @@ import { exitMm, returnToUser } from '../mm/syscall.ts';
 import { mprotectRange } from '../mm/mprotect.ts';
 import { shiftArgPages } from '../mm/exec.ts';
 import { truncateFile } from '../mm/truncate.ts';
+import { iSizeRead } from '../mm/rmap.ts';
 import { REGION_BASE, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 import { TaskKind } from '../machine/layout.ts';
 
@@ -52,10 +53,10 @@ function scenarioOf(config: RunConfig): ScenarioProgram {
   return config.scenario;
 }
 
-/** A page of a file mapping that was never written: reading it would need the page cache, which is not modelled. */
+/** A page of a file mapping inside i_size that was never written: reading it would need the page cache, which is not modelled. */
 function unwrittenFilePage(ctx: Kctx, vpn: number): boolean {
   const vma = findVma(ctx, ctx.mm, vpn);
-  if (!vma || vma.start > vpn || (vma.flags & VMA_FLAGS.FILE) === 0) return false;
+  if (!vma || vma.start > vpn || (vma.flags & VMA_FLAGS.FILE) === 0 || vpn - vma.start >= iSizeRead(ctx)) return false;
   const table = lookupPteTable(ctx, ctx.mm, vpn);
   return table === 0 || readEntry(ctx, table, pteIndex(vpn)) === 0;
 }

@@ -25,13 +25,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap, madviseDontneed } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, gatherFrames, maxPeers, measure, mmapRanges, tablesFor, userTaskCount, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
-
-/** The rounds of a looping workload: --rounds of them, fewer when --duration ends first. */
-export function* roundsOf(ctx: Kctx): Generator<number, void, void> {
-  const endUs = ctx.config.durationMs > 0 ? ctx.config.durationMs * 1000 : Infinity;
-  for (let round = 0; round < ctx.config.rounds && ctx.now() < endUs; round++) yield round;
-}
+import { REGION_BASE, roundsOf, gatherFrames, maxPeers, measure, mmapRanges, tablesFor, userTaskCount, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 /** Where a task's mapping goes: its own 2 MiB-aligned slot, as far apart as mmap(NULL) would put them and sharing no pte table. */
 export function slotStart(rank: number, pages: number): number {

@@ -154,6 +154,12 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   rec.rssAfter = rss();
 }
 
+/** The rounds of a looping workload: --rounds of them, fewer when --duration ends first. */
+export function* roundsOf(ctx: Kctx): Generator<number, void, void> {
+  const endUs = ctx.config.durationMs > 0 ? ctx.config.durationMs * 1000 : Infinity;
+  for (let round = 0; round < ctx.config.rounds && ctx.now() < endUs; round++) yield round;
+}
+
 /** A per-task random stream derived from the run seed. */
 export function taskRng(config: RunConfig, task: number): Rng {
   return new Rng((config.seed * 7919 + task * 104729 + 1) >>> 0);
