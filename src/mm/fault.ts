@@ -86,12 +86,12 @@ function touchData(ctx: Kctx, frame: number, write: boolean): void {
   Atomics.store(ctx.mem, at, ((ctx.task + 1) << 20) | ((ctx.mem[at]! + 1) & 0xfffff));
 }
 
-function ptePresentAt(ctx: Kctx, mm: number, vpn: number): boolean {
-  const table = lookupPteTable(ctx, mm, vpn);
-  return table !== 0 && readEntry(ctx, table, pteIndex(vpn)) !== 0;
-}
-
-/** handle_mm_fault for an anonymous vma: do_anonymous_page, or do_wp_page on the zero page. */
+/**
+ * handle_mm_fault: do_anonymous_page, or do_wp_page on the zero page. A file
+ * vma is handled the same way because the page cache is not modelled: a read
+ * maps the zero page, standing for the clean page-cache page (never freed by
+ * a zap, as the page cache keeps it), and a write copies it to a private page.
+ */
 export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolean): Path<AccessResult> {
   ctx.stats.pageFaults++;
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
@@ -107,8 +107,6 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
     yield* upRead(ctx, sem);
     return 'segv';
   }
-  // a read of a never-written page of a private file mapping would map the page-cache page
-  modelAssert(write || (vma.flags & VMA_FLAGS.FILE) === 0 || ptePresentAt(ctx, mm, vpn), 'read fault on an unwritten page of a file mapping: the page cache is not modelled', () => `vpn ${vpn}`);
   const table = yield* allocPteTable(ctx, mm, vpn);
   const at = ctx.m.ptEntry(table, pteIndex(vpn));
   const ptl = pteLockptr(ctx, table);

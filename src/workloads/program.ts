@@ -6,21 +6,18 @@
 // checks it). Reads and writes of unmapped pages segfault and are survived,
 // as user space survives SIGSEGV with a handler.
 
-import { MAX_VMAS, VMA_FLAGS, PAGES_PER_PMD } from '../machine/layout.ts';
+import { MAX_VMAS, PAGES_PER_PMD } from '../machine/layout.ts';
 import type { RunConfig, ScenarioOp, ScenarioProgram } from '../machine/config.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
 import { scheduleTimeout } from '../sync/sched.ts';
 import { userAccess } from '../mm/fault.ts';
-import { findVma } from '../mm/vma.ts';
-import { lookupPteTable, pteIndex, readEntry } from '../mm/pgtable.ts';
 import { doMunmap, madviseDontneed } from '../mm/mmap.ts';
 import { exitMm, returnToUser } from '../mm/syscall.ts';
 import { mprotectRange } from '../mm/mprotect.ts';
 import { shiftArgPages } from '../mm/exec.ts';
 import { truncateFile } from '../mm/truncate.ts';
-import { iSizeRead } from '../mm/rmap.ts';
 import { REGION_BASE, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 import { TaskKind } from '../machine/layout.ts';
 
@@ -53,19 +50,8 @@ function scenarioOf(config: RunConfig): ScenarioProgram {
   return config.scenario;
 }
 
-/** A page of a file mapping inside i_size that was never written: reading it would need the page cache, which is not modelled. */
-function unwrittenFilePage(ctx: Kctx, vpn: number): boolean {
-  const vma = findVma(ctx, ctx.mm, vpn);
-  if (!vma || vma.start > vpn || (vma.flags & VMA_FLAGS.FILE) === 0 || vpn - vma.start >= iSizeRead(ctx)) return false;
-  const table = lookupPteTable(ctx, ctx.mm, vpn);
-  return table === 0 || readEntry(ctx, table, pteIndex(vpn)) === 0;
-}
-
 function* readRange(ctx: Kctx, start: number, end: number): Path {
-  for (let vpn = start; vpn < end; vpn++) {
-    if (unwrittenFilePage(ctx, vpn)) continue;
-    yield* userAccess(ctx, vpn, false);
-  }
+  for (let vpn = start; vpn < end; vpn++) yield* userAccess(ctx, vpn, false);
 }
 
 function* runOps(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, ops: readonly ScenarioOp[], barriers: { passed: number }): Path {

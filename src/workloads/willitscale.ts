@@ -12,9 +12,9 @@
 // place per task, each in its own 2 MiB-aligned slot so tasks share no pte
 // table; the tasks' files are one file (one i_mmap lock, where each
 // will-it-scale process has its own tmpfile); and there is no page cache,
-// so a write fault on a MAP_PRIVATE file mapping gives an anonymous page
-// directly, and tlb_flush1 leaves out its read-back after MADV_DONTNEED,
-// which would map the page-cache page. tlb_flush3 and page_fault3 need
+// so a write fault on a MAP_PRIVATE file mapping copies the zero page, which
+// stands for the page-cache page, and tlb_flush1's read-back after
+// MADV_DONTNEED maps the zero page in its place. tlb_flush3 and page_fault3 need
 // MAP_SHARED file pages and are not mirrored.
 
 import { PAGES_PER_PMD } from '../machine/layout.ts';
@@ -54,12 +54,12 @@ function* pageFault(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean): 
   }
 }
 
-/** One page of tlb_flush: write it, MADV_DONTNEED it, read it back (anonymous only), (*iteration)++. */
-function* tlbFlushPage(ctx: Kctx, vpn: number, readBack: boolean): Path {
+/** One page of tlb_flush: write it, MADV_DONTNEED it, read it back (anonymous: the zero page; file: the page-cache page), (*iteration)++. */
+function* tlbFlushPage(ctx: Kctx, vpn: number): Path {
   yield* access(ctx, vpn, true);
   yield* madviseDontneed(ctx, ctx.mm, vpn, vpn + 1);
   yield* returnToUser(ctx, ctx.mm, vpn, vpn + 1, 'madvise(MADV_DONTNEED)');
-  if (readBack) yield* access(ctx, vpn, false); // assert(*(addr + i) == 0): the zero page
+  yield* access(ctx, vpn, false);
 }
 
 function* tlbFlush(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean): Path {
@@ -67,7 +67,7 @@ function* tlbFlush(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean): P
   const start = slotStart(spec.rank, n);
   for (const _round of roundsOf(ctx)) {
     yield* mmapRanges(ctx, [[start, start + n]], file);
-    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, tlbFlushPage(ctx, vpn, !file));
+    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, tlbFlushPage(ctx, vpn));
     yield* munmapAndReturn(ctx, start, start + n);
   }
 }
@@ -94,7 +94,7 @@ const untouched = (c: RunConfig): number => userTaskCount(c) * 4 + gatherFrames(
 export const tlbFlush1Workload: Workload = {
   name: 'tlb_flush1',
   defaultPages: 256,
-  about: "will-it-scale tlb_flush1: write, MADV_DONTNEED each page of a MAP_PRIVATE file mapping (an op per page; --pages 256 for 128 MB; no read-back: no page cache)",
+  about: "will-it-scale tlb_flush1: write, MADV_DONTNEED each page of a MAP_PRIVATE file mapping (an op per page; --pages 256 for 128 MB; the read-back maps the zero page for the page-cache page)",
   mappingsNeeded: maxPeers,
   memoryNeeded: onePage,
   program: (ctx, rec, spec) => tlbFlush(ctx, rec, spec, true),
