@@ -73,9 +73,10 @@ for (let seed = firstSeed; Date.now() < endMs && !stopping; seed++) {
       if (r.error && r.error.name !== 'Interrupted') t.errors++;
       if (r.violations.length > 0 || (r.error && r.error.name !== 'Interrupted')) {
         mkdirSync(opts.out, { recursive: true });
-        const file = join(opts.out, `soak-${seed}.yaml`);
-        writeFileSync(file, yaml.replace(/^name:/m, `# ${variant} ${mode}: ${r.violations[0]?.rule ?? r.error?.name}: ${r.violations[0]?.detail ?? r.error?.message}\nname:`));
-        const line = `${variant} ${mode} seed ${seed}: ${r.violations[0]?.rule ?? r.error?.name}: ${r.violations[0]?.detail ?? r.error?.message}\n  reproduce: npm run -s shootdown -- run ${file} --variant ${variant} --mode ${mode} --seed ${seed}${variant === 'legacy' ? ' --immap-lock spinlock' : ''}`;
+        const file = join(opts.out, `soak-${seed}-${variant}-${mode}.yaml`);
+        const asRun = yaml.replace(/immapLock: \w+/, `immapLock: ${immapLock}`).replace(/^name:/m, `# ${variant} ${mode}: ${r.violations[0]?.rule ?? r.error?.name}: ${r.violations[0]?.detail ?? r.error?.message}\nname:`);
+        writeFileSync(file, asRun);
+        const line = `${variant} ${mode} seed ${seed}: ${r.violations[0]?.rule ?? r.error?.name}: ${r.violations[0]?.detail ?? r.error?.message}\n  reproduce: npm run -s shootdown -- run ${file} --variant ${variant} --mode ${mode} --seed ${seed}`;
         failures.push(line);
         process.stdout.write(`${line}\n`);
       }
