@@ -6,6 +6,7 @@
 // with its choices recorded, which makes it an artifact replay reproduces.
 
 import { Piscina } from 'piscina';
+import { WORKER_ENV, WORKER_EXEC_ARGV } from './worker-env.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { runDeterministic } from './deterministic.ts';
 import { DecisionLog } from './strategy.ts';
@@ -113,7 +114,7 @@ export interface CampaignOptions {
 const WORKER_URL = new URL('../../workers/hunt.ts', import.meta.url).href;
 
 export function campaignPool(jobs: number): Piscina {
-  return new Piscina({ filename: WORKER_URL, minThreads: jobs, maxThreads: jobs, execArgv: ['--import', 'tsx'], idleTimeout: 60_000 });
+  return new Piscina({ filename: WORKER_URL, minThreads: jobs, maxThreads: jobs, execArgv: WORKER_EXEC_ARGV, env: WORKER_ENV, idleTimeout: 60_000 });
 }
 
 export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, pool?: Piscina): Promise<CampaignResult> {
@@ -133,6 +134,12 @@ export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, p
     }
     return null;
   };
+  // a worker thread that fails outside any seed (it could not start) stops the campaign; the seeds run so far are kept
+  const onPoolError = (e: unknown): void => {
+    stop = true;
+    errors.push({ seed: -1, name: e instanceof Error ? e.name : 'Error', message: `a worker thread failed: ${e instanceof Error ? e.message : String(e)}` });
+  };
+  own.on('error', onPoolError);
   const worker = async (): Promise<void> => {
     for (let seed = nextSeed(); seed !== null; seed = nextSeed()) {
       const o = (await own.run({ config: { ...opts.base, seed } } satisfies SeedJob)) as SeedOutcome;
@@ -146,10 +153,11 @@ export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, p
   try {
     await Promise.all(Array.from({ length: opts.jobs * 2 }, worker));
   } finally {
+    own.off('error', onPoolError);
     if (!pool) await own.destroy();
   }
   const elapsedMs = performance.now() - t0;
-  const failing = [...[...groups.values()].map((g) => g.seed), ...errors.map((e) => e.seed)];
+  const failing = [...[...groups.values()].map((g) => g.seed), ...errors.filter((e) => e.seed > 0).map((e) => e.seed)];
   return {
     seedsRun,
     seedsPerSec: Math.round((seedsRun / (elapsedMs / 1000)) * 10) / 10,

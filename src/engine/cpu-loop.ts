@@ -37,20 +37,30 @@ const YIELD_WAIT_MS = 0.01;
 /** then wait longer; an IPI or a wake-up on this cpu's word ends any wait at once. */
 const SPIN_WAIT_MS = 0.1;
 const IDLE_WAIT_MS_MAX = 1;
-const START_BARRIER_MS = 10_000;
+/** How long the first worker thread waits for the last to start: loading TypeScript on a busy host takes seconds. */
+export const START_BARRIER_MS = 30_000;
 /** Steps between two reads of the real clock for the tick and timers. */
 const CLOCK_EVERY_STEPS = 8;
 
-function waitForAllCpus(mem: Int32Array, cpus: number): void {
-  Atomics.add(mem, HDR.CPUS_STARTED, 1);
+/**
+ * The start barrier: every cpu waits for the last worker thread to load.
+ * The last to arrive records the moment in RUN_START_US, and every cpu's
+ * clock counts from it, so worker start-up (seconds on a busy host) is not
+ * run time. Returns that moment, in µs of the main thread's clock.
+ */
+function waitForAllCpus(mem: Int32Array, cpus: number, hostNowUs: () => number): number {
+  if (Atomics.add(mem, HDR.CPUS_STARTED, 1) + 1 === cpus) {
+    Atomics.store(mem, HDR.RUN_START_US, Math.max(1, Math.round(hostNowUs())));
+    Atomics.notify(mem, HDR.RUN_START_US);
+  }
   Atomics.notify(mem, HDR.CPUS_STARTED);
   const deadline = performance.now() + START_BARRIER_MS;
   for (;;) {
-    const started = Atomics.load(mem, HDR.CPUS_STARTED);
-    if (started >= cpus) return;
+    const startUs = Atomics.load(mem, HDR.RUN_START_US);
+    if (startUs !== 0) return startUs;
     if (Atomics.load(mem, HDR.POISON) !== 0) throw new Poisoned('another cpu failed before the start');
-    if (performance.now() > deadline) throw new Error(`only ${started} of ${cpus} cpus started within ${START_BARRIER_MS} ms`);
-    Atomics.wait(mem, HDR.CPUS_STARTED, started, 50);
+    if (performance.now() > deadline) throw new Error(`only ${Atomics.load(mem, HDR.CPUS_STARTED)} of ${cpus} cpus started within ${START_BARRIER_MS} ms`);
+    Atomics.wait(mem, HDR.RUN_START_US, 0, 50);
   }
 }
 
@@ -66,7 +76,9 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const m = Machine.attach(job.sab, job.size);
   const mem = m.mem;
   const offsetMs = performance.timeOrigin - job.startEpochMs;
-  const now = (): number => (performance.now() + offsetMs) * 1000;
+  const hostNowUs = (): number => (performance.now() + offsetMs) * 1000;
+  let runStartUs = 0;
+  const now = (): number => hostNowUs() - runStartUs;
   let runner: CpuRunner | undefined;
   const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1), (v) => runner?.traceViolation(v));
   runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, now, CLOCK_EVERY_STEPS);
@@ -74,7 +86,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
   let error: CpuReport['error'] = null;
   try {
-    waitForAllCpus(mem, job.config.cpus);
+    runStartUs = waitForAllCpus(mem, job.config.cpus, hostNowUs);
     noteRunning(mem);
     let spins = 0;
     outer: for (;;) {

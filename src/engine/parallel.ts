@@ -7,6 +7,7 @@
 // outside every bounded wait), so even a model bug cannot hang the run.
 
 import { Piscina } from 'piscina';
+import { WORKER_ENV, WORKER_EXEC_ARGV } from './worker-env.ts';
 import { CPU_FIELD, HDR } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { SoftLockup } from '../machine/errors.ts';
@@ -15,7 +16,7 @@ import { checkQuiescent } from '../mm/syscall.ts';
 import { bootMachine } from './boot.ts';
 import { cpuStateDump } from './dump.ts';
 import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
-import type { CpuJob } from './cpu-loop.ts';
+import { START_BARRIER_MS, type CpuJob } from './cpu-loop.ts';
 
 const WORKER_URL = new URL('../../workers/cpu.ts', import.meta.url).href;
 const WATCHDOG_PERIOD_MS = 200;
@@ -28,7 +29,7 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
   const startEpochMs = performance.timeOrigin + t0;
   const { m, tasks } = bootMachine(config);
   const mem = m.mem;
-  const pool = new Piscina({ filename: WORKER_URL, minThreads: config.cpus, maxThreads: config.cpus, concurrentTasksPerWorker: 1, execArgv: ['--import', 'tsx'], idleTimeout: 60_000 });
+  const pool = new Piscina({ filename: WORKER_URL, minThreads: config.cpus, maxThreads: config.cpus, concurrentTasksPerWorker: 1, execArgv: WORKER_EXEC_ARGV, env: WORKER_ENV, idleTimeout: 60_000 });
   const onAbort = (): void => {
     Atomics.store(mem, HDR.STOP, 1);
   };
@@ -43,6 +44,15 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
       const since = new Array<number>(config.cpus).fill(performance.now());
       watchdog = setInterval(() => {
         const nowMs = performance.now();
+        if (Atomics.load(mem, HDR.CPUS_STARTED) < config.cpus) {
+          // worker threads still loading (slow on a loaded host): their heartbeats count from the start barrier on
+          since.fill(nowMs);
+          if (nowMs - t0 > START_BARRIER_MS + WATCHDOG_GRACE_MS) {
+            Atomics.store(mem, HDR.POISON, -1);
+            reject(new SoftLockup(-1, 'the worker threads', `only ${Atomics.load(mem, HDR.CPUS_STARTED)} of ${config.cpus} started within ${Math.round(nowMs - t0)} ms`));
+          }
+          return;
+        }
         for (let cpu = 0; cpu < config.cpus; cpu++) {
           const beat = Atomics.load(mem, m.cpu(cpu, CPU_FIELD.HEARTBEAT));
           if (beat !== beats[cpu] || Atomics.load(mem, m.cpu(cpu, CPU_FIELD.LOOP_DONE)) !== 0) {
@@ -57,6 +67,12 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
       }, WATCHDOG_PERIOD_MS);
     });
     stuck.catch(() => {});
+    // a worker that fails outside any task (it could not start: EMFILE, out of memory) ends the run like a lockup
+    const poolFailed = new Promise<never>((_, reject) => pool.on('error', (e: unknown) => {
+      Atomics.store(mem, HDR.POISON, -1);
+      reject(e);
+    }));
+    poolFailed.catch(() => {});
     const settled = Promise.allSettled(
       jobs.map((j) =>
         j.then(
@@ -68,7 +84,7 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
         ),
       ),
     );
-    const lockup = await Promise.race([settled.then(() => null), stuck.then(() => null, (e: unknown) => e)]);
+    const lockup = await Promise.race([settled.then(() => null), stuck.then(() => null, (e: unknown) => e), poolFailed.then(() => null, (e: unknown) => e)]);
     if (lockup !== null) {
       error = errorOf(lockup, () => cpuStateDump(m, config));
       // the other cpus saw the poison word: give them a moment to hand in what they measured
@@ -89,7 +105,8 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
   return assemble(config, reports, final.violations, {
     steps: reports.reduce((n, r) => n + r.steps, 0),
     elapsedMs,
-    clockUs: elapsedMs * 1000,
+    // run time counts from the start barrier: worker start-up is not part of it
+    clockUs: elapsedMs * 1000 - Atomics.load(mem, HDR.RUN_START_US),
     maxConcurrentCpus: Atomics.load(mem, HDR.CPUS_CONCURRENT_MAX),
     error,
   });

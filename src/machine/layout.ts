@@ -62,6 +62,7 @@ export const HDR = {
   ZONE_LOCK: 17, // spinlock, LOCK_WORDS long
   VIOLATIONS: 20, // violations recorded, all cpus
   ONLINE_CPUS: 21,
+  RUN_START_US: 31, // parallel: when the last cpu passed the start barrier, in µs of the main thread's clock; cpu clocks start there
   WORKLOAD: 32, // WORKLOAD_WORDS words that workloads use to coordinate tasks, WORKLOAD_WORDS_PER_MM per mm
   WORDS: 96,
 } as const;
