@@ -33,6 +33,7 @@ export function layoutSizeFor(config: RunConfig): LayoutSize {
     mms: config.mms,
     tasks: allTasks(config).length,
     tlbEntries: config.tlbEntries,
+    filePages: findWorkload(config.workload)?.filePagesNeeded?.(config) ?? 0,
   };
 }
 

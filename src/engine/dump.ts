@@ -28,6 +28,7 @@ function heldSpinlocks(m: Machine, config: RunConfig): Map<number, string[]> {
   }
   if (config.immapLock === 'spinlock') note(m.file(0, FILE_FIELD.I_MMAP_LOCK), 'i_mmap_lock');
   else note(m.file(0, FILE_FIELD.I_MMAP_LOCK + MUTEX.WAIT_LOCK), 'i_mmap_mutex.wait_lock');
+  note(m.file(0, FILE_FIELD.TREE_LOCK), 'tree_lock');
   for (let f = 0; f < m.size.pages; f++) {
     if (Atomics.load(mem, m.page(f, PAGE_FIELD.STATE)) === PageState.PAGETABLE) note(m.page(f, PAGE_FIELD.PTL), `pte lock of frame ${f}`);
   }

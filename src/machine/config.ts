@@ -57,7 +57,8 @@ export interface VariantTraits {
  * exit) are measured and the accesses are not.
  */
 export type ScenarioOp =
-  | { op: 'mmap'; start: number; pages: number; file: boolean; measure: boolean }
+  /** `file`: a MAP_PRIVATE mapping of the file; `shared`: a MAP_SHARED one (either maps the file from page 0). */
+  | { op: 'mmap'; start: number; pages: number; file: boolean; shared?: boolean; measure: boolean }
   | { op: 'write' | 'read' | 'munmap' | 'madvise'; start: number; pages: number; measure: boolean }
   | { op: 'mprotect'; start: number; pages: number; writable: boolean; measure: boolean }
   | { op: 'exec-shift'; start: number; pages: number; shift: number; measure: boolean }

@@ -5,7 +5,7 @@
 // the tables below are the documentation of the machine.
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 /** Page-table geometry, x86-64 with 4 KiB pages. */
 export const PAGE_SIZE = 4096;
@@ -62,6 +62,7 @@ export const HDR = {
   ZONE_LOCK: 17, // spinlock, LOCK_WORDS long
   VIOLATIONS: 20, // violations recorded, all cpus
   ONLINE_CPUS: 21,
+  NR_FILE_PAGES: 22, // page-cache slots of the file (the highest file page index + 1 any MAP_SHARED mapping may fault)
   RUN_START_US: 31, // parallel: when the last cpu passed the start barrier, in µs of the main thread's clock; cpu clocks start there
   WORKLOAD: 32, // WORKLOAD_WORDS words that workloads use to coordinate tasks, WORKLOAD_WORDS_PER_MM per mm
   WORDS: 96,
@@ -88,10 +89,19 @@ export const PAGE_FIELD = {
   TLB_REFS: 7, // TLB entries, on all cpus, that translate to this frame
   PTL: 8, // split pte lock (page->ptl), LOCK_WORDS long, used when a pte table
   PT_SLOT: 11, // page-table storage slot + 1 when the frame is a page table
-  WORDS: 12,
+  FLAGS: 12, // PAGE_FLAG bits (page->flags as far as the model needs them)
+  WORDS: 13,
 } as const;
 
-export const PageState = { FREE: 0, ANON: 1, PAGETABLE: 2, BATCH: 3, RESERVED: 4 } as const;
+/**
+ * PAGECACHE: a page of the file's page cache. Its REFCOUNT is one for the
+ * page cache (until truncate removes it) plus one per pte that maps it plus
+ * any transient reference (a fault's, a gather's); it is freed only when the
+ * count reaches 0. INDEX is its file page index; MM is 0 (the owner is the file).
+ */
+export const PageState = { FREE: 0, ANON: 1, PAGETABLE: 2, BATCH: 3, RESERVED: 4, PAGECACHE: 5 } as const;
+/** PG_dirty: written through a mapping (set_page_dirty); truncate cancels it. */
+export const PAGE_FLAG = { DIRTY: 1 } as const;
 
 /** Per-cpu block. */
 export const CPU_FIELD = {
@@ -145,10 +155,15 @@ export const MAX_VMAS = 16;
  * truncate_count of the last unmap_mapping_range that finished the vma, or
  * -(restart vpn + 1) where one broke off in it) change only under the
  * i_mmap lock. A vma stays linked after detach until free_pgtables unlinks it.
+ * PGOFF (vm_pgoff, in pages) is set before the vma is linked and never changes.
  */
-export const VMA_FIELD = { START: 0, END: 1, FLAGS: 2, I_MMAP: 3, TRUNCATE_COUNT: 4, WORDS: 6 } as const;
-/** FILE: a MAP_PRIVATE mapping of the file, linked into its i_mmap (written pages are anonymous copies). */
-export const VMA_FLAGS = { USED: 1, READ: 2, WRITE: 4, ANON: 8, FILE: 16 } as const;
+export const VMA_FIELD = { START: 0, END: 1, FLAGS: 2, I_MMAP: 3, TRUNCATE_COUNT: 4, PGOFF: 5, WORDS: 6 } as const;
+/**
+ * FILE: a mapping of the file, linked into its i_mmap; file page = vpn - START + PGOFF (vm_pgoff).
+ * Without SHARED it is MAP_PRIVATE (written pages are anonymous copies); with SHARED it is MAP_SHARED
+ * and maps the page-cache pages themselves.
+ */
+export const VMA_FLAGS = { USED: 1, READ: 2, WRITE: 4, ANON: 8, FILE: 16, SHARED: 32 } as const;
 export const MM_WORDS = MM_FIELD.VMAS + MAX_VMAS * VMA_FIELD.WORDS;
 
 /**
@@ -166,9 +181,12 @@ export const MUTEX = { COUNT: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL
  * map: its i_mmap lock (a spinlock or a mutex), the number of vmas linked into
  * i_mmap, truncate_count (under the i_mmap lock), i_size in pages (valid once
  * I_SIZE_SET is 1: until its first truncate the file is as long as any
- * mapping of it), and TRUNCATING, the task + 1 inside truncate.
+ * mapping of it), TRUNCATING, the task + 1 inside truncate, tree_lock (a
+ * spinlock taken with interrupts off) and nrpages, the pages in its page
+ * cache. The page cache itself is the `pageCache` region: a frame per file
+ * page index, 0 when absent, changed only under tree_lock.
  */
-export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 8, TRUNCATE_COUNT: 9, I_SIZE: 10, I_SIZE_SET: 11, TRUNCATING: 12, WORDS: 13 } as const;
+export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 8, TRUNCATE_COUNT: 9, I_SIZE: 10, I_SIZE_SET: 11, TRUNCATING: 12, TREE_LOCK: 13, NR_PAGES: 16, WORDS: 17 } as const;
 export const NR_FILES = 1;
 
 /**
@@ -190,6 +208,7 @@ export interface LayoutSize {
   mms: number;
   tasks: number;
   tlbEntries: number; // per cpu, a multiple of TLB_WAYS
+  filePages: number; // page-cache slots of the file: the file page indices MAP_SHARED mappings may fault
 }
 
 export interface Region {
@@ -211,6 +230,7 @@ export function layoutRegions(s: LayoutSize): Region[] {
     ['tlb', s.cpus * s.tlbEntries * TLB_FIELD.WORDS, 'per-cpu TLB, TLB_WAYS-way set associative (TLB_FIELD)'],
     ['mms', s.mms * MM_WORDS, 'struct mm_struct with its VMA table (MM_FIELD, VMA_FIELD)'],
     ['files', NR_FILES * FILE_FIELD.WORDS, 'struct address_space with its i_mmap lock (FILE_FIELD)'],
+    ['pageCache', NR_FILES * s.filePages, "the file's page cache: frame per file page index, 0 when absent, under tree_lock"],
     ['tasks', s.tasks * TASK_FIELD.WORDS, 'task table and per-cpu runqueues (TASK_FIELD)'],
   ];
   const regions: Region[] = [];
@@ -244,6 +264,7 @@ export class Machine {
   readonly tlbBase: number;
   readonly mmsBase: number;
   readonly filesBase: number;
+  readonly pageCacheBase: number;
   readonly tasksBase: number;
   readonly tlbSets: number;
 
@@ -259,6 +280,7 @@ export class Machine {
     this.tlbBase = r.tlb!;
     this.mmsBase = r.mms!;
     this.filesBase = r.files!;
+    this.pageCacheBase = r.pageCache!;
     this.tasksBase = r.tasks!;
     this.tlbSets = size.tlbEntries / TLB_WAYS;
     if (this.mem.length * 4 !== layoutBytes(size)) throw new Error('machine buffer does not match its layout');
@@ -275,6 +297,7 @@ export class Machine {
     h[HDR.NR_MMS] = size.mms;
     h[HDR.NR_TASKS] = size.tasks;
     h[HDR.TLB_ENTRIES] = size.tlbEntries;
+    h[HDR.NR_FILE_PAGES] = size.filePages;
     return m;
   }
 
@@ -304,6 +327,11 @@ export class Machine {
   }
   file(file: number, field: number): number {
     return this.filesBase + file * FILE_FIELD.WORDS + field;
+  }
+  /** The page-cache slot of file page `index` (the one file's radix tree, flattened). */
+  pageCacheSlot(index: number): number {
+    if (!(index >= 0 && index < this.size.filePages)) throw new Error(`file page ${index} is outside the page cache's ${this.size.filePages} slots`);
+    return this.pageCacheBase + index;
   }
   task(task: number, field: number): number {
     return this.tasksBase + task * TASK_FIELD.WORDS + field;

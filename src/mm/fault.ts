@@ -4,7 +4,9 @@
 // or read-only pte is a page fault, handled under mmap_sem held for read; a
 // file page at or beyond i_size is SIGBUS (reported like a segfault).
 // Every TLB hit is checked: the frame behind it must still be the one the
-// entry was filled from (STALE_TLB_ACCESS otherwise).
+// entry was filled from (STALE_TLB_ACCESS otherwise): the same life of the
+// frame (its generation), still owned by this mm for an anonymous page, still
+// a page-cache page (owned by the file, mapped by any mm) for a shared one.
 
 import { MM_FIELD, PAGE_FIELD, PageState, PTE, VMA_FLAGS, mkPte, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
@@ -16,8 +18,9 @@ import { tlbLookup, tlbFill } from '../cpu/tlb.ts';
 import { flushTlbPage } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, ZERO_PAGE } from '../page/alloc.ts';
 import { allocPteTable, lookupPteTable, pteIndex, pteLockptr, readEntry } from './pgtable.ts';
-import { findVma } from './vma.ts';
-import { iSizeRead } from './rmap.ts';
+import { findVma, type Vma } from './vma.ts';
+import { iSizeRead, vmaPgoff } from './rmap.ts';
+import { findOrCreatePage, pageCacheLookup, setPageDirty, FIND_RETRIES_MAX } from './filemap.ts';
 
 export type AccessResult = 'ok' | 'segv';
 
@@ -41,7 +44,9 @@ function checkTlbHit(ctx: Kctx, mm: number, vpn: number, pte: number, gen: numbe
   const state = Atomics.load(mem, m.page(frame, PAGE_FIELD.STATE));
   const owner = mem[m.page(frame, PAGE_FIELD.MM)]! - 1;
   const nowGen = Atomics.load(mem, m.page(frame, PAGE_FIELD.GEN));
-  if (state !== PageState.ANON || owner !== mm || nowGen !== gen) {
+  // a page-cache page belongs to the file: any mm may map it; one truncated but still held by a gather is still the same page
+  const ours = state === PageState.PAGECACHE || (state === PageState.ANON && owner === mm);
+  if (!ours || nowGen !== gen) {
     const what = state === PageState.FREE ? 'free' : nowGen !== gen ? 'reallocated' : `owned by mm ${owner}`;
     ctx.oracle.report('STALE_TLB_ACCESS', { cpu: ctx.cpu, task: ctx.task, mm, address: vpn * 4096, frame }, `vpn ${vpn} read through a TLB entry to frame ${frame}, now ${what}`);
   }
@@ -87,10 +92,11 @@ function touchData(ctx: Kctx, frame: number, write: boolean): void {
 }
 
 /**
- * handle_mm_fault: do_anonymous_page, or do_wp_page on the zero page. A file
- * vma is handled the same way because the page cache is not modelled: a read
- * maps the zero page, standing for the clean page-cache page (never freed by
- * a zap, as the page cache keeps it), and a write copies it to a private page.
+ * handle_mm_fault: do_anonymous_page, or do_wp_page on the zero page. A
+ * MAP_PRIVATE file vma is handled the same way: a read maps the zero page,
+ * standing for the clean page-cache page (never freed by a zap, as the page
+ * cache keeps it), and a write copies it to a private page. A MAP_SHARED
+ * vma maps the page-cache page itself (doSharedFault).
  */
 export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolean): Path<AccessResult> {
   ctx.stats.pageFaults++;
@@ -101,11 +107,17 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
     yield* upRead(ctx, sem);
     return 'segv';
   }
-  // filemap_fault: a file page at or beyond i_size is VM_FAULT_SIGBUS (every file vma has vm_pgoff 0)
+  // filemap_fault: a file page at or beyond i_size is VM_FAULT_SIGBUS
   const file = (vma.flags & VMA_FLAGS.FILE) !== 0;
-  if (file && vpn - vma.start >= iSizeRead(ctx)) {
+  const fileIndex = file ? vpn - vma.start + vmaPgoff(ctx, mm, vma) : -1;
+  if (file && fileIndex >= iSizeRead(ctx)) {
     yield* upRead(ctx, sem);
     return 'segv';
+  }
+  if ((vma.flags & VMA_FLAGS.SHARED) !== 0) {
+    const r = yield* doSharedFault(ctx, mm, vma, vpn, fileIndex, write);
+    yield* upRead(ctx, sem);
+    return r;
   }
   const table = yield* allocPteTable(ctx, mm, vpn);
   const at = ctx.m.ptEntry(table, pteIndex(vpn));
@@ -120,7 +132,7 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
     // i_size again under the pte lock: it stands for the page-cache page lock __do_fault holds while it
     // installs a COWed page, so a truncate that zaps this pte after us sees the page, and one that zapped
     // it before us has set i_size first and we see that
-    const beyondEof = file && vpn - vma.start >= iSizeRead(ctx);
+    const beyondEof = file && fileIndex >= iSizeRead(ctx);
     if (now === old && !beyondEof) {
       if (old !== 0) {
         // ptep_clear_flush: the zero-page translation goes from every TLB (flush_tlb_page) before the new page is mapped
@@ -147,4 +159,56 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
   }
   yield* upRead(ctx, sem);
   return 'ok';
+}
+
+/**
+ * do_linear_fault -> __do_fault for a MAP_SHARED vma, on a pte that is none:
+ * filemap_fault finds the page-cache page of `index` (or reads it into the
+ * cache) with a reference, which the pte keeps once it is installed
+ * (page_add_file_rmap, MM_FILEPAGES). The pte is made with the vma's
+ * vm_page_prot, writable in a shared writable mapping (a file with no
+ * write-notify, as tmpfs's), and dirty on a write fault, which also sets
+ * PG_dirty (set_page_dirty_balance). Under the pte lock, where the kernel
+ * still holds the page lock, the page must still be the one in the cache
+ * (filemap_fault's page->mapping check: truncate may have taken it out, and
+ * the file grown again) and below i_size (SIGBUS otherwise); a page that is
+ * not installed is released (page_cache_release), which frees it if
+ * truncate already dropped the cache's reference, and the lookup is made
+ * again. Truncate sets i_size before it unmaps and unmaps before it takes
+ * pages out of the cache, so a page that passes both checks is either zapped
+ * by that truncate's unmap or was never in its way.
+ */
+function* doSharedFault(ctx: Kctx, mm: number, vma: Vma, vpn: number, index: number, write: boolean): Path<AccessResult> {
+  const { m, mem } = ctx;
+  const table = yield* allocPteTable(ctx, mm, vpn);
+  const at = m.ptEntry(table, pteIndex(vpn));
+  const ptl = pteLockptr(ctx, table);
+  for (let tries = 0; ; tries++) {
+    modelAssert(tries < FIND_RETRIES_MAX, 'a shared fault never installs its page', () => `mm ${mm} vpn ${vpn} file page ${index}`);
+    // another thread's fault mapped it meanwhile: the access goes again
+    if (Atomics.load(mem, at) !== 0) return 'ok';
+    const page = yield* findOrCreatePage(ctx, index);
+    yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, '__do_fault');
+    const now = Atomics.load(mem, at);
+    const beyondEof = index >= iSizeRead(ctx);
+    const cached = pageCacheLookup(ctx, index) === page;
+    let installed = false;
+    if (now === 0 && !beyondEof && cached) {
+      Atomics.add(mem, m.page(page, PAGE_FIELD.MAPCOUNT), 1); // page_add_file_rmap
+      Atomics.add(mem, m.mm(mm, MM_FIELD.RSS_FILE), 1);
+      const prot = (vma.flags & VMA_FLAGS.WRITE) !== 0 ? PTE.WRITE : 0;
+      Atomics.store(mem, at, mkPte(page, PTE.PRESENT | PTE.ACCESSED | prot | (write ? PTE.DIRTY : 0)));
+      installed = true;
+      yield Step.PTE;
+    }
+    yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+    if (installed) {
+      if (write) setPageDirty(ctx, page);
+      return 'ok';
+    }
+    yield* freePage(ctx, page); // page_cache_release
+    if (beyondEof) return 'segv';
+    if (now !== 0) return 'ok';
+    // not in the cache any more (truncated, and the file grew again): retry_find
+  }
 }

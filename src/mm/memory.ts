@@ -6,8 +6,12 @@
 // bounds the interval between preemption points. The rework's zap_pte_range
 // breaks out of the pte lock when the batch is full, flushes outside it, and
 // goes back to the same pte (`goto again`).
+// A pte that maps a page-cache page (a MAP_SHARED mapping) is zapped the same
+// way in both designs: page_remove_rmap, MM_FILEPAGES, its dirty bit passed
+// to the page, and tlb_remove_page, so the gather's put after the flush drops
+// the pte's reference; the page cache's reference keeps the page.
 
-import { MM_FIELD, PAGE_FIELD, PAGE_SIZE, PTE, pteFrame, ptePresent } from '../machine/layout.ts';
+import { MM_FIELD, PAGE_FIELD, PAGE_SIZE, PageState, PTE, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
@@ -19,6 +23,7 @@ import { tlbGatherMmu } from '../gather/variants.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, pteIndex, pteLockptr, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES } from './pgtable.ts';
 import type { Vma } from './vma.ts';
 import { iMmapNeedbreak } from './rmap.ts';
+import { setPageDirty } from './filemap.ts';
 
 /** ZAP_BLOCK_SIZE in bytes: 8 pages under CONFIG_PREEMPT, 1024 otherwise. */
 export function zapBlockSize(ctx: Kctx): number {
@@ -109,7 +114,12 @@ function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, r
   yield Step.PTE;
   const page = vmNormalPage(ptent);
   if (page === 0) return 0;
-  rss[RSS_ANON]!--;
+  if (Atomics.load(ctx.mem, ctx.m.page(page, PAGE_FIELD.STATE)) === PageState.PAGECACHE) {
+    if ((ptent & PTE.DIRTY) !== 0) setPageDirty(ctx, page);
+    rss[RSS_FILE]!--;
+  } else {
+    rss[RSS_ANON]!--;
+  }
   pageRemoveRmap(ctx, page, vpn);
   return page;
 }

@@ -1,11 +1,11 @@
-// The file side of reverse mapping, and the file's size. A MAP_PRIVATE file
-// vma is linked into the file's i_mmap when it is mapped and unlinked by
-// free_pgtables, both under mapping->i_mmap_lock, so whoever holds that lock
-// (truncate) sees exactly the vmas whose page tables still exist. That lock
-// is a spinlock in 2.6.38 and a mutex after "mm: convert i_mmap_lock to a
-// mutex" (--immap-lock). The 2.6.38 gather keeps preemption off around
-// free_pgtables, so taking the mutex there sleeps in atomic context: the
-// reason the series made the gather preemptible first.
+// The file side of reverse mapping, and the file's size. A file vma
+// (MAP_PRIVATE or MAP_SHARED) is linked into the file's i_mmap when it is
+// mapped and unlinked by free_pgtables, both under mapping->i_mmap_lock, so
+// whoever holds that lock (truncate) sees exactly the vmas whose page tables
+// still exist. That lock is a spinlock in 2.6.38 and a mutex after "mm:
+// convert i_mmap_lock to a mutex" (--immap-lock). The 2.6.38 gather keeps
+// preemption off around free_pgtables, so taking the mutex there sleeps in
+// atomic context: the reason the series made the gather preemptible first.
 
 import { FILE_FIELD, MAX_VMAS, MUTEX, VMA_FIELD, VMA_FLAGS } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
@@ -66,9 +66,15 @@ export function* unlinkFileVma(ctx: Kctx, vma: Vma, mm: number = ctx.mm): Path {
   yield* iMmapUnlock(ctx);
 }
 
-/** A vma linked into i_mmap, with its mm (vma->vm_mm). It maps file page (vpn - start): every mapping has vm_pgoff 0. */
+/** A vma linked into i_mmap, with its mm (vma->vm_mm). It maps file page (vpn - start + pgoff). */
 export interface FileVma extends Vma {
   mm: number;
+  pgoff: number;
+}
+
+/** vma->vm_pgoff, in pages: the file page the vma's first page maps (0 for anonymous vmas). */
+export function vmaPgoff(ctx: Kctx, mm: number, vma: Vma): number {
+  return ctx.mem[ctx.m.vma(mm, vma.slot, VMA_FIELD.PGOFF)]!;
 }
 
 /**
@@ -85,9 +91,10 @@ export function iMmapVmas(ctx: Kctx, firstIndex: number): FileVma[] {
       if (mem[m.vma(mm, slot, VMA_FIELD.I_MMAP)] === 0) continue;
       const start = mem[m.vma(mm, slot, VMA_FIELD.START)]!;
       const end = mem[m.vma(mm, slot, VMA_FIELD.END)]!;
-      if (end - start - 1 < firstIndex) continue;
+      const pgoff = mem[m.vma(mm, slot, VMA_FIELD.PGOFF)]!;
+      if (pgoff + end - start - 1 < firstIndex) continue;
       // FLAGS is cleared at detach, before free_pgtables unlinks: a linked vma is always a file vma
-      linked.push({ mm, slot, start, end, flags: VMA_FLAGS.USED | VMA_FLAGS.FILE });
+      linked.push({ mm, slot, start, end, flags: VMA_FLAGS.USED | VMA_FLAGS.FILE, pgoff });
     }
     out.push(...linked.sort((a, b) => a.start - b.start));
   }

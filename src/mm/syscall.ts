@@ -1,8 +1,12 @@
 // Task-level entry and exit of the kernel: return to user space (where
 // TLB_AFTER_RETURN is decided), exit_mm with mmput, and the checks that run
-// when the machine has stopped (RSS and page conservation).
+// when the machine has stopped (RSS and page conservation). At rest every
+// frame is free, reserved, reachable from some mm's page tables or in the
+// file's page cache; each mm's MM_ANONPAGES and MM_FILEPAGES equal the
+// anonymous and page-cache pages its ptes map; and a page-cache page has
+// one reference for the cache plus one per pte that maps it.
 
-import { MM_FIELD, PAGE_FIELD, PageState, PTRS_PER_TABLE, HDR, pteFrame, ptePresent } from '../machine/layout.ts';
+import { FILE_FIELD, MM_FIELD, PAGE_FIELD, PageState, PTRS_PER_TABLE, HDR, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import type { Oracle } from '../oracle/rules.ts';
 import type { Kctx } from '../sync/context.ts';
@@ -43,11 +47,14 @@ export function* exitMm(ctx: Kctx): Path {
   if (Atomics.sub(ctx.mem, ctx.m.mm(mm, MM_FIELD.USERS), 1) === 1) yield* exitMmap(ctx, mm);
 }
 
-/** Pages of anonymous memory the page tables of `mm` map, and every frame reachable from its pgd. */
-function walkMm(mem: Int32Array, m: Kctx['m'], mm: number, reach: Uint8Array): number {
-  let mapped = 0;
+/**
+ * Anonymous and page-cache pages the page tables of `mm` map; marks every
+ * frame reachable from its pgd and counts the ptes that map each frame.
+ */
+function walkMm(mem: Int32Array, m: Kctx['m'], mm: number, reach: Uint8Array, ptes: Int32Array): { anon: number; file: number } {
+  const mapped = { anon: 0, file: 0 };
   const pgd = mem[m.mm(mm, MM_FIELD.PGD)]!;
-  if (pgd === 0) return 0;
+  if (pgd === 0) return mapped;
   reach[pgd] = 1;
   const visit = (table: number, level: number): void => {
     for (let i = 0; i < PTRS_PER_TABLE; i++) {
@@ -56,8 +63,10 @@ function walkMm(mem: Int32Array, m: Kctx['m'], mm: number, reach: Uint8Array): n
       const frame = pteFrame(e);
       if (level === 0) {
         if (frame !== ZERO_PAGE) {
-          mapped++;
+          if (mem[m.page(frame, PAGE_FIELD.STATE)] === PageState.PAGECACHE) mapped.file++;
+          else mapped.anon++;
           reach[frame] = 1;
+          ptes[frame]!++;
         }
       } else {
         reach[frame] = 1;
@@ -69,16 +78,43 @@ function walkMm(mem: Int32Array, m: Kctx['m'], mm: number, reach: Uint8Array): n
   return mapped;
 }
 
-/** RSS_MISMATCH and PAGE_LEAK, checked once every cpu has stopped. */
-export function checkQuiescent(mem: Int32Array, m: Kctx['m'], oracle: Oracle, queuedInGathers: number): void {
-  const reach = new Uint8Array(m.size.pages);
-  for (let mm = 0; mm < m.size.mms; mm++) {
-    const mapped = walkMm(mem, m, mm, reach);
-    const rss = mem[m.mm(mm, MM_FIELD.RSS_ANON)]!;
-    if (rss !== mapped) {
-      oracle.report('RSS_MISMATCH', { cpu: -1, task: -1, mm }, `mm ${mm}: MM_ANONPAGES is ${rss}, page tables map ${mapped}`);
+/** The file's page cache at rest: each page is reachable, and holds the cache's reference and one per mapping pte. */
+function checkPageCache(mem: Int32Array, m: Kctx['m'], oracle: Oracle, reach: Uint8Array, ptes: Int32Array): void {
+  let cached = 0;
+  for (let index = 0; index < m.size.filePages; index++) {
+    const frame = mem[m.pageCacheSlot(index)]!;
+    if (frame === 0) continue;
+    cached++;
+    reach[frame] = 1;
+    const state = mem[m.page(frame, PAGE_FIELD.STATE)];
+    const count = mem[m.page(frame, PAGE_FIELD.REFCOUNT)]!;
+    const mapcount = mem[m.page(frame, PAGE_FIELD.MAPCOUNT)]!;
+    if (state !== PageState.PAGECACHE || mem[m.page(frame, PAGE_FIELD.INDEX)] !== index) {
+      oracle.report('PAGE_LEAK', { cpu: -1, task: -1, mm: -1, frame }, `page-cache slot ${index} holds frame ${frame}, which is ${state === PageState.FREE ? 'free' : `not the page of file page ${index}`}`);
+    } else if (mapcount !== ptes[frame] || count !== 1 + ptes[frame]!) {
+      oracle.report('BAD_PAGE_MAP', { cpu: -1, task: -1, mm: -1, frame }, `page-cache page ${frame} (file page ${index}): count ${count}, mapcount ${mapcount}, mapped by ${ptes[frame]} ptes`);
     }
   }
+  const nr = mem[m.file(0, FILE_FIELD.NR_PAGES)]!;
+  if (nr !== cached) oracle.report('PAGE_LEAK', { cpu: -1, task: -1, mm: -1 }, `the file's nrpages is ${nr}, its page cache holds ${cached}`);
+}
+
+/** RSS_MISMATCH, PAGE_LEAK and the page cache's counts, checked once every cpu has stopped. */
+export function checkQuiescent(mem: Int32Array, m: Kctx['m'], oracle: Oracle, queuedInGathers: number): void {
+  const reach = new Uint8Array(m.size.pages);
+  const ptes = new Int32Array(m.size.pages);
+  for (let mm = 0; mm < m.size.mms; mm++) {
+    const mapped = walkMm(mem, m, mm, reach, ptes);
+    const rss = mem[m.mm(mm, MM_FIELD.RSS_ANON)]!;
+    if (rss !== mapped.anon) {
+      oracle.report('RSS_MISMATCH', { cpu: -1, task: -1, mm }, `mm ${mm}: MM_ANONPAGES is ${rss}, page tables map ${mapped.anon}`);
+    }
+    const rssFile = mem[m.mm(mm, MM_FIELD.RSS_FILE)]!;
+    if (rssFile !== mapped.file) {
+      oracle.report('RSS_MISMATCH', { cpu: -1, task: -1, mm }, `mm ${mm}: MM_FILEPAGES is ${rssFile}, page tables map ${mapped.file} page-cache pages`);
+    }
+  }
+  checkPageCache(mem, m, oracle, reach, ptes);
   let free = 0;
   let inUse = 0;
   let leaked = 0;

@@ -2,7 +2,8 @@
 // unmap_mapping_range(mapping, holebegin, 0, even_cows = 1), as 2.6.38's
 // mm/memory.c has it and the rework keeps it. Invariant: when truncateFile
 // returns, no pte of any mm maps a page of a linked vma at or beyond the new
-// size, and every page it zapped went back only after the flush of its mm.
+// size, every page it zapped went back only after the flush of its mm, and
+// no page at or beyond the new size is left in the page cache.
 // Under the i_mmap lock each vma in i_mmap reaching the hole is zapped with
 // zap_page_range on its own mm, with details carrying the lock; when
 // unmap_vmas breaks off for need_resched or a waiter on the lock, the vma's
@@ -10,9 +11,10 @@
 // cond_resched, and the i_mmap walk restarts, skipping the vmas this call
 // already finished (vm_truncate_count == truncate_count).
 //
-// Departures, all forced by the model's size: one file, no page cache
-// (MAP_PRIVATE only, so truncate_inode_pages has nothing to drop); every vma
-// maps the file from offset 0 (file page = vpn - vm_start); the restart
+// Then truncate_inode_pages (filemap.ts) takes every page at or beyond the
+// new size out of the page cache, and frees each one no gather still holds.
+//
+// Departures, all forced by the model's size: one file; the restart
 // address is stored as a negative number instead of a page-aligned one that
 // truncate_count leaps over; the i_mutex of do_truncate and 2.6.38's
 // mapping->unmap_mutex, which serialise truncators, are not modelled: one
@@ -25,6 +27,7 @@ import type { Kctx } from '../sync/context.ts';
 import { needResched, condResched } from '../sync/preempt.ts';
 import type { ZapDetails } from './memory.ts';
 import { zapPageRange } from './mmap.ts';
+import { truncateInodePages } from './filemap.ts';
 import { fileWord, iMmapLock, iMmapLockWord, iMmapNeedbreak, iMmapUnlock, iMmapVmas, iSizeWrite, type FileVma } from './rmap.ts';
 
 /** i_mmap walks one unmap_mapping_range may restart before the model calls it a livelock. */
@@ -100,8 +103,9 @@ function* unmapMappingRangeTree(ctx: Kctx, details: TruncateDetails): Path {
     let dropped = false;
     for (const v of iMmapVmas(ctx, details.firstIndex)) {
       if (ctx.mem[vmaWord(ctx, v)] === details.truncateCount) continue; // dealt with already
-      // vba = vm_pgoff = 0; zba = max(first_index, vba); zea = vea (last_index is ULONG_MAX)
-      if (!(yield* unmapMappingRangeVma(ctx, v, v.start + details.firstIndex, v.end, details))) {
+      // vba = vm_pgoff; zba = max(first_index, vba); zea = vea (last_index is ULONG_MAX)
+      const zba = Math.max(details.firstIndex, v.pgoff);
+      if (!(yield* unmapMappingRangeVma(ctx, v, v.start + zba - v.pgoff, v.end, details))) {
         dropped = true;
         break;
       }
@@ -130,8 +134,8 @@ export function* unmapMappingRange(ctx: Kctx, holeBegin: number): Path {
 /**
  * truncate(2) of the file to `newSizePages`: truncate_setsize, that is
  * i_size_write and then truncate_pagecache, which calls unmap_mapping_range
- * twice around truncate_inode_pages (here empty), the second time for pages
- * COWed while the first ran.
+ * twice around truncate_inode_pages, the second time for pages COWed while
+ * the first ran.
  */
 export function* truncateFile(ctx: Kctx, newSizePages: number): Path {
   modelAssert(Number.isInteger(newSizePages) && newSizePages >= 0, 'truncate to a bad size', () => `${newSizePages} pages`);
@@ -139,7 +143,7 @@ export function* truncateFile(ctx: Kctx, newSizePages: number): Path {
   modelAssert(Atomics.compareExchange(ctx.mem, guard, 0, ctx.task + 1) === 0, 'two truncates of the file at once (i_mutex is not modelled)', () => `task ${ctx.task}`);
   iSizeWrite(ctx, newSizePages);
   yield* unmapMappingRange(ctx, newSizePages);
-  // truncate_inode_pages(mapping, newsize): no page cache in this model
+  yield* truncateInodePages(ctx, newSizePages);
   yield* unmapMappingRange(ctx, newSizePages);
   Atomics.store(ctx.mem, guard, 0);
 }

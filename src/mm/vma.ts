@@ -37,6 +37,7 @@ export function insertVma(ctx: Kctx, mm: number, start: number, end: number, fla
     if (ctx.mem[ctx.m.vma(mm, slot, VMA_FIELD.FLAGS)] !== 0) continue;
     ctx.mem[ctx.m.vma(mm, slot, VMA_FIELD.START)] = start;
     ctx.mem[ctx.m.vma(mm, slot, VMA_FIELD.END)] = end;
+    ctx.mem[ctx.m.vma(mm, slot, VMA_FIELD.PGOFF)] = 0; // the caller sets a file mapping's before linking it
     Atomics.store(ctx.mem, ctx.m.vma(mm, slot, VMA_FIELD.FLAGS), flags | VMA_FLAGS.USED);
     return { slot, start, end, flags: flags | VMA_FLAGS.USED };
   }

@@ -5,6 +5,10 @@
 // maps it (FREE_WHILE_REMOTE_TLB otherwise) and only once (DOUBLE_FREE).
 // GFP_NOWAIT allocations fail as the run's alloc-fail policy says; the
 // others may sleep and are checked against atomic context.
+// Anonymous, page-table and batch pages have one owner and go back when it
+// frees them. A page-cache page is shared (the page cache and every pte that
+// maps it hold a reference): putting it drops one reference, and only the
+// put that takes the count to 0 frees it, with the checks above.
 
 import { HDR, PAGE_FIELD, PageState, PTRS_PER_TABLE, LOCK } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
@@ -72,6 +76,7 @@ export function* allocPage(ctx: Kctx, gfp: Gfp, state: PageStateValue): Path<num
   mem[m.page(frame, PAGE_FIELD.MM)] = 0;
   mem[m.page(frame, PAGE_FIELD.INDEX)] = 0;
   mem[m.page(frame, PAGE_FIELD.PT_SLOT)] = slot + 1;
+  mem[m.page(frame, PAGE_FIELD.FLAGS)] = 0;
   mem[m.page(frame, PAGE_FIELD.PTL + LOCK.NEXT)] = 0;
   mem[m.page(frame, PAGE_FIELD.PTL + LOCK.SERVING)] = 0;
   mem[m.page(frame, PAGE_FIELD.PTL + LOCK.OWNER)] = 0;
@@ -116,7 +121,7 @@ function freeLocked(ctx: Kctx, frames: ArrayLike<number>, from: number, to: numb
     if (!checkFree(ctx, frame)) continue;
     ctx.trace?.instant('free page', 'page', ctx.now(), { frame });
     const state = mem[m.page(frame, PAGE_FIELD.STATE)];
-    if (state === PageState.ANON) ctx.stats.pagesFreed++;
+    if (state === PageState.ANON || state === PageState.PAGECACHE) ctx.stats.pagesFreed++;
     else if (state === PageState.PAGETABLE) ctx.stats.pageTablesFreed++;
     if (ctx.ptlHeld > 0) {
       ctx.stats.pagesFreedUnderPteLock++;
@@ -140,15 +145,49 @@ function freeLocked(ctx: Kctx, frames: ArrayLike<number>, from: number, to: numb
   }
 }
 
-/** put_page for frames whose last reference goes (free_pages_and_swap_cache), PAGEVEC_SIZE a chunk. */
+/**
+ * put_page_testzero for a page-cache page: drop one reference, and say whether
+ * it was the last (the page must be freed). Any other page has one owner, whose
+ * put is always the last.
+ */
+function putPageTestzero(ctx: Kctx, frame: number): boolean {
+  // the caller holds a reference, so the state cannot change under this read
+  if (ctx.mem[ctx.m.page(frame, PAGE_FIELD.STATE)] !== PageState.PAGECACHE) return true;
+  const left = Atomics.sub(ctx.mem, ctx.m.page(frame, PAGE_FIELD.REFCOUNT), 1) - 1;
+  modelAssert(left >= 0, 'page-cache page put more often than it was got', () => `frame ${frame}: count ${left}`);
+  return left === 0;
+}
+
+/**
+ * put_page of each frame (free_pages_and_swap_cache -> release_pages),
+ * PAGEVEC_SIZE a chunk: a page whose last reference goes is freed under the
+ * zone lock; a page-cache page that keeps a reference stays, and a chunk
+ * that frees nothing takes no lock (release_pages takes one only for pages
+ * it frees).
+ */
 export function* freePages(ctx: Kctx, frames: ArrayLike<number>, nr: number): Path {
   for (let from = 0; from < nr; from += PAGEVEC_SIZE) {
+    const to = Math.min(nr, from + PAGEVEC_SIZE);
+    let last: number[] | null = null; // the frames to free, when some page-cache page in the chunk stays
+    for (let i = from; i < to; i++) {
+      if (putPageTestzero(ctx, frames[i]!)) last?.push(frames[i]!);
+      else last ??= Array.from({ length: i - from }, (_, k) => frames[from + k]!);
+    }
+    if (last !== null && last.length === 0) continue;
     yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, 'free_pages_and_swap_cache');
-    freeLocked(ctx, frames, from, Math.min(nr, from + PAGEVEC_SIZE));
+    if (last === null) freeLocked(ctx, frames, from, to);
+    else freeLocked(ctx, last, 0, last.length);
     yield Step.FREE;
     ctx.trace?.counter('free pages', ctx.now(), ctx.mem[HDR.FREE_TOP]!);
-  yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+    yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
   }
+}
+
+/** get_page: one more reference to a page-cache page on which the caller, or the page cache it found it in, already holds one. */
+export function getPage(ctx: Kctx, frame: number): void {
+  modelAssert(Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.STATE)) === PageState.PAGECACHE, 'get_page on a page that is not in the page cache', () => `frame ${frame}`);
+  const was = Atomics.add(ctx.mem, ctx.m.page(frame, PAGE_FIELD.REFCOUNT), 1);
+  modelAssert(was > 0, 'get_page on a page with no reference', () => `frame ${frame}`);
 }
 
 /** free_page_and_swap_cache / free_pages for one frame. */

@@ -72,7 +72,7 @@ const scenarioSchema = z.strictObject({
 const range = { start: startField, pages: pagesField, measure: measureField };
 /** The arguments of each operation, by name. */
 const OP_ARGS = {
-  mmap: z.strictObject({ start: startField, pages: pagesField, file: z.boolean().optional(), measure: measureField }),
+  mmap: z.strictObject({ start: startField, pages: pagesField, file: z.boolean().optional(), shared: z.boolean().optional(), measure: measureField }),
   write: z.strictObject(range),
   read: z.strictObject(range),
   munmap: z.strictObject(range),
@@ -179,7 +179,8 @@ function parseOp(item: unknown, path: Path, problems: Problems, depth: number): 
     case 'truncate':
       return { op: 'truncate', pages: a.pages as number, measure };
     case 'mmap':
-      return { op: 'mmap', start: a.start as number, pages: a.pages as number, file: (a.file as boolean | undefined) ?? false, measure };
+      // shared: a MAP_SHARED mapping of the file (so a file mapping whatever `file` says)
+      return { op: 'mmap', start: a.start as number, pages: a.pages as number, file: (a.file as boolean | undefined) ?? false, ...(a.shared === true ? { shared: true } : {}), measure };
     case 'mprotect':
       return { op: 'mprotect', start: a.start as number, pages: a.pages as number, writable: a.writable as boolean, measure };
     case 'exec-shift':

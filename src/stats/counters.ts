@@ -21,6 +21,8 @@ export const COUNTER_NAMES = [
   'gatherLocalStarts', // rework: gathers whose first batch-page allocation failed, so they began on the 8 local slots (counted by workloads that run one gather per op: pressure)
   'gatherUpgrades', // rework: of those, gathers that got the batch page after a flush and went on with 512 slots (pressure)
   'pageFaults',
+  'pageCacheAdds', // pages put into the file's page cache (add_to_page_cache)
+  'pageCacheRemovals', // pages taken out of it (truncate_inode_pages)
   'segfaults',
   'userAccesses',
   'tlbHits',

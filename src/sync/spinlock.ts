@@ -16,6 +16,7 @@ export const LockClass = {
   MMAP_SEM: '&mm->mmap_sem',
   I_MMAP_LOCK: '&mapping->i_mmap_lock',
   I_MMAP_MUTEX: '&mapping->i_mmap_mutex',
+  TREE_LOCK: '&mapping->tree_lock',
   RWSEM_WAIT_LOCK: '&sem->wait_lock',
   MUTEX_WAIT_LOCK: '&lock->wait_lock',
 } as const;

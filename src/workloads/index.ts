@@ -7,12 +7,12 @@ import { madviseWorkload } from './madvise.ts';
 import { mixWorkload } from './mix.ts';
 import { truncateWorkload } from './truncate.ts';
 import { scenarioWorkload } from './program.ts';
-import { tlbFlush1Workload, tlbFlush2Workload, pageFault1Workload, pageFault2Workload, mmap1Workload, mmap2Workload } from './willitscale.ts';
+import { tlbFlush1Workload, tlbFlush2Workload, tlbFlush3Workload, pageFault1Workload, pageFault2Workload, pageFault3Workload, mmap1Workload, mmap2Workload } from './willitscale.ts';
 import { execWorkload } from './exec.ts';
 import { pressureWorkload } from './pressure.ts';
 
 export const WORKLOADS: readonly Workload[] = [munmapWorkload, exitWorkload, madviseWorkload, mixWorkload, truncateWorkload,
-  tlbFlush1Workload, tlbFlush2Workload, pageFault1Workload, pageFault2Workload, mmap1Workload, mmap2Workload,
+  tlbFlush1Workload, tlbFlush2Workload, tlbFlush3Workload, pageFault1Workload, pageFault2Workload, pageFault3Workload, mmap1Workload, mmap2Workload,
   execWorkload,
   pressureWorkload,
 ];

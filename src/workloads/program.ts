@@ -88,7 +88,7 @@ function opPath(ctx: Kctx, mm: number, op: Exclude<ScenarioOp, { op: 'repeat' | 
   const end = start + op.pages;
   switch (op.op) {
     case 'mmap':
-      return mmapRanges(ctx, [[start, end]], op.file);
+      return mmapRanges(ctx, [[start, end]], op.shared ? 'shared' : op.file);
     case 'write':
       return touchRange(ctx, start, end);
     case 'read':
@@ -116,6 +116,8 @@ export const scenarioWorkload: Workload = {
   name: 'scenario',
   defaultPages: 1,
   about: 'the tasks and programs of a scenario file (shootdown run FILE.yaml)',
+  // every file mapping maps the file from page 0, so its pages reach no further than the longest MAP_SHARED mapping
+  filePagesNeeded: (c) => Math.max(0, ...scenarioOf(c).tasks.flatMap((t) => mmapsOf(t.program).filter((m) => m.shared).map((m) => m.pages))),
   mappingsNeeded: (c) => {
     const sc = scenarioOf(c);
     const perMm = new Map<number, number>();

@@ -1,5 +1,6 @@
 // Mirrors of will-it-scale's mm testcases (tests/tlb_flush1.c, tlb_flush2.c,
-// page_fault1.c, page_fault2.c, mmap1.c, mmap2.c). Each task runs the
+// tlb_flush3.c, page_fault1.c, page_fault2.c, page_fault3.c, mmap1.c,
+// mmap2.c). Each task runs the
 // testcase's while(1) body for --rounds rounds (or until --duration), and
 // exactly the unit the testcase counts with (*iterations)++ is one measured
 // operation, so ops/s means what it means there: a page for tlb_flush and
@@ -10,14 +11,19 @@
 // Differences, all of scale or of what the model has: sizes are scaled down
 // (the model runs about a million steps a second); mmap(NULL) is a fixed
 // place per task, each in its own 2 MiB-aligned slot so tasks share no pte
-// table; the tasks' files are one file (one i_mmap lock, where each
-// will-it-scale process has its own tmpfile); and there is no page cache,
-// so a write fault on a MAP_PRIVATE file mapping copies the zero page, which
-// stands for the page-cache page, and tlb_flush1's read-back after
-// MADV_DONTNEED maps the zero page in its place. tlb_flush3 and page_fault3 need
-// MAP_SHARED file pages and are not mirrored.
+// table; the tasks' files are one file (one i_mmap lock and one tree_lock,
+// where each will-it-scale process has its own tmpfile): a MAP_SHARED
+// mapping maps the task's own part of it (vm_pgoff = task x pages), so no
+// two tasks share a page, as with separate files; and the page cache serves
+// MAP_SHARED mappings only, so a write fault on a MAP_PRIVATE file mapping
+// copies the zero page, which stands for the page-cache page, and
+// tlb_flush1's read-back after MADV_DONTNEED maps the zero page in its
+// place. tlb_flush3 and page_fault3 map the page-cache pages themselves: a
+// zap drops the pte's reference and the page stays in the cache, so they
+// free no page (the file outlives the run; truncate would free them), and
+// tlb_flush3's read-back finds the page it wrote.
 
-import { PAGES_PER_PMD } from '../machine/layout.ts';
+import { PAGE_FIELD, PAGES_PER_PMD, pteFrame, ptePresent } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
@@ -25,6 +31,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap, madviseDontneed } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
+import { lookupPteTable, pteIndex, readEntry } from '../mm/pgtable.ts';
 import { REGION_BASE, roundsOf, gatherFrames, maxPeers, measure, mmapRanges, tablesFor, userTaskCount, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 /** Where a task's mapping goes: its own 2 MiB-aligned slot, as far apart as mmap(NULL) would put them and sharing no pte table. */
@@ -72,6 +79,57 @@ function* tlbFlush(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean): P
   }
 }
 
+/** The frame the current pte of vpn maps and the data word user space reads there (0, 0 when none). */
+function userView(ctx: Kctx, vpn: number): { frame: number; data: number } {
+  const table = lookupPteTable(ctx, ctx.mm, vpn);
+  const pte = table === 0 ? 0 : readEntry(ctx, table, pteIndex(vpn));
+  if (!ptePresent(pte)) return { frame: 0, data: 0 };
+  return { frame: pteFrame(pte), data: Atomics.load(ctx.mem, ctx.m.page(pteFrame(pte), PAGE_FIELD.DATA)) };
+}
+
+/**
+ * One page of tlb_flush3: *(addr + i) = 1; madvise(MADV_DONTNEED);
+ * assert(*(addr + i) == 1): the read-back faults the same page-cache page
+ * in again, holding what this task wrote; (*iteration)++.
+ */
+function* tlbFlush3Page(ctx: Kctx, vpn: number): Path {
+  yield* access(ctx, vpn, true);
+  const written = userView(ctx, vpn);
+  yield* madviseDontneed(ctx, ctx.mm, vpn, vpn + 1);
+  yield* returnToUser(ctx, ctx.mm, vpn, vpn + 1, 'madvise(MADV_DONTNEED)');
+  yield* access(ctx, vpn, false);
+  const read = userView(ctx, vpn);
+  modelAssert(written.frame !== 0 && read.frame === written.frame && read.data === written.data && read.data >>> 20 === ctx.task + 1,
+    'tlb_flush3: the data did not survive MADV_DONTNEED', () => `task ${ctx.task} vpn ${vpn}: wrote frame ${written.frame} data ${written.data}, read frame ${read.frame} data ${read.data}`);
+}
+
+/** Where a task's part of the file begins: will-it-scale gives each task its own file, the model its own range of the one file. */
+function filePgoff(ctx: Kctx): number {
+  return ctx.task * ctx.config.pages;
+}
+
+/** tlb_flush3: mmap(MAP_SHARED) of the task's file, then per page write, MADV_DONTNEED, read back; munmap. */
+function* tlbFlush3(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
+  const n = ctx.config.pages;
+  const start = slotStart(spec.rank, n);
+  for (const _round of roundsOf(ctx)) {
+    yield* mmapRanges(ctx, [[start, start + n]], 'shared', filePgoff(ctx));
+    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, tlbFlush3Page(ctx, vpn));
+    yield* munmapAndReturn(ctx, start, start + n);
+  }
+}
+
+/** page_fault3: mmap(MAP_SHARED) of the task's file, c[i] = 0 ... (*iterations)++ for every page, munmap. */
+function* pageFault3(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
+  const n = ctx.config.pages;
+  const start = slotStart(spec.rank, n);
+  for (const _round of roundsOf(ctx)) {
+    yield* mmapRanges(ctx, [[start, start + n]], 'shared', filePgoff(ctx));
+    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, access(ctx, vpn, true));
+    yield* munmapAndReturn(ctx, start, start + n);
+  }
+}
+
 /** mmap then munmap, untouched: one (*iterations)++. */
 function* mmapMunmap(ctx: Kctx, start: number, n: number, file: boolean): Path {
   yield* mmapRanges(ctx, [[start, start + n]], file);
@@ -88,6 +146,9 @@ function* mmapLoop(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean): P
 const allPages = (c: RunConfig): number => userTaskCount(c) * (c.pages + tablesFor(c.pages)) + gatherFrames(c);
 /** A page at a time: each task holds one data page (and the zero page) besides its tables. */
 const onePage = (c: RunConfig): number => userTaskCount(c) * (1 + tablesFor(c.pages)) + gatherFrames(c);
+/** Every task's part of the file stays in the page cache, besides the tables of its mapping. */
+const filePages = (c: RunConfig): number => userTaskCount(c) * c.pages;
+const cachedPages = (c: RunConfig): number => filePages(c) + userTaskCount(c) * tablesFor(c.pages) + gatherFrames(c);
 /** Nothing is touched: at most the upper page tables. */
 const untouched = (c: RunConfig): number => userTaskCount(c) * 4 + gatherFrames(c);
 
@@ -109,6 +170,16 @@ export const tlbFlush2Workload: Workload = {
   program: (ctx, rec, spec) => tlbFlush(ctx, rec, spec, false),
 };
 
+export const tlbFlush3Workload: Workload = {
+  name: 'tlb_flush3',
+  defaultPages: 256,
+  about: "will-it-scale tlb_flush3: write, MADV_DONTNEED, read back each page of a MAP_SHARED file mapping (an op per page; --pages 256 for 128 MB; the page-cache page survives the zap and the read-back finds it)",
+  mappingsNeeded: maxPeers,
+  memoryNeeded: cachedPages,
+  filePagesNeeded: filePages,
+  program: (ctx, rec, spec) => tlbFlush3(ctx, rec, spec),
+};
+
 export const pageFault1Workload: Workload = {
   name: 'page_fault1',
   defaultPages: 256,
@@ -121,10 +192,20 @@ export const pageFault1Workload: Workload = {
 export const pageFault2Workload: Workload = {
   name: 'page_fault2',
   defaultPages: 256,
-  about: 'will-it-scale page_fault2: write-fault every page of a MAP_PRIVATE file mapping, then munmap (an op per page; --pages 256 for 128 MB; no page cache)',
+  about: 'will-it-scale page_fault2: write-fault every page of a MAP_PRIVATE file mapping, then munmap (an op per page; --pages 256 for 128 MB; each write copies the zero page, standing for the page-cache page)',
   mappingsNeeded: maxPeers,
   memoryNeeded: allPages,
   program: (ctx, rec, spec) => pageFault(ctx, rec, spec, true),
+};
+
+export const pageFault3Workload: Workload = {
+  name: 'page_fault3',
+  defaultPages: 256,
+  about: 'will-it-scale page_fault3: write-fault every page of a MAP_SHARED file mapping, then munmap (an op per page; --pages 256 for 128 MB; the faults after the first round find the page-cache pages)',
+  mappingsNeeded: maxPeers,
+  memoryNeeded: cachedPages,
+  filePagesNeeded: filePages,
+  program: (ctx, rec, spec) => pageFault3(ctx, rec, spec),
 };
 
 export const mmap1Workload: Workload = {

@@ -9,7 +9,7 @@
 // mm, so the tasks of one mm are spread over the cpus. A task's rank is its
 // place in its mm's group; rank 0 leads (maps, unmaps, tears down).
 
-import { HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FLAGS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
+import { HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FIELD, VMA_FLAGS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
@@ -57,6 +57,8 @@ export interface Workload {
   memoryNeeded(config: RunConfig): number;
   /** Mappings one mm holds at its peak (an mm has room for MAX_VMAS). */
   mappingsNeeded(config: RunConfig): number;
+  /** Page-cache slots the file needs: one past the highest file page a MAP_SHARED mapping may fault (none when absent). */
+  filePagesNeeded?(config: RunConfig): number;
   program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path;
   /** The user tasks, when the workload places them itself (a scenario file); otherwise `userTasks`. */
   tasks?(config: RunConfig): TaskSpec[];
@@ -118,15 +120,21 @@ export function readWord(ctx: Kctx, i: number): number {
 
 /**
  * mmap(MAP_FIXED) of each [start, end) range under mmap_sem held for write:
- * anonymous, or with `file` a MAP_PRIVATE mapping of the file, linked into
- * its i_mmap (written before it is read, so its pages are anonymous copies).
+ * anonymous; with `file` true a MAP_PRIVATE mapping of the file (written
+ * before it is read, so its pages are anonymous copies); with `file`
+ * 'shared' a MAP_SHARED one, which maps the page-cache pages. A file mapping
+ * maps the file from page `pgoff` on and is linked into its i_mmap.
  */
-export function* mmapRanges(ctx: Kctx, ranges: [number, number][], file = false): Path {
+export function* mmapRanges(ctx: Kctx, ranges: [number, number][], file: boolean | 'shared' = false, pgoff = 0): Path {
   const sem = ctx.m.mm(ctx.mm, MM_FIELD.MMAP_SEM);
+  const kind = file === 'shared' ? VMA_FLAGS.FILE | VMA_FLAGS.SHARED : file ? VMA_FLAGS.FILE : VMA_FLAGS.ANON;
+  modelAssert(pgoff === 0 || file !== false, 'an anonymous mapping with a file offset', () => `pgoff ${pgoff}`);
   yield* downWrite(ctx, sem, 'sys_mmap');
   for (const [start, end] of ranges) {
-    const vma = insertVma(ctx, ctx.mm, start, end, VMA_FLAGS.READ | VMA_FLAGS.WRITE | (file ? VMA_FLAGS.FILE : VMA_FLAGS.ANON));
-    if (file) yield* vmaLinkFile(ctx, vma);
+    const vma = insertVma(ctx, ctx.mm, start, end, VMA_FLAGS.READ | VMA_FLAGS.WRITE | kind);
+    if (file === false) continue;
+    ctx.mem[ctx.m.vma(ctx.mm, vma.slot, VMA_FIELD.PGOFF)] = pgoff; // vm_pgoff, set before the vma is visible in i_mmap
+    yield* vmaLinkFile(ctx, vma);
   }
   yield* upWrite(ctx, sem);
 }
