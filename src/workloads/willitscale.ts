@@ -50,15 +50,25 @@ function* munmapAndReturn(ctx: Kctx, start: number, end: number): Path {
   yield* returnToUser(ctx, ctx.mm, start, end, 'munmap');
 }
 
-/** c[i] = 0 ... (*iterations)++ for every page of a fresh mapping, then munmap. */
-function* pageFault(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean): Path {
+/**
+ * The testcase's while(1) for the per-page testcases: mmap the task's
+ * mapping (a MAP_SHARED one at the task's own part of the file), one
+ * measured op per page, munmap.
+ */
+function* perPage(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean | 'shared', op: (ctx: Kctx, vpn: number) => Path): Path {
   const n = ctx.config.pages;
   const start = slotStart(spec.rank, n);
+  const pgoff = file === 'shared' ? filePgoff(ctx) : 0;
   for (const _round of roundsOf(ctx)) {
-    yield* mmapRanges(ctx, [[start, start + n]], file);
-    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, access(ctx, vpn, true));
+    yield* mmapRanges(ctx, [[start, start + n]], file, pgoff);
+    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, op(ctx, vpn));
     yield* munmapAndReturn(ctx, start, start + n);
   }
+}
+
+/** page_fault: c[i] = 0, (*iterations)++. */
+function writePage(ctx: Kctx, vpn: number): Path {
+  return access(ctx, vpn, true);
 }
 
 /** One page of tlb_flush: write it, MADV_DONTNEED it, read it back (anonymous: the zero page; file: the page-cache page), (*iteration)++. */
@@ -67,16 +77,6 @@ function* tlbFlushPage(ctx: Kctx, vpn: number): Path {
   yield* madviseDontneed(ctx, ctx.mm, vpn, vpn + 1);
   yield* returnToUser(ctx, ctx.mm, vpn, vpn + 1, 'madvise(MADV_DONTNEED)');
   yield* access(ctx, vpn, false);
-}
-
-function* tlbFlush(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean): Path {
-  const n = ctx.config.pages;
-  const start = slotStart(spec.rank, n);
-  for (const _round of roundsOf(ctx)) {
-    yield* mmapRanges(ctx, [[start, start + n]], file);
-    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, tlbFlushPage(ctx, vpn));
-    yield* munmapAndReturn(ctx, start, start + n);
-  }
 }
 
 /** The frame the current pte of vpn maps and the data word user space reads there (0, 0 when none). */
@@ -108,28 +108,6 @@ function filePgoff(ctx: Kctx): number {
   return ctx.task * ctx.config.pages;
 }
 
-/** tlb_flush3: mmap(MAP_SHARED) of the task's file, then per page write, MADV_DONTNEED, read back; munmap. */
-function* tlbFlush3(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
-  const n = ctx.config.pages;
-  const start = slotStart(spec.rank, n);
-  for (const _round of roundsOf(ctx)) {
-    yield* mmapRanges(ctx, [[start, start + n]], 'shared', filePgoff(ctx));
-    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, tlbFlush3Page(ctx, vpn));
-    yield* munmapAndReturn(ctx, start, start + n);
-  }
-}
-
-/** page_fault3: mmap(MAP_SHARED) of the task's file, c[i] = 0 ... (*iterations)++ for every page, munmap. */
-function* pageFault3(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
-  const n = ctx.config.pages;
-  const start = slotStart(spec.rank, n);
-  for (const _round of roundsOf(ctx)) {
-    yield* mmapRanges(ctx, [[start, start + n]], 'shared', filePgoff(ctx));
-    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, access(ctx, vpn, true));
-    yield* munmapAndReturn(ctx, start, start + n);
-  }
-}
-
 /** mmap then munmap, untouched: one (*iterations)++. */
 function* mmapMunmap(ctx: Kctx, start: number, n: number, file: boolean): Path {
   yield* mmapRanges(ctx, [[start, start + n]], file);
@@ -158,7 +136,7 @@ export const tlbFlush1Workload: Workload = {
   about: "will-it-scale tlb_flush1: write, MADV_DONTNEED each page of a MAP_PRIVATE file mapping (an op per page; --pages 256 for 128 MB; the read-back maps the zero page for the page-cache page)",
   mappingsNeeded: maxPeers,
   memoryNeeded: onePage,
-  program: (ctx, rec, spec) => tlbFlush(ctx, rec, spec, true),
+  program: (ctx, rec, spec) => perPage(ctx, rec, spec, true, tlbFlushPage),
 };
 
 export const tlbFlush2Workload: Workload = {
@@ -167,7 +145,7 @@ export const tlbFlush2Workload: Workload = {
   about: 'will-it-scale tlb_flush2: write, MADV_DONTNEED, read back each page of 1 MB of anonymous memory (an op per page; full size)',
   mappingsNeeded: maxPeers,
   memoryNeeded: onePage,
-  program: (ctx, rec, spec) => tlbFlush(ctx, rec, spec, false),
+  program: (ctx, rec, spec) => perPage(ctx, rec, spec, false, tlbFlushPage),
 };
 
 export const tlbFlush3Workload: Workload = {
@@ -177,7 +155,7 @@ export const tlbFlush3Workload: Workload = {
   mappingsNeeded: maxPeers,
   memoryNeeded: cachedPages,
   filePagesNeeded: filePages,
-  program: (ctx, rec, spec) => tlbFlush3(ctx, rec, spec),
+  program: (ctx, rec, spec) => perPage(ctx, rec, spec, 'shared', tlbFlush3Page),
 };
 
 export const pageFault1Workload: Workload = {
@@ -186,7 +164,7 @@ export const pageFault1Workload: Workload = {
   about: 'will-it-scale page_fault1: write-fault every page of a fresh anonymous mapping, then munmap (an op per page; --pages 256 for 128 MB)',
   mappingsNeeded: maxPeers,
   memoryNeeded: allPages,
-  program: (ctx, rec, spec) => pageFault(ctx, rec, spec, false),
+  program: (ctx, rec, spec) => perPage(ctx, rec, spec, false, writePage),
 };
 
 export const pageFault2Workload: Workload = {
@@ -195,7 +173,7 @@ export const pageFault2Workload: Workload = {
   about: 'will-it-scale page_fault2: write-fault every page of a MAP_PRIVATE file mapping, then munmap (an op per page; --pages 256 for 128 MB; each write copies the zero page, standing for the page-cache page)',
   mappingsNeeded: maxPeers,
   memoryNeeded: allPages,
-  program: (ctx, rec, spec) => pageFault(ctx, rec, spec, true),
+  program: (ctx, rec, spec) => perPage(ctx, rec, spec, true, writePage),
 };
 
 export const pageFault3Workload: Workload = {
@@ -205,7 +183,7 @@ export const pageFault3Workload: Workload = {
   mappingsNeeded: maxPeers,
   memoryNeeded: cachedPages,
   filePagesNeeded: filePages,
-  program: (ctx, rec, spec) => pageFault3(ctx, rec, spec),
+  program: (ctx, rec, spec) => perPage(ctx, rec, spec, 'shared', writePage),
 };
 
 export const mmap1Workload: Workload = {
