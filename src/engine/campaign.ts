@@ -6,7 +6,7 @@
 // with its choices recorded, which makes it an artifact replay reproduces.
 
 import { Piscina } from 'piscina';
-import { WORKER_ENV, WORKER_EXEC_ARGV } from './worker-env.ts';
+import { WORKER_EXEC_ARGV, workerFile } from './worker-env.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { runDeterministic } from './deterministic.ts';
 import { DecisionLog } from './strategy.ts';
@@ -111,10 +111,9 @@ export interface CampaignOptions {
   onSeed?: (o: SeedOutcome, newGroup: FoundGroup | null) => void;
 }
 
-const WORKER_URL = new URL('../../workers/hunt.ts', import.meta.url).href;
 
 export function campaignPool(jobs: number): Piscina {
-  return new Piscina({ filename: WORKER_URL, minThreads: jobs, maxThreads: jobs, execArgv: WORKER_EXEC_ARGV, env: WORKER_ENV, idleTimeout: 60_000 });
+  return new Piscina({ filename: workerFile('hunt'), minThreads: jobs, maxThreads: jobs, execArgv: WORKER_EXEC_ARGV, idleTimeout: 60_000 });
 }
 
 export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, pool?: Piscina): Promise<CampaignResult> {

@@ -7,7 +7,7 @@
 // outside every bounded wait), so even a model bug cannot hang the run.
 
 import { Piscina } from 'piscina';
-import { WORKER_ENV, WORKER_EXEC_ARGV } from './worker-env.ts';
+import { WORKER_EXEC_ARGV, workerFile } from './worker-env.ts';
 import { CPU_FIELD, HDR } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { SoftLockup } from '../machine/errors.ts';
@@ -18,7 +18,6 @@ import { cpuStateDump } from './dump.ts';
 import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
 import { START_BARRIER_MS, type CpuJob } from './cpu-loop.ts';
 
-const WORKER_URL = new URL('../../workers/cpu.ts', import.meta.url).href;
 const WATCHDOG_PERIOD_MS = 200;
 /** A heartbeat may stop this much longer than the lockup limit before the watchdog acts (worker start-up included). */
 const WATCHDOG_GRACE_MS = 3000;
@@ -29,7 +28,7 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
   const startEpochMs = performance.timeOrigin + t0;
   const { m, tasks } = bootMachine(config);
   const mem = m.mem;
-  const pool = new Piscina({ filename: WORKER_URL, minThreads: config.cpus, maxThreads: config.cpus, concurrentTasksPerWorker: 1, execArgv: WORKER_EXEC_ARGV, env: WORKER_ENV, idleTimeout: 60_000 });
+  const pool = new Piscina({ filename: workerFile('cpu'), minThreads: config.cpus, maxThreads: config.cpus, concurrentTasksPerWorker: 1, execArgv: WORKER_EXEC_ARGV, idleTimeout: 60_000 });
   const onAbort = (): void => {
     Atomics.store(mem, HDR.STOP, 1);
   };

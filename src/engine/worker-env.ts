@@ -1,9 +1,50 @@
-// How worker threads start: TypeScript through tsx, with tsx's on-disk
-// transform cache off. The cache opens a file per module in each worker and
-// a terminated worker thread never closes it, so every pool leaked about 15
-// descriptors per thread until a long soak or campaign ran out of them
-// (EMFILE); the cache saves nothing measurable at worker start-up.
+// How worker threads start: as one plain JavaScript module per entry point,
+// bundled once per process from the TypeScript sources by esbuild and kept
+// under node_modules/.cache/shootdown by the hash of its text. A worker that
+// loaded tsx instead spent about a second of cpu compiling the model before
+// its first step, in every pool of every run, and tsx's disk cache leaked
+// descriptors in threads that were terminated. Packages stay external, so the
+// bundle resolves them from the project's node_modules like the sources do.
 
-export const WORKER_EXEC_ARGV = ['--import', 'tsx'];
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 
-export const WORKER_ENV: NodeJS.ProcessEnv = { ...process.env, TSX_DISABLE_CACHE: '1' };
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'shootdown');
+
+export type WorkerEntry = 'cpu' | 'hunt';
+
+const bundled = new Map<WorkerEntry, string>();
+
+/** The file a pool of this kind of worker loads. */
+export function workerFile(entry: WorkerEntry): string {
+  const known = bundled.get(entry);
+  if (known) return known;
+  const out = buildSync({
+    entryPoints: [join(ROOT, 'workers', `${entry}.ts`)],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'inline',
+    write: false,
+    logLevel: 'silent',
+  }).outputFiles[0]!.contents;
+  const file = join(CACHE_DIR, `${entry}-${createHash('sha256').update(out).digest('hex').slice(0, 16)}.mjs`);
+  if (!existsSync(file)) {
+    mkdirSync(CACHE_DIR, { recursive: true });
+    // written aside and renamed, so a process starting workers at the same moment never loads half a file
+    const partial = `${file}.${process.pid}.partial`;
+    writeFileSync(partial, out);
+    renameSync(partial, file);
+  }
+  bundled.set(entry, file);
+  return file;
+}
+
+/** Source maps on, so a stack from inside a worker names the TypeScript line. */
+export const WORKER_EXEC_ARGV = ['--enable-source-maps'];
