@@ -1,6 +1,7 @@
-// The progress bar: nothing before two seconds or off a terminal, a bar on one after.
+// The progress bar: nothing before two seconds, a bar on a terminal after;
+// off a terminal a plain line a minute, so short work in a pipe prints nothing.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PROGRESS_DELAY_MS, startProgress } from '../src/report/progress.ts';
+import { PROGRESS_DELAY_MS, PROGRESS_LINE_MS, startProgress } from '../src/report/progress.ts';
 
 function fakeStream(isTTY: boolean) {
   let written = '';
@@ -57,5 +58,19 @@ describe('progress bar', () => {
     slow.stop();
     expect(tty.written()).toContain('scale');
     expect(tty.written()).toMatch(/2\/4 runs/);
+  });
+
+  it('off a terminal, writes one plain line per minute of long work, and none after it stops', () => {
+    vi.useFakeTimers();
+    const pipe = fakeStream(false);
+    const hunt = startProgress('hunt', 10, pipe.stream);
+    for (let i = 1; i <= 3; i++) hunt.tick(`seed ${i}`);
+    vi.advanceTimersByTime(PROGRESS_DELAY_MS + PROGRESS_LINE_MS - 10);
+    expect(pipe.written()).toBe('');
+    vi.advanceTimersByTime(20);
+    expect(pipe.written()).toMatch(/^hunt: 3\/10 runs in \d+ s, [\d.]+\/s, last seed 3\n$/);
+    hunt.stop();
+    vi.advanceTimersByTime(5 * PROGRESS_LINE_MS);
+    expect(pipe.written().split('\n')).toHaveLength(2);
   });
 });
