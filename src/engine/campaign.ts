@@ -111,7 +111,6 @@ export interface CampaignOptions {
   onSeed?: (o: SeedOutcome, newGroup: FoundGroup | null) => void;
 }
 
-
 export function campaignPool(jobs: number): Piscina {
   return new Piscina({ filename: workerFile('hunt'), minThreads: jobs, maxThreads: jobs, execArgv: WORKER_EXEC_ARGV, idleTimeout: 60_000 });
 }
