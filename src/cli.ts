@@ -9,9 +9,9 @@ import { dirname, join } from 'node:path';
 import { makeConfig, parseDuration, type RunOptions } from './engine/configure.ts';
 import { runCampaign, makeArtifact, type CampaignResult } from './engine/campaign.ts';
 import { runDeterministic } from './engine/deterministic.ts';
-import { DecisionLog, pctBound } from './engine/strategy.ts';
+import { pctBound } from './engine/strategy.ts';
 import { exploreBounded } from './engine/bounded.ts';
-import type { Artifact } from './engine/campaign.ts';
+import { ARTIFACT_SCHEMA, type Artifact } from './engine/campaign.ts';
 import { shrink } from './engine/shrink.ts';
 import { artifactName, readArtifact, writeArtifact } from './report/artifact.ts';
 import { explainText } from './report/explain.ts';
@@ -353,10 +353,8 @@ export function buildProgram(out: (s: string) => void): Command {
     out(`${r.schedules} schedules (${r.exhausted ? 'the space is exhausted' : 'stopped at --max-schedules: the space is not exhausted'}), ${r.steps} steps in ${secs.toFixed(1)} s; ${r.groups.length} distinct violations`);
     const artifacts: string[] = [];
     for (const g of r.groups) {
-      const decisions = new DecisionLog();
-      for (const cpu of r.firstSchedules.get(g.location)!) decisions.record(cpu);
       const file = join(dir, artifactName(config, g.rule).replace(/seed\d+/, `bounded${k}-schedule${g.seed}`));
-      writeJsonAtomic(file, { schema: 2, kind: 'artifact', config, rule: g.rule, step: g.step, detail: g.detail, decisions: decisions.runs } satisfies Artifact);
+      writeJsonAtomic(file, { schema: ARTIFACT_SCHEMA, kind: 'artifact', config, rule: g.rule, step: g.step, detail: g.detail, ...r.firstSchedules.get(g.location)! } satisfies Artifact);
       artifacts.push(file);
       out(`  ${g.rule} in ${g.count} schedules, first in schedule ${g.seed}: ${g.detail}\n  artifact: ${file}`);
     }
@@ -392,7 +390,7 @@ export function buildProgram(out: (s: string) => void): Command {
       if (o.json) checkOutputPath('--json', o.json as string);
       if (o.trace) checkOutputPath('--trace', o.trace as string);
       const traced = Boolean(o.trace || o.explain);
-      const r = { ...runDeterministic({ ...a.config, traceLimit: traced ? Math.max(a.config.traceLimit, 1_000_000) : 0 }, { replay: a.decisions }), elapsedMs: 0 };
+      const r = { ...runDeterministic({ ...a.config, traceLimit: traced ? Math.max(a.config.traceLimit, 1_000_000) : 0 }, { replay: a }), elapsedMs: 0 };
       out(summarize(r));
       const again = r.violations.find((v) => v.rule === a.rule && v.step === a.step);
       out(again ? `reproduced: ${a.rule} at step ${a.step}` : `not reproduced: ${a.rule} was expected at step ${a.step}`);
