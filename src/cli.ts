@@ -22,7 +22,8 @@ import type { CompareFile, ScaleFile } from './report/formats.ts';
 import { scaleCsv, scaleRows } from './report/scale.ts';
 import { startProgress } from './report/progress.ts';
 import { loadReportInputs, writeHtmlReport } from './report/html.ts';
-import { clockName, compareTable, listText, summarize, workloadText } from './report/summary.ts';
+import { clockName, compareTable, coverageText, listText, summarize, workloadText } from './report/summary.ts';
+import { allTasks } from './engine/boot.ts';
 import { lockStatText } from './stats/lockstat.ts';
 import { checkOutputPath, writeJsonAtomic, writeTextAtomic } from './report/json.ts';
 import { inFileTerms, loadScenario, type Scenario } from './scenario/load.ts';
@@ -297,7 +298,8 @@ export function buildProgram(out: (s: string) => void): Command {
     }
     out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
     if (config.strategy.kind === 'pct') {
-      out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps: each run finds a bug of that depth with probability at least ${pctBound(config.cpus, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
+      const threads = allTasks(config).length + config.cpus;
+      out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps and ${threads} threads (tasks and interrupt contexts): each run finds a bug of that depth with probability at least ${pctBound(threads, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
     }
     const progress = startProgress('hunt', Number.isFinite(timeMs) && seeds === Number.MAX_SAFE_INTEGER ? 0 : seeds);
     let result: CampaignResult;
@@ -315,6 +317,7 @@ export function buildProgram(out: (s: string) => void): Command {
     out(`${result.seedsRun} seeds in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.seedsPerSec} seeds/s; ${result.groups.length} distinct violations, ${result.errors.length} failed runs`);
     for (const g of result.groups) out(`  ${g.rule} x${g.count}, first at seed ${g.seed}: ${g.detail}`);
     for (const f of artifacts) out(`  artifact: ${f}`);
+    out(coverageText(result.coverage, result.neverPreempted, result.seedsRun));
     const found = result.groups.length > 0 || result.errors.length > 0;
     if (o.json) {
       writeJsonAtomic(o.json as string, {
@@ -331,6 +334,8 @@ export function buildProgram(out: (s: string) => void): Command {
         errors: result.errors,
         firstFailingSeed: result.firstFailingSeed,
         artifacts,
+        coverage: result.coverage,
+        neverPreempted: result.neverPreempted,
         config,
       });
     }

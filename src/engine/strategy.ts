@@ -19,7 +19,11 @@
 //   above depth d; the highest-priority task that can run runs (on its cpu,
 //   preempting the current task at a preemption point when that one ranks
 //   lower); at d - 1 random steps the running task drops to priority d - i.
-//   For a bug of depth d among n tasks and k steps it finds it with
+//   Each cpu's interrupt context ranks as one more thread, as CHESS treats
+//   interrupts: an idle cpu takes its interrupts when its context ranks
+//   highest, and a cpu running a task takes them at once only when its
+//   context outranks the task (otherwise as late as IRQ_DEFER_STEPS_MAX).
+//   For a bug of depth d among n threads and k steps it finds it with
 //   probability at least 1 / (n * k^(d-1)) per run. PCT assumes threads
 //   block rather than spin; a task that only waited (a failed spin, a yield)
 //   drops below every other, as Shuttle and Coyote do. A task that never
@@ -108,18 +112,19 @@ class RandomChooser implements Chooser {
 }
 
 class PctChooser implements Chooser {
-  /** By task. */
+  /** By task, then each cpu's interrupt context (entity tasks + cpu). */
   private readonly priority: number[];
   /** step -> the priority the running task drops to there */
   private readonly changes = new Map<number, number>();
   private view: SchedView | null = null;
   private readonly fair: RandomChooser;
   private unfair = true;
-  constructor(seed: number, tasks: number, depth: number, private readonly horizonSteps: number) {
+  constructor(seed: number, private readonly tasks: number, cpus: number, depth: number, private readonly horizonSteps: number) {
     const rng = new Rng(seed);
-    // a random permutation of depth .. depth + tasks - 1
-    this.priority = Array.from({ length: tasks }, (_, i) => depth + i);
-    for (let i = tasks - 1; i > 0; i--) {
+    // a random permutation of depth .. depth + threads - 1
+    const threads = tasks + cpus;
+    this.priority = Array.from({ length: threads }, (_, i) => depth + i);
+    for (let i = threads - 1; i > 0; i--) {
       const j = rng.below(i + 1);
       [this.priority[i], this.priority[j]] = [this.priority[j]!, this.priority[i]!];
     }
@@ -132,17 +137,16 @@ class PctChooser implements Chooser {
   waited(_cpu: number, task: number): void {
     if (task >= 0) this.priority[task] = Math.min(...this.priority) - 1;
   }
-  /** The task of `cpu` that PCT would run now: its next task, or a higher-ranked one that may preempt it. */
+  /** The thread of `cpu` that PCT would run now: its next task, a higher-ranked one that may preempt it, or its interrupt context. */
   private best(cpu: number): number {
     const view = this.view!;
     let task = view.nextTask(cpu);
-    if (task < 0) return -1;
+    if (task < 0) return this.tasks + cpu;
     for (const o of view.preemptors(cpu)) if (this.priority[o]! > this.priority[task]!) task = o;
     return task;
   }
   private rank(cpu: number): number {
-    const task = this.best(cpu);
-    return task < 0 ? Infinity : this.priority[task]!; // interrupts and timers of an idle cpu are taken first
+    return this.priority[this.best(cpu)]!;
   }
   private highest(ready: readonly number[]): number {
     let best = 0;
@@ -159,8 +163,7 @@ class PctChooser implements Chooser {
     let best = this.highest(ready);
     const drop = this.changes.get(step);
     if (drop !== undefined) {
-      const task = this.best(ready[best]!);
-      if (task >= 0) this.priority[task] = drop;
+      this.priority[this.best(ready[best]!)] = drop;
       best = this.highest(ready);
     }
     return best;
@@ -179,8 +182,10 @@ class PctChooser implements Chooser {
     if (!this.unfair) return this.fair.resched();
     return this.preempt(cpu, current, others) >= 0;
   }
-  takeInterrupt(): boolean {
-    return this.unfair || this.fair.takeInterrupt();
+  takeInterrupt(cpu: number): boolean {
+    if (!this.unfair) return this.fair.takeInterrupt();
+    const task = this.view!.nextTask(cpu);
+    return task < 0 || this.priority[this.tasks + cpu]! > this.priority[task]!;
   }
 }
 
@@ -307,7 +312,7 @@ class ReplayChooser implements Chooser {
 
 /** The config's strategy, following `replay` first when given; `tasks` is the size of the task table. */
 export function makeChooser(config: RunConfig, tasks: number, replay?: RecordedSchedule): Chooser {
-  const base: Chooser = config.strategy.kind === 'pct' ? new PctChooser(config.seed, tasks, config.strategy.depth, config.strategy.steps) : new RandomChooser(config.seed);
+  const base: Chooser = config.strategy.kind === 'pct' ? new PctChooser(config.seed, tasks, config.cpus, config.strategy.depth, config.strategy.steps) : new RandomChooser(config.seed);
   return replay ? new ReplayChooser(replay, base) : base;
 }
 
@@ -316,7 +321,7 @@ export function recording(chooser: Chooser, log: DecisionLog): Chooser {
   return new RecordingChooser(chooser, log);
 }
 
-/** PCT's lower bound on the chance one run finds a bug of depth d: 1 / (n * k^(d-1)), n tasks. */
-export function pctBound(tasks: number, steps: number, depth: number): number {
-  return 1 / (tasks * Math.pow(Math.max(1, steps), depth - 1));
+/** PCT's lower bound on the chance one run finds a bug of depth d: 1 / (n * k^(d-1)), n threads (tasks and interrupt contexts). */
+export function pctBound(threads: number, steps: number, depth: number): number {
+  return 1 / (threads * Math.pow(Math.max(1, steps), depth - 1));
 }
