@@ -153,7 +153,7 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
 function* flushTlb(ctx: Kctx, mm: number, vpn: number, staleMask?: number): Path {
   const startUs = ctx.trace ? ctx.now() : 0;
   const caller = fnEnter(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
-  preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
+  if (!ctx.traits.flushPreemptible) preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   if (activeMm(ctx) === mm) {
     if (ctx.mm !== mm) leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
     else if (vpn < 0) localFlush(ctx);
@@ -163,7 +163,7 @@ function* flushTlb(ctx: Kctx, mm: number, vpn: number, staleMask?: number): Path
   if (mask !== 0 && !ctx.traits.noIpi) yield* flushTlbOthers(ctx, mask, mm, vpn);
   yield Step.TLB;
   ctx.trace?.slice(vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page', 'tlb', startUs, ctx.now(), { mm, targets: mask });
-  yield* preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
+  if (!ctx.traits.flushPreemptible) yield* preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   ctx.fn = caller;
 }
 

@@ -356,22 +356,8 @@ export class CpuRunner {
         // sched_yield: the task stays runnable, so the kernel counts it as involuntary (nivcsw)
         const next = this.pickNext();
         if (next) this.contextSwitch(next, true);
-      } else if (this.preemptibleAt(curr.at)) {
-        if (Atomics.load(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED)) !== 0) {
-          const next = this.pickNext();
-          if (next) {
-            this.countPoint(ctx.fn, curr.at, 0);
-            this.contextSwitch(next, true);
-          } else {
-            Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 0);
-          }
-        } else if (this.decider !== null && curr.at !== -1) {
-          // a task that has not run yet (at -1) is at no point of its own: nothing to decide there
-          this.preemptIfChosen(curr);
-        }
-      } else if (this.decider !== null && curr.at !== -1 && Atomics.load(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED)) === 0) {
-        const others = this.runnableOthers();
-        if (others.length > 0 && this.decider.resched(this.cpu, curr.index, others)) Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 1);
+      } else {
+        this.reschedule(curr);
       }
     } else {
       const next = this.pickNext();
@@ -387,6 +373,31 @@ export class CpuRunner {
     }
     s.at = r.value;
     return r.value;
+  }
+
+  /**
+   * The scheduler's look at a running task: with need_resched set, switch if
+   * the point allows it; otherwise a deterministic strategy may preempt here
+   * (at a preemption point) or have a wake-up set need_resched (elsewhere).
+   */
+  private reschedule(curr: Slot): void {
+    const { ctx } = this;
+    const needAt = ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED);
+    const needResched = Atomics.load(ctx.mem, needAt) !== 0;
+    if (!needResched && (this.decider === null || curr.at === -1 || this.slots.length < 2)) return; // a task that has not run yet is at no point of its own
+    if (this.preemptibleAt(curr.at)) {
+      if (!needResched) return this.preemptIfChosen(curr);
+      const next = this.pickNext();
+      if (next) {
+        this.countPoint(ctx.fn, curr.at, 0);
+        this.contextSwitch(next, true);
+      } else {
+        Atomics.store(ctx.mem, needAt, 0);
+      }
+    } else if (!needResched) {
+      const others = this.runnableOthers();
+      if (others.length > 0 && this.decider!.resched(this.cpu, curr.index, others)) Atomics.store(ctx.mem, needAt, 1);
+    }
   }
 
   /** Let a deterministic strategy decide preemptions and interrupt timing on this cpu. */
