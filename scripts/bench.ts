@@ -11,14 +11,15 @@
 //   (f) the slowdown from tracing, on against off;
 //   (g) a hunt campaign's seeds per second with 2 jobs against 1, once every
 //       worker has compiled its hot paths (a real campaign runs thousands of
-//       seeds, so its first few seconds on a cold worker do not count).
+//       seeds, so its first few seconds on a cold worker do not count);
+//   (h) PCT's seeds per second against random's on the same campaign.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
-import { campaignPool, runCampaign } from '../src/engine/campaign.ts';
+import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campaign.ts';
 
 const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
@@ -107,6 +108,25 @@ const jobs1 = meanOf(perSec[1]!);
 const jobs2 = meanOf(perSec[2]!);
 rows.push(`(g) hunt campaign (munmap, 300 pages, ${CAMPAIGN_SEEDS} seeds twice each): ${jobs1.toFixed(1)} seeds/s with 1 job, ${jobs2.toFixed(1)} with 2: ${(jobs2 / jobs1).toFixed(2)}x`);
 results.campaignSeedsPerSec = { jobs1, jobs2, ratio: jobs2 / jobs1, rounds: perSec };
+
+// (h)
+const STRATEGY_SEEDS = 200;
+const byStrategy: Record<string, number[]> = { random: [], pct: [] };
+const strategyPool = campaignPool(2);
+try {
+  for (const strategy of ['random', 'pct', 'random', 'pct']) {
+    const base = makeConfig({ variant: 'rework', workload: 'munmap', pages: 64, cpus: 3, strategy });
+    if (base.strategy.kind === 'pct') base.strategy.steps = pctHorizonSteps(base, 1);
+    await runCampaign({ base, firstSeed: 1_000_001, seeds: 20, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool);
+    byStrategy[strategy]!.push((await runCampaign({ base, firstSeed: 1, seeds: STRATEGY_SEEDS, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool)).seedsPerSec);
+  }
+} finally {
+  await strategyPool.destroy();
+}
+const randomPerSec = meanOf(byStrategy.random!);
+const pctPerSec = meanOf(byStrategy.pct!);
+rows.push(`(h) hunt strategies (munmap, 64 pages, 3 cpus, ${STRATEGY_SEEDS} seeds twice each, 2 jobs): random ${randomPerSec.toFixed(1)} seeds/s, pct ${pctPerSec.toFixed(1)}: pct at ${(pctPerSec / randomPerSec).toFixed(2)}x`);
+results.strategySeedsPerSec = { random: randomPerSec, pct: pctPerSec, ratio: pctPerSec / randomPerSec, rounds: byStrategy };
 
 mkdirSync('bench', { recursive: true });
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeConfig, parseDuration, type RunOptions } from './engine/configure.ts';
-import { runCampaign, makeArtifact, type CampaignResult } from './engine/campaign.ts';
+import { runCampaign, makeArtifact, pctHorizonSteps, type CampaignResult } from './engine/campaign.ts';
 import { runDeterministic } from './engine/deterministic.ts';
 import { pctBound } from './engine/strategy.ts';
 import { exploreBounded } from './engine/bounded.ts';
@@ -294,7 +294,7 @@ export function buildProgram(out: (s: string) => void): Command {
     if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
     if (o.json) checkOutputPath('--json', o.json as string);
     if (config.strategy.kind === 'pct' && o.pctSteps === undefined) {
-      config.strategy.steps = runOnceSync({ ...config, strategy: { kind: 'random' }, seed: firstSeed }).steps;
+      config.strategy.steps = pctHorizonSteps(config, firstSeed);
     }
     out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
     if (config.strategy.kind === 'pct') {
@@ -440,10 +440,6 @@ export function buildProgram(out: (s: string) => void): Command {
     .description('variants, workloads and oracle rules')
     .action(() => out(listText()));
   return program;
-}
-
-function runOnceSync(config: ReturnType<typeof makeConfig>): RunResult {
-  return runDeterministic(config);
 }
 
 /** Ctrl-C or SIGTERM stops the run at the next slice; what was measured is still reported. */
