@@ -20,6 +20,7 @@ import type { RunConfig } from '../machine/config.ts';
 import { Step, STEP_NAMES, type Path, type StepKind } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert, SoftLockup, modelAssert } from '../machine/errors.ts';
+import { mark } from '../machine/marks.ts';
 import { newCounters, type Counters } from '../stats/counters.ts';
 import type { Oracle, Violation } from '../oracle/rules.ts';
 import { newKctx, USER_FN, type Kctx } from '../sync/context.ts';
@@ -261,7 +262,10 @@ export class CpuRunner {
       ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth });
       if (preempted) {
         prev.rec.stats.involuntarySwitches++;
-        if (prev.gatherDepth > 0) prev.rec.stats.preemptionsInGather++;
+        if (prev.gatherDepth > 0) {
+          mark('preemptedInGather');
+          prev.rec.stats.preemptionsInGather++;
+        }
       } else if (!prev.exited) {
         prev.rec.stats.voluntarySwitches++; // it slept or yielded
       }
@@ -396,7 +400,10 @@ export class CpuRunner {
       }
     } else if (!needResched) {
       const others = this.runnableOthers();
-      if (others.length > 0 && this.decider!.resched(this.cpu, curr.index, others)) Atomics.store(ctx.mem, needAt, 1);
+      if (others.length > 0 && this.decider!.resched(this.cpu, curr.index, others)) {
+        mark('wakeupSetNeedResched');
+        Atomics.store(ctx.mem, needAt, 1);
+      }
     }
   }
 
@@ -419,6 +426,7 @@ export class CpuRunner {
       return true;
     }
     this.irqDeferred++;
+    mark('interruptPutOff');
     return false;
   }
 
