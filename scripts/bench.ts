@@ -13,8 +13,13 @@
 //       worker has compiled its hot paths (a real campaign runs thousands of
 //       seeds, so its first few seconds on a cold worker do not count);
 //   (h) PCT's seeds per second against random's on the same campaign.
+// Native anchors (bench/native/anchors.c, built with the host's C compiler
+// when there is one) are measured first, in the same run: munmap and
+// MADV_DONTNEED ns per page, an mprotect's TLB shootdown of another core, and
+// a cache line bounced between two cores. (b) and (c) print their ratio.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
@@ -24,6 +29,24 @@ import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campai
 const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+
+// native anchors
+interface Anchors {
+  munmap_ns_per_page: number;
+  madvise_ns_per_page: number;
+  shootdown_ns: number;
+  pingpong_ns: number;
+}
+function nativeAnchors(): Anchors | null {
+  const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+  if (!cc) return null;
+  mkdirSync('bench/native/build', { recursive: true });
+  execFileSync(cc, ['-O2', '-pthread', '-o', 'bench/native/build/anchors', 'bench/native/anchors.c']);
+  return JSON.parse(execFileSync('bench/native/build/anchors', { encoding: 'utf8', timeout: 120_000 })) as Anchors;
+}
+const anchors = nativeAnchors();
+rows.push(anchors ? `native: munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns/page, MADV_DONTNEED ${anchors.madvise_ns_per_page.toFixed(0)} ns/page, mprotect shootdown of another core ${anchors.shootdown_ns.toFixed(0)} ns, cache-line ping-pong ${anchors.pingpong_ns.toFixed(0)} ns per round trip` : 'native anchors skipped: no C compiler (cc, gcc or clang) on this host');
+results.native = anchors;
 
 // (a)
 const steps: Record<string, number> = {};
@@ -50,7 +73,10 @@ for (let i = 0; i < 20; i++) {
   best = Math.min(best, performance.now() - t0);
 }
 const plainPerSec = Math.round(PTES / (best / 1000));
-for (const [v, n] of Object.entries(zap)) rows.push(`(b) parallel zap ${v.padEnd(7)}: ${n.toLocaleString('en-US')} ptes/s per worker; plain Int32 clear loop ${plainPerSec.toLocaleString('en-US')}/s; model is ${(plainPerSec / n).toFixed(0)}x slower`);
+for (const [v, n] of Object.entries(zap)) {
+  const vsNative = anchors ? `; ${(1e9 / n).toFixed(0)} ns per pte against native munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns per page: ${(1e9 / n / anchors.munmap_ns_per_page).toFixed(1)}x` : '';
+  rows.push(`(b) parallel zap ${v.padEnd(7)}: ${n.toLocaleString('en-US')} ptes/s per worker; plain Int32 clear loop ${plainPerSec.toLocaleString('en-US')}/s; model is ${(plainPerSec / n).toFixed(0)}x slower${vsNative}`);
+}
 results.zap = { ptesPerSecPerWorker: zap, plainClearPerSec: plainPerSec };
 
 // (c)
@@ -58,7 +84,8 @@ results.zap = { ptesPerSecPerWorker: zap, plainClearPerSec: plainPerSec };
 const ipi = await run({ variant: 'rework', workload: 'mix', cpus: 2, mode: 'parallel', rounds: 40 });
 const ipiP50Us = ipi.latency.summaries.ipiAckWait.p50Ns / 1000;
 const pingPongUs = await atomicsPingPong(20000);
-rows.push(`(c) IPI send to ack p50 ${ipiP50Us.toFixed(2)} µs over ${ipi.latency.summaries.ipiAckWait.count} shootdowns; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip`);
+const ipiVsNative = anchors ? `; native shootdown ${(anchors.shootdown_ns / 1000).toFixed(2)} µs (${(ipiP50Us / (anchors.shootdown_ns / 1000)).toFixed(1)}x), native ping-pong ${(anchors.pingpong_ns / 1000).toFixed(3)} µs (${(ipiP50Us / (anchors.pingpong_ns / 1000)).toFixed(0)}x)` : '';
+rows.push(`(c) IPI send to ack p50 ${ipiP50Us.toFixed(2)} µs over ${ipi.latency.summaries.ipiAckWait.count} shootdowns; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip (${(ipiP50Us / pingPongUs).toFixed(0)}x)${ipiVsNative}`);
 results.ipi = { sendToAckP50Us: ipiP50Us, shootdowns: ipi.latency.summaries.ipiAckWait.count, rawPingPongUs: pingPongUs };
 
 // (d)
