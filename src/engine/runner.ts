@@ -264,7 +264,7 @@ export class CpuRunner {
       prev.timerWakeAtUs = ctx.timerWakeAtUs;
       prev.fn = ctx.fn;
       mem[m.task(prev.index, TASK_FIELD.PREEMPT_COUNT)] = prev.preemptCount;
-      ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth });
+      ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth, at: `${prev.fn}:${STEP_NAMES[prev.at] ?? 'START'}` });
       if (preempted) {
         prev.rec.stats.involuntarySwitches++;
         if (prev.gatherDepth > 0) {
