@@ -102,6 +102,8 @@ function opYaml(op: ScenarioOp): unknown {
       return 'barrier';
     case 'exit':
       return 'exit';
+    case 'fsync':
+      return 'fsync';
     case 'repeat':
       return { repeat: { times: op.times, do: op.ops.map(opYaml) } };
     case 'sleep':
@@ -109,7 +111,7 @@ function opYaml(op: ScenarioOp): unknown {
     case 'truncate':
       return { truncate: { pages: op.pages } };
     case 'mmap':
-      return { mmap: { start: op.start, pages: op.pages, ...(op.file ? { file: true } : {}) } };
+      return { mmap: { start: op.start, pages: op.pages, ...(op.file ? { file: true } : {}), ...(op.shared ? { shared: true } : {}) } };
     case 'mprotect':
       return { mprotect: { start: op.start, pages: op.pages, writable: op.writable } };
     case 'exec-shift':
