@@ -21,7 +21,7 @@ import { writeCachePages } from '../mm/writeback.ts';
 
 export const KWORKER_PERIOD_US = 4000;
 /** dirty_writeback_centisecs, scaled to runs of a few ms: the flusher wakes this often. */
-export const FLUSHER_PERIOD_US = 2000;
+export const FLUSHER_PERIOD_US = 1000;
 /** cyclictest's default interval. */
 export const PROBE_PERIOD_US = 1000;
 /** Every loop has a bound: far more periods than any run lasts. */
