@@ -111,6 +111,8 @@ function opYaml(op: ScenarioOp): unknown {
       return 'exit';
     case 'fsync':
       return 'fsync';
+    case 'reclaim':
+      return { reclaim: { pages: op.pages } };
     case 'repeat':
       return { repeat: { times: op.times, do: op.ops.map(opYaml) } };
     case 'sleep':

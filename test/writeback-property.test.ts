@@ -1,5 +1,5 @@
-// Property: for any single-cpu program of writes, msync, fsync, munmap and
-// truncate on a MAP_SHARED mapping of a disk file, the file's final on-disk
+// Property: for any single-cpu program of writes, msync, fsync, munmap,
+// truncate and reclaim on a MAP_SHARED mapping of a disk file, the file's final on-disk
 // content (the data version of every page) is what a reference model of the
 // same program says, for every variant that is not a mutant; the oracles
 // stay quiet; and wp-fault-no-dirty, whose writes after a sync never reach
@@ -21,7 +21,7 @@ const REAL_VARIANTS = VARIANTS.filter((v) => !v.mutant).map((v) => v.name);
 /** File pages the mapping covers. */
 const FILE_PAGES = 6;
 
-type Step = { kind: 'write'; page: number; pages: number } | { kind: 'msync' } | { kind: 'fsync' } | { kind: 'munmap' } | { kind: 'mmap' } | { kind: 'truncate'; pages: number };
+type Step = { kind: 'write'; page: number; pages: number } | { kind: 'msync' } | { kind: 'fsync' } | { kind: 'munmap' } | { kind: 'mmap' } | { kind: 'truncate'; pages: number } | { kind: 'reclaim' };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('write' as const), page: fc.integer({ min: 0, max: FILE_PAGES - 1 }), pages: fc.integer({ min: 1, max: 3 }) }) },
@@ -30,6 +30,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'munmap' } as const) },
   { weight: 1, arbitrary: fc.constant({ kind: 'mmap' } as const) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), pages: fc.integer({ min: 0, max: FILE_PAGES }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'reclaim' } as const) },
 );
 
 /** The program, and the disk the reference model expects after it: versions per file page. */
@@ -38,6 +39,8 @@ function programAndReference(steps: readonly Step[]): { ops: ScenarioOp[]; disk:
   const disk = new Array<number>(FILE_PAGES).fill(0);
   const cache = new Map<number, { version: number; dirty: boolean }>();
   let mapped = true;
+  /** File pages a pte maps: written while mapped, until munmap or truncate zaps them. */
+  const faulted = new Set<number>();
   let iSize = Infinity;
   const sync = (): void => {
     for (const [i, p] of cache) {
@@ -57,6 +60,7 @@ function programAndReference(steps: readonly Step[]): { ops: ScenarioOp[]; disk:
         p.version++;
         p.dirty = true;
         cache.set(i, p);
+        faulted.add(i);
       }
     } else if (s.kind === 'msync') {
       if (!mapped) continue;
@@ -69,15 +73,24 @@ function programAndReference(steps: readonly Step[]): { ops: ScenarioOp[]; disk:
       if (!mapped) continue;
       ops.push({ op: 'munmap', start: 0, pages: FILE_PAGES, measure: true });
       mapped = false; // the zap passes each dirty pte to its page: the cache stays as it is
+      faulted.clear();
     } else if (s.kind === 'mmap') {
       if (mapped) continue;
       ops.push({ op: 'mmap', start: 0, pages: FILE_PAGES, file: true, shared: true, measure: false });
       mapped = true;
+    } else if (s.kind === 'reclaim') {
+      ops.push({ op: 'reclaim', pages: FILE_PAGES, measure: true });
+      for (const [i, p] of cache) {
+        if (faulted.has(i)) continue; // mapped: reclaim leaves it
+        if (p.dirty) disk[i] = p.version; // pageout
+        cache.delete(i); // read from the disk again next time, with the same version
+      }
     } else {
       ops.push({ op: 'truncate', pages: s.pages, measure: true });
       iSize = s.pages;
       for (let i = s.pages; i < FILE_PAGES; i++) {
         cache.delete(i);
+        faulted.delete(i);
         disk[i] = 0; // the blocks are freed: zeros when read again
       }
     }

@@ -4,7 +4,7 @@
 // own scenario by the rule it breaks, and the real designs run the
 // writeback workload clean; the dirty-bit walk of the TLB.
 import { describe, expect, it } from 'vitest';
-import { PAGE_FIELD, PAGE_FLAG, PTE, pteFrame } from '../src/machine/layout.ts';
+import { FILE_FIELD, PAGE_FIELD, PAGE_FLAG, PTE, pteFrame } from '../src/machine/layout.ts';
 import type { ScenarioOp } from '../src/machine/config.ts';
 import { Oracle } from '../src/oracle/rules.ts';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
@@ -16,6 +16,8 @@ import { lookupPteTable, pteIndex } from '../src/mm/pgtable.ts';
 import { checkQuiescent } from '../src/mm/syscall.ts';
 import { lockPage, pageCacheLookup, unlockPage } from '../src/mm/filemap.ts';
 import { clearPageDirtyForIo, writeCachePages } from '../src/mm/writeback.ts';
+import { shrinkPageCache } from '../src/mm/vmscan.ts';
+import { doMunmap } from '../src/mm/mmap.ts';
 import { findVariant } from '../src/gather/variants.ts';
 import { REGION_BASE, mmapRanges } from '../src/workloads/workload.ts';
 import { rules, run } from './helpers.ts';
@@ -121,6 +123,62 @@ describe('LOST_WRITE', () => {
     expect(rules(mutant)).toEqual(['LOST_WRITE']);
     expect(mutant.violations).toHaveLength(2); // pages 0 and 1
     expect(mutant.totals.pagesWrittenBack).toBe(4);
+  });
+});
+
+describe('reclaim of the page cache', () => {
+  it('writes a dirty page no pte maps, then drops it; leaves a mapped page; a page read again has the disk\'s version', () => {
+    const t = diskMachine();
+    t.write(BASE);
+    t.write(BASE + 1);
+    t.write(BASE + 1);
+    runToEnd(doMunmap(t.ctx, 0, BASE, BASE + 4));
+    runToEnd(mmapRanges(t.ctx, [[BASE, BASE + 4]], 'shared'));
+    t.write(BASE); // page 0 mapped again (and dirty); page 1 dirty with no pte
+    expect(runToEnd(shrinkPageCache(t.ctx, 8))).toBe(1);
+    expect(t.page(1)).toBe(0);
+    expect(t.disk(1)).toBe(2);
+    expect(t.page(0)).not.toBe(0);
+    expect(t.disk(0)).toBe(0);
+    expect(t.ctx.stats.pagesReclaimed).toBe(1);
+    t.write(BASE + 1); // read from the disk again, then written
+    expect(t.field(1, PAGE_FIELD.VERSION)).toBe(3);
+    expect(t.quiescent()).toEqual([]);
+  });
+
+  it('LOST_WRITE when it drops a clean page whose data the disk lacks; quiet for the same page written back', () => {
+    const t = diskMachine();
+    t.write(BASE);
+    t.write(BASE + 1);
+    runToEnd(doMunmap(t.ctx, 0, BASE, BASE + 4));
+    runToEnd(writeCachePages(t.ctx, 0, 8));
+    Atomics.add(t.m.mem, t.m.page(t.page(1), PAGE_FIELD.VERSION), 1); // planted: page 1 changed after it was cleaned, and nothing dirtied it
+    expect(runToEnd(shrinkPageCache(t.ctx, 8))).toBe(2);
+    expect(t.rules()).toEqual(['LOST_WRITE']);
+    expect(t.oracle.violations[0]!.detail).toContain('dropped by reclaim: file page 1');
+    expect(t.oracle.violations[0]!.cpu).toBe(0);
+  });
+
+  it('leaves the pages of a tmpfs-like file alone (they are swap-backed, and the model has no swap)', () => {
+    const t = diskMachine();
+    Atomics.store(t.m.mem, t.m.file(0, FILE_FIELD.ACCOUNT_DIRTY), 0); // the same file, on tmpfs
+    t.write(BASE);
+    runToEnd(doMunmap(t.ctx, 0, BASE, BASE + 4));
+    expect(runToEnd(shrinkPageCache(t.ctx, 8))).toBe(0);
+    expect(t.page(0)).not.toBe(0);
+    expect(t.quiescent()).toEqual([]);
+  });
+
+  it('a program that reclaims puts its file on a disk: its dirty pages are written, then dropped', async () => {
+    const r = await run({
+      scenario: { name: 'reclaim', tasks: [{ cpu: 0, mm: 0, program: [mmapShared(0, 4), write(0, 4), { op: 'munmap', start: 0, pages: 4, measure: true }, { op: 'reclaim', pages: 4, measure: true }] }] },
+      variant: 'rework',
+      cpus: 1,
+    });
+    expect(r.config.diskFile).toBe(true);
+    expect(r.totals.pagesReclaimed).toBe(4);
+    expect(r.totals.pagesWrittenBack).toBe(4);
+    expect(r.violations).toEqual([]);
   });
 });
 

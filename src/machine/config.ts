@@ -72,6 +72,8 @@ export type ScenarioOp =
   /** msync(MS_SYNC) over a range (it syncs the whole file, as 2.6.38's vfs_fsync does), or fsync of the file. */
   | { op: 'msync'; start: number; pages: number; measure: boolean }
   | { op: 'fsync'; measure: boolean }
+  /** Memory pressure: reclaim scans up to `pages` pages of the file's page cache, writing dirty ones and dropping those no pte maps. */
+  | { op: 'reclaim'; pages: number; measure: boolean }
   | { op: 'sleep'; ms: number }
   | { op: 'barrier' }
   | { op: 'exit'; measure: boolean }

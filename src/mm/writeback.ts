@@ -106,7 +106,7 @@ export function* clearPageDirtyForIo(ctx: Kctx, page: number): Path<boolean> {
  * the page was dirtied again), the I/O, which writes the page's data version
  * as it is now, and end_page_writeback.
  */
-function* writepage(ctx: Kctx, page: number, index: number): Path {
+export function* writepage(ctx: Kctx, page: number, index: number): Path {
   const { m, mem } = ctx;
   const treeLock = fileWord(ctx, FILE_FIELD.TREE_LOCK);
   yield* spinLockIrqsave(ctx, treeLock, LockClass.TREE_LOCK, 'test_set_page_writeback');

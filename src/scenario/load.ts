@@ -83,6 +83,7 @@ const OP_ARGS = {
   truncate: z.strictObject({ pages: count(0, SCENARIO_REGION_PAGES), measure: measureField }),
   msync: z.strictObject(range),
   fsync: z.strictObject({ measure: measureField }),
+  reclaim: z.strictObject({ pages: count(1, SCENARIO_REGION_PAGES), measure: measureField }),
   sleep: z.strictObject({ ms: count(1, 3_600_000) }),
   exit: z.strictObject({ measure: measureField }),
   repeat: z.strictObject({ times: count(1, PROGRAM_OPS_MAX), do: z.array(z.unknown()).min(1, 'nothing to repeat') }),
@@ -90,7 +91,7 @@ const OP_ARGS = {
 type OpName = keyof typeof OP_ARGS;
 const BARE_OPS = ['barrier', 'exit', 'fsync'] as const;
 /** System calls under study are measured unless the file says otherwise. */
-const MEASURED_BY_DEFAULT = new Set<string>(['munmap', 'madvise', 'mprotect', 'exec-shift', 'truncate', 'exit', 'msync', 'fsync']);
+const MEASURED_BY_DEFAULT = new Set<string>(['munmap', 'madvise', 'mprotect', 'exec-shift', 'truncate', 'exit', 'msync', 'fsync', 'reclaim']);
 
 export interface Scenario {
   file: string;
@@ -181,6 +182,8 @@ function parseOp(item: unknown, path: Path, problems: Problems, depth: number): 
       return { op: 'exit', measure };
     case 'fsync':
       return { op: 'fsync', measure };
+    case 'reclaim':
+      return { op: 'reclaim', pages: a.pages as number, measure };
     case 'truncate':
       return { op: 'truncate', pages: a.pages as number, measure };
     case 'mmap':

@@ -44,6 +44,7 @@ export const COUNTER_NAMES = [
   'mkcleanPtes', // ptes page_mkclean write-protected and cleaned
   'pagesWrittenBack', // writepage calls: a page's data version written to the disk
   'fsyncs', // msync(MS_SYNC) and fsync calls
+  'pagesReclaimed', // clean, unmapped page-cache pages reclaim dropped
   'flusherRuns', // wake-ups of the bdi flusher thread
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];

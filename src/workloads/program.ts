@@ -19,6 +19,7 @@ import { mprotectRange } from '../mm/mprotect.ts';
 import { shiftArgPages } from '../mm/exec.ts';
 import { truncateFile } from '../mm/truncate.ts';
 import { sysMsync, vfsFsync } from '../mm/writeback.ts';
+import { shrinkPageCache } from '../mm/vmscan.ts';
 import { REGION_BASE, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 import { TaskKind } from '../machine/layout.ts';
 
@@ -46,9 +47,9 @@ export function mmapsOf(ops: readonly ScenarioOp[]): Extract<ScenarioOp, { op: '
   return ops.flatMap((op) => (op.op === 'repeat' ? mmapsOf(op.ops) : op.op === 'mmap' ? [op] : []));
 }
 
-/** The program calls msync or fsync somewhere, so the file it maps lives on a disk. */
+/** The program calls msync or fsync or reclaims pages somewhere, so the file it maps lives on a disk (one with writeback). */
 export function syncsFile(ops: readonly ScenarioOp[]): boolean {
-  return ops.some((op) => (op.op === 'repeat' ? syncsFile(op.ops) : op.op === 'msync' || op.op === 'fsync'));
+  return ops.some((op) => (op.op === 'repeat' ? syncsFile(op.ops) : op.op === 'msync' || op.op === 'fsync' || op.op === 'reclaim'));
 }
 
 function scenarioOf(config: RunConfig): ScenarioProgram {
@@ -87,10 +88,15 @@ function* runOps(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, ops: readonly Scena
   }
 }
 
+function* reclaimPath(ctx: Kctx, pages: number): Path {
+  yield* shrinkPageCache(ctx, pages);
+}
+
 function opPath(ctx: Kctx, mm: number, op: Exclude<ScenarioOp, { op: 'repeat' | 'barrier' | 'sleep' }>): Path {
   if (op.op === 'exit') return exitMm(ctx);
   if (op.op === 'truncate') return truncateFile(ctx, op.pages);
   if (op.op === 'fsync') return vfsFsync(ctx);
+  if (op.op === 'reclaim') return reclaimPath(ctx, op.pages);
   const start = REGION_BASE + op.start;
   const end = start + op.pages;
   switch (op.op) {
