@@ -11,16 +11,19 @@ import type { ScenarioOp } from '../src/machine/config.ts';
 
 export const SLOT_STRIDE_PAGES = 512;
 export const SLOTS_PER_TASK = 3;
+/** Page-cache pages one reclaim scans: as many as the longest mapping. */
+const RECLAIM_SCAN_PAGES = 64;
 
 type RangeKind = 'mmap' | 'munmap' | 'madvise' | 'write' | 'read' | 'msync';
 /** A file mmap is MAP_SHARED when `shared`; a program that msyncs or fsyncs puts the file on a disk, with writeback. */
-export type Action = { kind: RangeKind; slot: number; pages: number; file: boolean; shared: boolean } | { kind: 'barrier' } | { kind: 'fsync' };
+export type Action = { kind: RangeKind; slot: number; pages: number; file: boolean; shared: boolean } | { kind: 'barrier' } | { kind: 'fsync' } | { kind: 'reclaim' };
 
 /** Raw actions; `program` turns them into a valid program. */
 export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('mmap', 'munmap', 'madvise', 'write', 'read', 'msync') as fc.Arbitrary<RangeKind>, slot: fc.integer({ min: 0, max: SLOTS_PER_TASK - 1 }), pages: fc.integer({ min: 1, max: 64 }), file: fc.boolean(), shared: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'barrier' } as const) },
   { weight: 1, arbitrary: fc.constant({ kind: 'fsync' } as const) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'reclaim' } as const) },
 );
 
 /**
@@ -35,8 +38,8 @@ export function program(task: number, actions: readonly Action[], tasks: number,
   const ops: ScenarioOp[] = [];
   for (const a of actions) {
     if (a.kind === 'barrier') continue;
-    if (a.kind === 'fsync') {
-      ops.push({ op: 'fsync', measure: true });
+    if (a.kind === 'fsync' || a.kind === 'reclaim') {
+      ops.push(a.kind === 'fsync' ? { op: 'fsync', measure: true } : { op: 'reclaim', pages: RECLAIM_SCAN_PAGES, measure: true });
       continue;
     }
     const start = base(task, a.slot);
