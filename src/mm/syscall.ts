@@ -19,7 +19,10 @@ import { exitMmap } from './mmap.ts';
 
 /**
  * Return from munmap or madvise over [start, end): no TLB anywhere may still
- * translate an address there to anything but what its pte maps now.
+ * translate an address there to anything but what its pte maps now. A page
+ * that page_mkclean is working on is the exception: its ptes are none for a
+ * moment while it flushes them (ptep_clear_flush), and an entry a fault
+ * filled after this call's zap may still be waiting for that flush.
  */
 export function* returnToUser(ctx: Kctx, mm: number, start: number, end: number, syscall: string): Path {
   for (const e of tlbEntriesInRange(ctx.m, mm, start, end)) {
@@ -27,7 +30,8 @@ export function* returnToUser(ctx: Kctx, mm: number, start: number, end: number,
     const pte = table === 0 ? 0 : readEntry(ctx, table, pteIndex(e.vpn));
     const frame = pteFrame(e.pte);
     const same = ptePresent(pte) && pteFrame(pte) === frame && Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.GEN)) === e.gen;
-    if (!same) {
+    const mkcleanFlushing = pte === 0 && Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.MKCLEAN_BUSY)) > 0;
+    if (!same && !mkcleanFlushing) {
       ctx.oracle.report(
         'TLB_AFTER_RETURN',
         { cpu: ctx.cpu, task: ctx.task, mm, address: e.vpn * 4096, frame },
