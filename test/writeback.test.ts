@@ -9,7 +9,8 @@ import type { ScenarioOp } from '../src/machine/config.ts';
 import { Oracle } from '../src/oracle/rules.ts';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { bootCtx, bootMachine, runToEnd } from '../src/engine/boot.ts';
-import { switchMm } from '../src/cpu/tlbflush.ts';
+import { serviceIpis, switchMm } from '../src/cpu/tlbflush.ts';
+import { newKctx } from '../src/sync/context.ts';
 import { tlbFill, tlbLookup } from '../src/cpu/tlb.ts';
 import { userAccess } from '../src/mm/fault.ts';
 import { lookupPteTable, pteIndex } from '../src/mm/pgtable.ts';
@@ -17,7 +18,7 @@ import { checkQuiescent } from '../src/mm/syscall.ts';
 import { lockPage, pageCacheLookup, unlockPage } from '../src/mm/filemap.ts';
 import { clearPageDirtyForIo, writeCachePages } from '../src/mm/writeback.ts';
 import { shrinkPageCache } from '../src/mm/vmscan.ts';
-import { doMunmap } from '../src/mm/mmap.ts';
+import { doMunmap, madviseDontneed } from '../src/mm/mmap.ts';
 import { findVariant } from '../src/gather/variants.ts';
 import { REGION_BASE, mmapRanges } from '../src/workloads/workload.ts';
 import { rules, run } from './helpers.ts';
@@ -268,6 +269,53 @@ describe('WRITE_AFTER_WRPROTECT', () => {
       expect(rules(m)).toEqual(['LOST_WRITE', 'WRITE_AFTER_WRPROTECT']);
     }
   });
+});
+
+describe("a race 2.6.38 had, kept: a dirty shared pte zapped before its flush (fixed by 1cf35d47712d, 2014)", () => {
+  // zap_pte_range passes the pte's dirty bit to the page and drops the rmap, but the TLB flush waits for the
+  // gather's end; writeback in between finds the page mapped nowhere, cleans and writes it, and a write through
+  // another cpu's still-cached dirty entry lands on a clean page: lost
+  for (const variant of ['legacy', 'rework']) {
+    it(variant, () => {
+      const config = makeConfig({ variant, workload: 'writeback', pages: 8, cpus: 3 });
+      const { m } = bootMachine(config);
+      const oracle = new Oracle(variant, 1, 100, () => 0, () => {});
+      const boot = bootCtx(m, config, oracle);
+      const onCpu = (cpu: number, task: number, mm: number) => {
+        const ctx = newKctx({ m, cpu, config, traits: boot.traits, oracle, rng: boot.rng, now: () => 0, latencyStats: false });
+        ctx.task = task;
+        ctx.mm = mm;
+        if (mm >= 0) switchMm(ctx, mm);
+        return ctx;
+      };
+      const writer = onCpu(0, 0, 0);
+      const zapper = onCpu(1, 1, 0);
+      const flusher = onCpu(2, 2, -1);
+      runToEnd(mmapRanges(zapper, [[BASE, BASE + 1]], 'shared'));
+      runToEnd(userAccess(zapper, BASE, true));
+      runToEnd(userAccess(writer, BASE, true)); // cpu 0 caches a writable, dirty entry
+      const at = m.ptEntry(lookupPteTable(zapper, 0, BASE), pteIndex(BASE));
+      const page = pageCacheLookup(zapper, 0);
+      const madvise = madviseDontneed(zapper, 0, BASE, BASE + 1);
+      for (let i = 0; Atomics.load(m.mem, at) !== 0 || m.mem[m.page(page, PAGE_FIELD.MAPCOUNT)] !== 0; i++) {
+        expect(i).toBeLessThan(1000);
+        madvise.next(); // to the pte clear, set_page_dirty and page_remove_rmap; the flush is still to come
+      }
+      expect(m.mem[m.page(page, PAGE_FIELD.FLAGS)] & PAGE_FLAG.DIRTY).toBe(PAGE_FLAG.DIRTY);
+      expect(tlbLookup(m, 0, 0, BASE)).not.toBeNull();
+      runToEnd(writeCachePages(flusher, 0, 8)); // page_mkclean finds no pte: clean, written, version 2
+      expect(m.mem[m.fileDiskSlot(0)]).toBe(2);
+      expect(runToEnd(userAccess(writer, BASE, true))).toBe('ok'); // through the stale entry: version 3
+      expect(oracle.violations).toEqual([]); // the pte is none, not write-protected: no WRITE_AFTER_WRPROTECT
+      for (let i = 0; !madvise.next().done; i++) {
+        expect(i).toBeLessThan(100_000);
+        serviceIpis(writer); // cpu 0 takes the flush IPI between its steps
+      }
+      checkQuiescent(m.mem, m, oracle, 0);
+      expect(oracle.violations.map((v) => v.rule)).toEqual(['LOST_WRITE']);
+      expect(oracle.violations[0]!.detail).toContain('data version 3, the disk holds 2');
+    });
+  }
 });
 
 describe('the writeback mutants are caught on their own scenario, by their rule, and the old oracle families stay quiet', () => {
