@@ -9,9 +9,9 @@ import { dirname, join } from 'node:path';
 import { makeConfig, parseDuration, type RunOptions } from './engine/configure.ts';
 import { runCampaign, makeArtifact, type CampaignResult } from './engine/campaign.ts';
 import { runDeterministic } from './engine/deterministic.ts';
-import { DecisionLog, pctBound } from './engine/strategy.ts';
+import { pctBound } from './engine/strategy.ts';
 import { exploreBounded } from './engine/bounded.ts';
-import type { Artifact } from './engine/campaign.ts';
+import { ARTIFACT_SCHEMA, type Artifact } from './engine/campaign.ts';
 import { shrink } from './engine/shrink.ts';
 import { artifactName, readArtifact, writeArtifact } from './report/artifact.ts';
 import { explainText } from './report/explain.ts';
@@ -22,7 +22,8 @@ import type { CompareFile, ScaleFile } from './report/formats.ts';
 import { scaleCsv, scaleRows } from './report/scale.ts';
 import { startProgress } from './report/progress.ts';
 import { loadReportInputs, writeHtmlReport } from './report/html.ts';
-import { clockName, compareTable, listText, summarize, workloadText } from './report/summary.ts';
+import { clockName, compareTable, coverageText, listText, summarize, workloadText } from './report/summary.ts';
+import { allTasks } from './engine/boot.ts';
 import { lockStatText } from './stats/lockstat.ts';
 import { checkOutputPath, writeJsonAtomic, writeTextAtomic } from './report/json.ts';
 import { inFileTerms, loadScenario, type Scenario } from './scenario/load.ts';
@@ -300,7 +301,8 @@ export function buildProgram(out: (s: string) => void): Command {
     }
     out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
     if (config.strategy.kind === 'pct') {
-      out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps: each run finds a bug of that depth with probability at least ${pctBound(config.cpus, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
+      const threads = allTasks(config).length + config.cpus;
+      out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps and ${threads} threads (tasks and interrupt contexts): each run finds a bug of that depth with probability at least ${pctBound(threads, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
     }
     const progress = startProgress('hunt', Number.isFinite(timeMs) && seeds === Number.MAX_SAFE_INTEGER ? 0 : seeds);
     let result: CampaignResult;
@@ -318,6 +320,7 @@ export function buildProgram(out: (s: string) => void): Command {
     out(`${result.seedsRun} seeds in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.seedsPerSec} seeds/s; ${result.groups.length} distinct violations, ${result.errors.length} failed runs`);
     for (const g of result.groups) out(`  ${g.rule} x${g.count}, first at seed ${g.seed}: ${g.detail}`);
     for (const f of artifacts) out(`  artifact: ${f}`);
+    out(coverageText(result.coverage, result.neverPreempted, result.seedsRun));
     const found = result.groups.length > 0 || result.errors.length > 0;
     if (o.json) {
       writeJsonAtomic(o.json as string, {
@@ -334,6 +337,8 @@ export function buildProgram(out: (s: string) => void): Command {
         errors: result.errors,
         firstFailingSeed: result.firstFailingSeed,
         artifacts,
+        coverage: result.coverage,
+        neverPreempted: result.neverPreempted,
         config,
       });
     }
@@ -356,10 +361,8 @@ export function buildProgram(out: (s: string) => void): Command {
     out(`${r.schedules} schedules (${r.exhausted ? 'the space is exhausted' : 'stopped at --max-schedules: the space is not exhausted'}), ${r.steps} steps in ${secs.toFixed(1)} s; ${r.groups.length} distinct violations`);
     const artifacts: string[] = [];
     for (const g of r.groups) {
-      const decisions = new DecisionLog();
-      for (const cpu of r.firstSchedules.get(g.location)!) decisions.record(cpu);
       const file = join(dir, artifactName(config, g.rule).replace(/seed\d+/, `bounded${k}-schedule${g.seed}`));
-      writeJsonAtomic(file, { schema: 2, kind: 'artifact', config, rule: g.rule, step: g.step, detail: g.detail, decisions: decisions.runs } satisfies Artifact);
+      writeJsonAtomic(file, { schema: ARTIFACT_SCHEMA, kind: 'artifact', config, rule: g.rule, step: g.step, detail: g.detail, ...r.firstSchedules.get(g.location)! } satisfies Artifact);
       artifacts.push(file);
       out(`  ${g.rule} in ${g.count} schedules, first in schedule ${g.seed}: ${g.detail}\n  artifact: ${file}`);
     }
@@ -395,7 +398,7 @@ export function buildProgram(out: (s: string) => void): Command {
       if (o.json) checkOutputPath('--json', o.json as string);
       if (o.trace) checkOutputPath('--trace', o.trace as string);
       const traced = Boolean(o.trace || o.explain);
-      const r = { ...runDeterministic({ ...a.config, traceLimit: traced ? Math.max(a.config.traceLimit, 1_000_000) : 0 }, { replay: a.decisions }), elapsedMs: 0 };
+      const r = { ...runDeterministic({ ...a.config, traceLimit: traced ? Math.max(a.config.traceLimit, 1_000_000) : 0 }, { replay: a }), elapsedMs: 0 };
       out(summarize(r));
       const again = r.violations.find((v) => v.rule === a.rule && v.step === a.step);
       out(again ? `reproduced: ${a.rule} at step ${a.step}` : `not reproduced: ${a.rule} was expected at step ${a.step}`);

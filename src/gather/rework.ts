@@ -7,7 +7,7 @@
 import { PAGE_SIZE, PageState } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { flushTlbMm, cpusOnline, mmCpumask } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, freePages } from '../page/alloc.ts';
 import { countFlush, gatherDone, type MmuGather } from './gather.ts';
@@ -70,6 +70,7 @@ class OnStackGather implements MmuGather {
 
   *flushMmu(ctx: Kctx): Path {
     if (!this.needFlush) return;
+    const caller = fnEnter(ctx, 'tlb_flush_mmu');
     this.needFlush = false;
     const startUs = countFlush(ctx);
     if (ctx.traits.freeBeforeFlush && !this.fastMode) {
@@ -85,9 +86,11 @@ class OnStackGather implements MmuGather {
       if (this.pages === this.local) yield* this.allocBatch(ctx);
     }
     ctx.lat.recordUs('gatherFlush', ctx.now() - startUs);
+    ctx.fn = caller;
   }
 
   *finishMmu(ctx: Kctx): Path {
+    const caller = fnEnter(ctx, 'tlb_finish_mmu');
     yield* this.flushMmu(ctx);
     // check_pgt_cache() is a no-op on x86
     if (this.pages !== this.local) {
@@ -96,6 +99,7 @@ class OnStackGather implements MmuGather {
       this.pages = this.local;
     }
     gatherDone(ctx, this);
+    ctx.fn = caller;
   }
 }
 

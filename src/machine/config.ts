@@ -53,6 +53,8 @@ export interface VariantTraits {
   mprotectNoFlush: boolean;
   /** wp-fault-no-dirty: do_wp_page makes a shared pte writable again without set_page_dirty. */
   wpFaultNoDirty: boolean;
+  /** flush-preemptible: flush_tlb_mm runs with preemption on, so another task of the cpu can reuse its per-cpu IPI sender slot mid-flush. */
+  flushPreemptible: boolean;
 }
 
 /**

@@ -11,7 +11,7 @@
 
 import { FILE_FIELD, PAGE_FIELD, PAGE_FLAG } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
 import { condResched } from '../sync/preempt.ts';
 import { freePage } from '../page/alloc.ts';
@@ -54,6 +54,7 @@ export function* shrinkPageCache(ctx: Kctx, nrToScan: number): Path<number> {
   let dropped = 0;
   // a tmpfs-like file's pages are swap-backed, and the model has no swap: reclaim leaves them
   if (!mappingCapAccountDirty(ctx)) return 0;
+  const caller = fnEnter(ctx, 'shrink_page_list');
   let scanned = 0;
   for (let index = 0; index < m.size.filePages && scanned < nrToScan; index++) {
     if (pageCacheLookup(ctx, index) === 0) continue;
@@ -71,5 +72,6 @@ export function* shrinkPageCache(ctx: Kctx, nrToScan: number): Path<number> {
     yield* freePage(ctx, page); // reclaim's reference: the last one for a page it dropped
     yield* condResched(ctx);
   }
+  ctx.fn = caller;
   return dropped;
 }

@@ -19,7 +19,7 @@
 import { FILE_FIELD, MAX_VMAS, MM_FIELD, PAGE_FIELD, PAGE_FLAG, PTE, VMA_FLAGS, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
 import { condResched } from '../sync/preempt.ts';
 import { downRead, upRead } from '../sync/rwsem.ts';
@@ -74,6 +74,7 @@ function* pageMkcleanOne(ctx: Kctx, page: number, mm: number, vpn: number): Path
 export function* pageMkclean(ctx: Kctx, page: number): Path<boolean> {
   const { m, mem } = ctx;
   if (Atomics.load(mem, m.page(page, PAGE_FIELD.MAPCOUNT)) <= 0) return false; // page_mapped
+  const caller = fnEnter(ctx, 'page_mkclean');
   const busyAt = m.page(page, PAGE_FIELD.MKCLEAN_BUSY);
   Atomics.add(mem, busyAt, 1);
   const index = mem[m.page(page, PAGE_FIELD.INDEX)]!;
@@ -85,6 +86,7 @@ export function* pageMkclean(ctx: Kctx, page: number): Path<boolean> {
   }
   yield* iMmapUnlock(ctx);
   Atomics.sub(mem, busyAt, 1);
+  ctx.fn = caller;
   return cleaned > 0;
 }
 
@@ -125,6 +127,7 @@ export function* writepage(ctx: Kctx, page: number, index: number): Path {
  * clear_page_dirty_for_io says so and it is below i_size.
  */
 export function* writeCachePages(ctx: Kctx, start: number, end: number): Path {
+  const caller = fnEnter(ctx, 'write_cache_pages');
   const last = Math.min(end, ctx.m.size.filePages);
   for (let index = Math.max(0, start); index < last; index++) {
     const seen = pageCacheLookup(ctx, index);
@@ -139,6 +142,7 @@ export function* writeCachePages(ctx: Kctx, start: number, end: number): Path {
     yield* freePage(ctx, page); // pagevec_release
     yield* condResched(ctx);
   }
+  ctx.fn = caller;
 }
 
 /** vfs_fsync of the file (2.6.38: filemap_write_and_wait_range over the whole file, then the fs's fsync, which has nothing more to write here). */
@@ -156,6 +160,7 @@ export function* vfsFsync(ctx: Kctx): Path {
  */
 export function* sysMsync(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  const caller = fnEnter(ctx, 'sys_msync');
   yield* downRead(ctx, sem, 'sys_msync');
   let at = start;
   for (let walked = 0; at < end; walked++) {
@@ -166,9 +171,13 @@ export function* sysMsync(ctx: Kctx, mm: number, start: number, end: number): Pa
     if ((vma.flags & (VMA_FLAGS.FILE | VMA_FLAGS.SHARED)) === (VMA_FLAGS.FILE | VMA_FLAGS.SHARED)) {
       yield* upRead(ctx, sem); // get_file, up_read
       yield* vfsFsync(ctx);
-      if (at >= end) return;
+      if (at >= end) {
+        ctx.fn = caller;
+        return;
+      }
       yield* downRead(ctx, sem, 'sys_msync');
     }
   }
   yield* upRead(ctx, sem);
+  ctx.fn = caller;
 }

@@ -8,17 +8,20 @@ import { z } from 'zod';
 import { BadInput } from '../machine/errors.ts';
 import { findVariant } from '../gather/variants.ts';
 import { findWorkload } from '../workloads/index.ts';
-import type { Artifact } from '../engine/campaign.ts';
+import { ARTIFACT_SCHEMA, type Artifact } from '../engine/campaign.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { writeJsonAtomic } from './json.ts';
 
 const ArtifactSchema = z.object({
-  schema: z.literal(2),
+  schema: z.literal(ARTIFACT_SCHEMA),
   kind: z.literal('artifact'),
   rule: z.string(),
   step: z.number(),
   detail: z.string(),
   decisions: z.array(z.number().int().nonnegative()),
+  preemptions: z.array(z.number().int().nonnegative()),
+  reschedules: z.array(z.number().int().nonnegative()),
+  irqDeferrals: z.array(z.number().int().nonnegative()),
   config: z.looseObject({
     variant: z.string(),
     workload: z.string(),
@@ -41,6 +44,10 @@ export function readArtifact(file: string): Artifact {
     json = JSON.parse(text);
   } catch (e) {
     throw new BadInput(`${file}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const schema = (json as { schema?: unknown } | null)?.schema;
+  if (typeof schema === 'number' && schema < ARTIFACT_SCHEMA && (json as { kind?: unknown }).kind === 'artifact') {
+    throw new BadInput(`${file}: an artifact of schema ${schema}, from before task preemptions were recorded; run hunt again to make one of schema ${ARTIFACT_SCHEMA}`);
   }
   const parsed = ArtifactSchema.safeParse(json);
   if (!parsed.success) {
