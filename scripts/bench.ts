@@ -11,18 +11,42 @@
 //   (f) the slowdown from tracing, on against off;
 //   (g) a hunt campaign's seeds per second with 2 jobs against 1, once every
 //       worker has compiled its hot paths (a real campaign runs thousands of
-//       seeds, so its first few seconds on a cold worker do not count).
+//       seeds, so its first few seconds on a cold worker do not count);
+//   (h) PCT's seeds per second against random's on the same campaign.
+// Native anchors (bench/native/anchors.c, built with the host's C compiler
+// when there is one) are measured first, in the same run: munmap and
+// MADV_DONTNEED ns per page, an mprotect's TLB shootdown of another core, and
+// a cache line bounced between two cores. (b) and (c) print their ratio.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
-import { campaignPool, runCampaign } from '../src/engine/campaign.ts';
+import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campaign.ts';
 
 const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+
+// native anchors
+interface Anchors {
+  munmap_ns_per_page: number;
+  madvise_ns_per_page: number;
+  shootdown_ns: number;
+  pingpong_ns: number;
+}
+function nativeAnchors(): Anchors | null {
+  const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+  if (!cc) return null;
+  mkdirSync('bench/native/build', { recursive: true });
+  execFileSync(cc, ['-O2', '-pthread', '-o', 'bench/native/build/anchors', 'bench/native/anchors.c']);
+  return JSON.parse(execFileSync('bench/native/build/anchors', { encoding: 'utf8', timeout: 120_000 })) as Anchors;
+}
+const anchors = nativeAnchors();
+rows.push(anchors ? `native: munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns/page, MADV_DONTNEED ${anchors.madvise_ns_per_page.toFixed(0)} ns/page, mprotect shootdown of another core ${anchors.shootdown_ns.toFixed(0)} ns, cache-line ping-pong ${anchors.pingpong_ns.toFixed(0)} ns per round trip` : 'native anchors skipped: no C compiler (cc, gcc or clang) on this host');
+results.native = anchors;
 
 // (a)
 const steps: Record<string, number> = {};
@@ -49,7 +73,10 @@ for (let i = 0; i < 20; i++) {
   best = Math.min(best, performance.now() - t0);
 }
 const plainPerSec = Math.round(PTES / (best / 1000));
-for (const [v, n] of Object.entries(zap)) rows.push(`(b) parallel zap ${v.padEnd(7)}: ${n.toLocaleString('en-US')} ptes/s per worker; plain Int32 clear loop ${plainPerSec.toLocaleString('en-US')}/s; model is ${(plainPerSec / n).toFixed(0)}x slower`);
+for (const [v, n] of Object.entries(zap)) {
+  const vsNative = anchors ? `; ${(1e9 / n).toFixed(0)} ns per pte against native munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns per page: ${(1e9 / n / anchors.munmap_ns_per_page).toFixed(1)}x` : '';
+  rows.push(`(b) parallel zap ${v.padEnd(7)}: ${n.toLocaleString('en-US')} ptes/s per worker; plain Int32 clear loop ${plainPerSec.toLocaleString('en-US')}/s; model is ${(plainPerSec / n).toFixed(0)}x slower${vsNative}`);
+}
 results.zap = { ptesPerSecPerWorker: zap, plainClearPerSec: plainPerSec };
 
 // (c)
@@ -57,7 +84,8 @@ results.zap = { ptesPerSecPerWorker: zap, plainClearPerSec: plainPerSec };
 const ipi = await run({ variant: 'rework', workload: 'mix', cpus: 2, mode: 'parallel', rounds: 40 });
 const ipiP50Us = ipi.latency.summaries.ipiAckWait.p50Ns / 1000;
 const pingPongUs = await atomicsPingPong(20000);
-rows.push(`(c) IPI send to ack p50 ${ipiP50Us.toFixed(2)} µs over ${ipi.latency.summaries.ipiAckWait.count} shootdowns; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip`);
+const ipiVsNative = anchors ? `; native shootdown ${(anchors.shootdown_ns / 1000).toFixed(2)} µs (${(ipiP50Us / (anchors.shootdown_ns / 1000)).toFixed(1)}x), native ping-pong ${(anchors.pingpong_ns / 1000).toFixed(3)} µs (${(ipiP50Us / (anchors.pingpong_ns / 1000)).toFixed(0)}x)` : '';
+rows.push(`(c) IPI send to ack p50 ${ipiP50Us.toFixed(2)} µs over ${ipi.latency.summaries.ipiAckWait.count} shootdowns; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip (${(ipiP50Us / pingPongUs).toFixed(0)}x)${ipiVsNative}`);
 results.ipi = { sendToAckP50Us: ipiP50Us, shootdowns: ipi.latency.summaries.ipiAckWait.count, rawPingPongUs: pingPongUs };
 
 // (d)
@@ -73,15 +101,18 @@ for (const variant of ['legacy', 'rework']) {
 results.opsPerSecByCpus = scaling;
 
 // (e)
+// runs of about a second each, on and off alternating, so a burst of host load hits both alike
 const cost: Record<string, number> = { on: 0, off: 0 };
 const STATS_ROUNDS = 5;
-await run({ variant: 'rework', workload: 'mix', cpus: 4 }); // warm up the JIT before either is timed
+const STATS_MIX_ROUNDS = 100;
+const mix = { variant: 'rework', workload: 'mix', cpus: 4, rounds: STATS_MIX_ROUNDS };
+await run(mix); // warm up the JIT before either is timed
 for (let i = 0; i < STATS_ROUNDS; i++) {
-  for (const latencyStats of [true, false]) cost[latencyStats ? 'on' : 'off']! += (await run({ variant: 'rework', workload: 'mix', cpus: 4, latencyStats })).elapsedMs / STATS_ROUNDS;
+  for (const latencyStats of [true, false]) cost[latencyStats ? 'on' : 'off']! += (await run({ ...mix, latencyStats })).elapsedMs / STATS_ROUNDS;
 }
 const traced = { on: 0, off: 0 };
 for (let i = 0; i < STATS_ROUNDS; i++) {
-  for (const trace of [true, false]) traced[trace ? 'on' : 'off'] += (await run({ variant: 'rework', workload: 'mix', cpus: 4, trace, traceLimit: 10_000_000 })).elapsedMs / STATS_ROUNDS;
+  for (const trace of [true, false]) traced[trace ? 'on' : 'off'] += (await run({ ...mix, trace, traceLimit: 10_000_000 })).elapsedMs / STATS_ROUNDS;
 }
 rows.push(`(f) tracing: ${traced.on.toFixed(0)} ms on, ${traced.off.toFixed(0)} ms off (deterministic mix): ${(traced.on / traced.off).toFixed(2)}x`);
 results.traceCost = { msOn: traced.on, msOff: traced.off, slowdown: traced.on / traced.off };
@@ -107,6 +138,25 @@ const jobs1 = meanOf(perSec[1]!);
 const jobs2 = meanOf(perSec[2]!);
 rows.push(`(g) hunt campaign (munmap, 300 pages, ${CAMPAIGN_SEEDS} seeds twice each): ${jobs1.toFixed(1)} seeds/s with 1 job, ${jobs2.toFixed(1)} with 2: ${(jobs2 / jobs1).toFixed(2)}x`);
 results.campaignSeedsPerSec = { jobs1, jobs2, ratio: jobs2 / jobs1, rounds: perSec };
+
+// (h)
+const STRATEGY_SEEDS = 200;
+const byStrategy: Record<string, number[]> = { random: [], pct: [] };
+const strategyPool = campaignPool(2);
+try {
+  for (const strategy of ['random', 'pct', 'random', 'pct']) {
+    const base = makeConfig({ variant: 'rework', workload: 'munmap', pages: 64, cpus: 3, strategy });
+    if (base.strategy.kind === 'pct') base.strategy.steps = pctHorizonSteps(base, 1);
+    await runCampaign({ base, firstSeed: 1_000_001, seeds: 20, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool);
+    byStrategy[strategy]!.push((await runCampaign({ base, firstSeed: 1, seeds: STRATEGY_SEEDS, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool)).seedsPerSec);
+  }
+} finally {
+  await strategyPool.destroy();
+}
+const randomPerSec = meanOf(byStrategy.random!);
+const pctPerSec = meanOf(byStrategy.pct!);
+rows.push(`(h) hunt strategies (munmap, 64 pages, 3 cpus, ${STRATEGY_SEEDS} seeds twice each, 2 jobs): random ${randomPerSec.toFixed(1)} seeds/s, pct ${pctPerSec.toFixed(1)}: pct at ${(pctPerSec / randomPerSec).toFixed(2)}x`);
+results.strategySeedsPerSec = { random: randomPerSec, pct: pctPerSec, ratio: pctPerSec / randomPerSec, rounds: byStrategy };
 
 mkdirSync('bench', { recursive: true });
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');

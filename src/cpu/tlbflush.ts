@@ -9,6 +9,7 @@
 import { CPU_FIELD, MM_FIELD, TlbState, HDR } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
+import { mark } from '../machine/marks.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable, irqsDisabled } from '../sync/preempt.ts';
 import { SpinWatch } from '../sync/spin.ts';
@@ -96,6 +97,7 @@ export function serviceIpis(ctx: Kctx): number {
         ctx.cpuStats.tlbFlushesLocal++;
       } else if (!ctx.traits.skipLazyLeave) {
         leaveMm(ctx);
+        mark('lazyLeave');
         ctx.cpuStats.lazyLeaves++;
       }
     }

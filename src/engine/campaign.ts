@@ -72,6 +72,11 @@ export interface CoveragePoint {
   seedsPassed: number;
 }
 
+/** PCT's horizon k when the user gives none: the steps one random run of the same scenario takes. */
+export function pctHorizonSteps(config: RunConfig, seed: number): number {
+  return runDeterministic({ ...config, strategy: { kind: 'random' }, seed }).steps;
+}
+
 export interface Shard {
   index: number; // 1-based
   count: number;

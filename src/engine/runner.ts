@@ -10,8 +10,9 @@
 // migrate. The engine decides who steps when; the runner only knows how.
 // In deterministic mode a strategy (`decider`) also decides, at each
 // preemption point the model allows, whether another runnable task of this
-// cpu preempts the current one, and at which step point a pending interrupt
-// is taken (at most IRQ_DEFER_STEPS_MAX steps late). Every preemption point
+// cpu preempts the current one; elsewhere, whether a wake-up sets
+// need_resched; and at which step point a pending interrupt is taken (at
+// most IRQ_DEFER_STEPS_MAX steps late). Every preemption point
 // passed where another task could have run is counted by the kernel
 // function it is in, with the preemptions taken there, for coverage.
 
@@ -20,6 +21,7 @@ import type { RunConfig } from '../machine/config.ts';
 import { Step, STEP_NAMES, type Path, type StepKind } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert, SoftLockup, modelAssert } from '../machine/errors.ts';
+import { mark } from '../machine/marks.ts';
 import { newCounters, type Counters } from '../stats/counters.ts';
 import type { Oracle, Violation } from '../oracle/rules.ts';
 import { newKctx, USER_FN, type Kctx } from '../sync/context.ts';
@@ -229,14 +231,18 @@ export class CpuRunner {
 
   /** The next runnable task other than the current one: the real-time probe first, then round robin. */
   private pickNext(): Slot | null {
+    const next = this.peekNext();
+    if (next && next.spec.kind !== TaskKind.PROBE) this.cursor = this.slots.indexOf(next);
+    return next;
+  }
+
+  /** The task pickNext would choose, leaving the round robin where it is. */
+  private peekNext(): Slot | null {
     const n = this.slots.length;
     for (const s of this.slots) if (s.spec.kind === TaskKind.PROBE && s !== this.curr && this.runnable(s)) return s;
     for (let i = 1; i <= n; i++) {
       const s = this.slots[(this.cursor + i) % n]!;
-      if (s !== this.curr && this.runnable(s)) {
-        this.cursor = (this.cursor + i) % n;
-        return s;
-      }
+      if (s !== this.curr && this.runnable(s)) return s;
     }
     return null;
   }
@@ -261,7 +267,10 @@ export class CpuRunner {
       ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth });
       if (preempted) {
         prev.rec.stats.involuntarySwitches++;
-        if (prev.gatherDepth > 0) prev.rec.stats.preemptionsInGather++;
+        if (prev.gatherDepth > 0) {
+          mark('preemptedInGather');
+          prev.rec.stats.preemptionsInGather++;
+        }
       } else if (!prev.exited) {
         prev.rec.stats.voluntarySwitches++; // it slept or yielded
       }
@@ -397,7 +406,10 @@ export class CpuRunner {
       }
     } else if (!needResched) {
       const others = this.runnableOthers();
-      if (others.length > 0 && this.decider!.resched(this.cpu, curr.index, others)) Atomics.store(ctx.mem, needAt, 1);
+      if (others.length > 0 && this.decider!.resched(this.cpu, curr.index, others)) {
+        mark('wakeupSetNeedResched');
+        Atomics.store(ctx.mem, needAt, 1);
+      }
     }
   }
 
@@ -420,6 +432,7 @@ export class CpuRunner {
       return true;
     }
     this.irqDeferred++;
+    mark('interruptPutOff');
     return false;
   }
 
@@ -454,12 +467,8 @@ export class CpuRunner {
   nextTask(): number {
     const c = this.curr;
     if (c !== null && !(c.at === Step.SLEEP && this.state(c) === TaskState.SLEEPING) && c.at !== Step.YIELD) return c.index;
-    const n = this.slots.length;
-    for (const s of this.slots) if (s.spec.kind === TaskKind.PROBE && s !== c && this.runnable(s)) return s.index;
-    for (let i = 1; i <= n; i++) {
-      const s = this.slots[(this.cursor + i) % n]!;
-      if (s !== c && this.runnable(s)) return s.index;
-    }
+    const next = this.peekNext();
+    if (next) return next.index;
     return c !== null && c.at === Step.YIELD ? c.index : -1;
   }
 

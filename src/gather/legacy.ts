@@ -6,6 +6,7 @@
 // gather is in fast mode and frees each page as it is removed.
 
 import { CPU_FIELD } from '../machine/layout.ts';
+import { mark } from '../machine/marks.ts';
 import type { Path } from '../machine/step.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable } from '../sync/preempt.ts';
@@ -51,7 +52,10 @@ class PerCpuGather implements MmuGather {
     const nr = this.mem[nrAt]!;
     this.mem[this.at(CPU_FIELD.GATHER_PAGES + nr)] = frame;
     this.mem[nrAt] = nr + 1;
-    if (nr + 1 >= FREE_PTE_NR) yield* this.flushMmu(ctx);
+    if (nr + 1 >= FREE_PTE_NR) {
+      if (ctx.ptlHeld > 0) mark('flushUnderPteLock');
+      yield* this.flushMmu(ctx);
+    }
     return 1;
   }
 

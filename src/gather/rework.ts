@@ -7,6 +7,7 @@
 import { PAGE_SIZE, PageState } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
+import { mark } from '../machine/marks.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { flushTlbMm, cpusOnline, mmCpumask } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, freePages } from '../page/alloc.ts';
@@ -47,6 +48,7 @@ class OnStackGather implements MmuGather {
   *allocBatch(ctx: Kctx): Path {
     const frame = yield* allocPage(ctx, 'GFP_NOWAIT', PageState.BATCH);
     if (frame === 0) {
+      mark('batchPageFallback');
       ctx.stats.batchAllocFailures++;
       return;
     }

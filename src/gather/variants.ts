@@ -61,7 +61,7 @@ export const VARIANTS: readonly VariantTraits[] = [
   mutant(rework, 'mkclean-no-flush', 'page_mkclean_one write-protects and cleans the pte without flushing it from the TLBs', { mkcleanNoFlush: true }, { workload: 'writeback' }),
   mutant(rework, 'mprotect-no-flush', 'change_protection makes the ptes read-only without flush_tlb_range', { mprotectNoFlush: true }, { workload: 'writeback' }),
   mutant(rework, 'wp-fault-no-dirty', 'do_wp_page makes a shared pte writable again without set_page_dirty', { wpFaultNoDirty: true }, { workload: 'writeback' }),
-  mutant(rework, 'flush-preemptible', 'flush_tlb_mm leaves preemption on while it waits for the acks, so another task of the cpu can take over its per-cpu IPI sender slot', { flushPreemptible: true }, { workload: 'munmap', cpus: 2, tasksPerCpu: 2, mms: 2, pages: 64 }),
+  mutant(rework, 'flush-preemptible', 'flush_tlb_mm leaves preemption on while it waits for the acks, so another task of the cpu can take over its per-cpu IPI sender slot', { flushPreemptible: true }, { workload: 'munmap', cpus: 3, tasksPerCpu: 2, mms: 2, pages: 64 }),
   mutant(rework, 'fullmm-no-flush', 'a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could still hold the mm', { fullmmNoFlush: true }, { workload: 'exit', pages: 200 }),
 ];
 

@@ -14,6 +14,7 @@
 import { MM_FIELD, PAGE_FIELD, PAGE_SIZE, PageState, PTE, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
+import { mark } from '../machine/marks.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { needResched, condResched } from '../sync/preempt.ts';
@@ -177,6 +178,7 @@ function* zapPteRangeRework(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
     yield* pteUnmapUnlock(ctx, table, tableBase, addr);
     if (forceFlush) {
       forceFlush = false;
+      mark('forcedFlush');
       ctx.stats.forcedFlushes++;
       yield* tlb.flushMmu(ctx);
       if (addr !== end) continue;
