@@ -18,6 +18,7 @@
 
 import { MM_FIELD, PAGE_FIELD, PageState, PTE, VMA_FLAGS, mkPte, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
+import { mark } from '../machine/marks.ts';
 import { ModelAssert, modelAssert } from '../machine/errors.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
@@ -75,8 +76,10 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
       yield Step.USER;
       return 'ok';
     }
-    if (hit && write && (hit.pte & PTE.WRITE) !== 0) ctx.stats.tlbDirtyWalks++;
-    else ctx.stats.tlbMisses++;
+    if (hit && write && (hit.pte & PTE.WRITE) !== 0) {
+      mark('dirtyBitWalk');
+      ctx.stats.tlbDirtyWalks++;
+    } else ctx.stats.tlbMisses++;
     const pte = walk(ctx, mm, vpn, write);
     if (pte !== 0) {
       const frame = pteFrame(pte);
@@ -282,6 +285,7 @@ function* doWpPageShared(ctx: Kctx, mm: number, vpn: number, table: number, orig
     yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
     return 'ok';
   }
+  mark('wpFaultReuse');
   getPage(ctx, page); // dirty_page = old_page; get_page(dirty_page)
   Atomics.store(mem, at, orig | PTE.ACCESSED | PTE.DIRTY | PTE.WRITE); // pte_mkyoung, maybe_mkwrite(pte_mkdirty())
   yield Step.PTE;

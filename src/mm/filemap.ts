@@ -28,6 +28,7 @@
 
 import { FILE_FIELD, PAGE_FIELD, PAGE_FLAG, PageState } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
+import { mark } from '../machine/marks.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
@@ -60,6 +61,7 @@ export function* lockPage(ctx: Kctx, page: number, site: string): Path {
   yield* mightSleep(ctx, site);
   for (let tries = 0; !trylockPage(ctx, page); tries++) {
     modelAssert(tries < PAGE_LOCK_TRIES_MAX, 'lock_page never gets the page', () => `${site}: frame ${page}`);
+    if (tries === 0) mark('pageLockSlept');
     yield* scheduleTimeout(ctx, PAGE_LOCK_POLL_US);
   }
 }

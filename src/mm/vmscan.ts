@@ -11,6 +11,7 @@
 
 import { FILE_FIELD, PAGE_FIELD, PAGE_FLAG } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
+import { mark } from '../machine/marks.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
 import { condResched } from '../sync/preempt.ts';
@@ -62,7 +63,9 @@ export function* shrinkPageCache(ctx: Kctx, nrToScan: number): Path<number> {
     const page = yield* findGetPage(ctx, index);
     if (page === 0) continue;
     const locked = (Atomics.or(mem, flagsAt(ctx, page), PAGE_FLAG.LOCKED) & PAGE_FLAG.LOCKED) === 0; // trylock_page
-    if (locked && pageCacheLookup(ctx, index) === page && Atomics.load(mem, m.page(page, PAGE_FIELD.MAPCOUNT)) <= 0) {
+    const mapped = Atomics.load(mem, m.page(page, PAGE_FIELD.MAPCOUNT)) > 0;
+    if (mapped) mark('reclaimLeftMapped');
+    if (locked && pageCacheLookup(ctx, index) === page && !mapped) {
       // pageout: a dirty page is written before it can go
       const dirty = (Atomics.load(mem, flagsAt(ctx, page)) & PAGE_FLAG.DIRTY) !== 0;
       if (dirty && (yield* clearPageDirtyForIo(ctx, page)) && index < iSizeRead(ctx)) yield* writepage(ctx, page, index);

@@ -18,6 +18,7 @@
 
 import { FILE_FIELD, MAX_VMAS, MM_FIELD, PAGE_FIELD, PAGE_FLAG, PTE, VMA_FLAGS, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
+import { mark } from '../machine/marks.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
@@ -98,7 +99,10 @@ export function* pageMkclean(ctx: Kctx, page: number): Path<boolean> {
 export function* clearPageDirtyForIo(ctx: Kctx, page: number): Path<boolean> {
   modelAssert((Atomics.load(ctx.mem, flagsAt(ctx, page)) & PAGE_FLAG.LOCKED) !== 0, 'BUG_ON(!PageLocked(page))', () => `frame ${page}`);
   if (mappingCapAccountDirty(ctx)) {
-    if (yield* pageMkclean(ctx, page)) yield* setPageDirty(ctx, page);
+    if (yield* pageMkclean(ctx, page)) {
+      mark('mkcleanRedirty');
+      yield* setPageDirty(ctx, page);
+    }
   }
   return testClearPageDirty(ctx, page);
 }
