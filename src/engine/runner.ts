@@ -30,7 +30,7 @@ import { wakeUpProcess, HUNG_TASK_LOCKUPS } from '../sync/sched.ts';
 import { switchMm, enterLazyTlb, serviceIpis, activeMm } from '../cpu/tlbflush.ts';
 import { findVariant } from '../gather/variants.ts';
 import { findWorkload } from '../workloads/index.ts';
-import { kworkerThread, probeThread } from '../workloads/kthreads.ts';
+import { kworkerThread, probeThread, bdiFlusherThread } from '../workloads/kthreads.ts';
 import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
 import type { CpuReport, RunError } from './result.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from './strategy.ts';
@@ -318,6 +318,7 @@ export class CpuRunner {
   private start(s: Slot): Path {
     if (s.spec.kind === TaskKind.KWORKER) return kworkerThread(this.ctx);
     if (s.spec.kind === TaskKind.PROBE) return probeThread(this.ctx);
+    if (s.spec.kind === TaskKind.FLUSHER) return bdiFlusherThread(this.ctx);
     return this.workload.program(this.ctx, s.rec, s.spec);
   }
 
