@@ -75,7 +75,13 @@ interface Slot {
 }
 
 /** How a kernel thread's step points are named: after its thread function. */
-const KTHREAD_FN: Record<number, string> = { [TaskKind.KWORKER]: 'worker_thread', [TaskKind.PROBE]: 'probe_thread' };
+const KTHREAD_FN: Record<number, string> = { [TaskKind.KWORKER]: 'worker_thread', [TaskKind.PROBE]: 'probe_thread', [TaskKind.FLUSHER]: 'bdi_writeback_thread' };
+
+function kthreadFn(kind: number): string {
+  const fn = KTHREAD_FN[kind];
+  modelAssert(fn !== undefined, 'a kernel thread with no thread function', () => `kind ${kind}`);
+  return fn;
+}
 
 export class CpuRunner {
   readonly ctx: Kctx;
@@ -129,7 +135,7 @@ export class CpuRunner {
       .map(({ spec, index }) => {
         const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
         this.records.push(rec);
-        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : KTHREAD_FN[spec.kind] } satisfies Slot;
+        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : kthreadFn(spec.kind) } satisfies Slot;
       });
     this.hasKthreads = this.slots.some((s) => s.spec.kind !== TaskKind.USER);
     this.crashAtStep = config.crash && config.crash.cpu === cpu ? config.crash.step : -1;

@@ -40,6 +40,7 @@ function optionsOf(c: RunConfig): RunOptions {
     immapLock: c.immapLock,
     probe: c.probe,
     kworker: c.kworker,
+    writeback: c.writeback,
     rounds: c.rounds,
     ...(c.scenario ? { scenario: c.scenario } : {}),
     ...(c.strategy.kind === 'pct' ? { strategy: 'pct', depth: c.strategy.depth, pctSteps: c.strategy.steps } : {}),
