@@ -24,7 +24,7 @@ import { startProgress } from './report/progress.ts';
 import { loadReportInputs, writeHtmlReport } from './report/html.ts';
 import { clockName, compareTable, listText, summarize, workloadText } from './report/summary.ts';
 import { lockStatText } from './stats/lockstat.ts';
-import { checkOutputPath, writeJsonAtomic, writeTextAtomic } from './report/json.ts';
+import { checkOutputPath, folderBeside, OutputFailed, STDOUT_PATH, writeJsonAtomic, writeTextAtomic } from './report/json.ts';
 import { inFileTerms, loadScenario, type Scenario } from './scenario/load.ts';
 import { WORKLOADS } from './workloads/index.ts';
 
@@ -289,7 +289,7 @@ export function buildProgram(out: (s: string) => void): Command {
     const jobs = o.jobs === undefined ? availableParallelism() : positiveInt('--jobs', o.jobs, 256);
     const firstSeed = positiveInt('--first-seed', o.firstSeed);
     const shard = o.shard === undefined ? null : parseShard(o.shard as string);
-    const dir = (o.artifacts as string | undefined) ?? (o.json ? dirname(o.json as string) : '.');
+    const dir = (o.artifacts as string | undefined) ?? (o.json ? folderBeside(o.json as string) : '.');
     if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
     if (o.json) checkOutputPath('--json', o.json as string);
     if (config.strategy.kind === 'pct' && o.pctSteps === undefined) {
@@ -343,7 +343,7 @@ export function buildProgram(out: (s: string) => void): Command {
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
     const k = nonNegativeInt('--preemptions', o.preemptions);
     const maxSchedules = positiveInt('--max-schedules', o.maxSchedules);
-    const dir = (o.artifacts as string | undefined) ?? (o.json ? dirname(o.json as string) : '.');
+    const dir = (o.artifacts as string | undefined) ?? (o.json ? folderBeside(o.json as string) : '.');
     if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
     if (o.json) checkOutputPath('--json', o.json as string);
     out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions (up to ${maxSchedules})`);
@@ -483,8 +483,14 @@ class Interrupts {
 
 const interrupts = new Interrupts();
 
+/** `--json -` puts the result on stdout, so the text a command prints goes to stderr instead. */
+function jsonOnStdout(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === `--json=${STDOUT_PATH}` || (a === '--json' && argv[i + 1] === STDOUT_PATH));
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram((s) => process.stdout.write(s + '\n'));
+  const text = jsonOnStdout(argv) ? process.stderr : process.stdout;
+  const program = buildProgram((s) => text.write(s + '\n'));
   interrupts.install();
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -498,6 +504,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof BadInput) {
       process.stderr.write(`shootdown: ${e.message}\n`);
       return EXIT_BAD_INPUT;
+    }
+    if (e instanceof OutputFailed) {
+      process.stderr.write(`shootdown: ${e.message}\n`);
+      return 1;
     }
     process.stderr.write(`shootdown: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
     return 1;
