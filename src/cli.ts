@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeConfig, parseDuration, type RunOptions } from './engine/configure.ts';
-import { runCampaign, makeArtifact, type CampaignResult } from './engine/campaign.ts';
+import { runCampaign, makeArtifact, type CampaignResult, type FoundGroup } from './engine/campaign.ts';
 import { runDeterministic } from './engine/deterministic.ts';
 import { DecisionLog, pctBound } from './engine/strategy.ts';
 import { exploreBounded } from './engine/bounded.ts';
@@ -27,6 +27,10 @@ import { lockStatText } from './stats/lockstat.ts';
 import { checkOutputPath, folderBeside, OutputFailed, STDOUT_PATH, writeJsonAtomic, writeTextAtomic } from './report/json.ts';
 import { inFileTerms, loadScenario, type Scenario } from './scenario/load.ts';
 import { WORKLOADS } from './workloads/index.ts';
+import type { Campaign } from './queue/blocks.ts';
+import { defaultBlockSeeds, followCampaign, openCampaign, startCampaign, type QueueCampaignResult } from './queue/coordinator.ts';
+import { QueueFailed, parseQueueUrl } from './queue/redis.ts';
+import { LOCK_MS_DEFAULT, runQueueWorker } from './queue/worker.ts';
 
 const EXIT_BAD_INPUT = 2;
 const SCENARIO_ARG = 'a scenario file (YAML: machine, workload or tasks, variants; see examples/)';
@@ -277,8 +281,12 @@ export function buildProgram(out: (s: string) => void): Command {
       .option('--artifacts <dir>', 'where artifacts go (default: beside --json, or here)')
       .option('--preemptions <k>', 'bounded: at most this many preemptions per schedule', '1')
       .option('--max-schedules <n>', 'bounded: stop after this many schedules', '100000')
+      .option('--queue <url>', 'run the campaign on `shootdown worker`s through Redis: redis://[:password@]host:port/db, or rediss:// for TLS')
+      .option('--campaign <id>', 'with --queue: follow a campaign already started (after the coordinator was stopped, or from another machine)')
+      .option('--block-seeds <n>', 'with --queue: seeds per block (default: the seeds in about 64 blocks, at most 500)')
       .argument('[scenario]', SCENARIO_ARG),
   ).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+    if (o.queue !== undefined || o.campaign !== undefined) return huntOnQueue(file, o, cmd);
     const scenario = file ? loadScenario(file) : null;
     const base = runOptions(scenario, o, cmd, '--variant');
     if (o.strategy === 'bounded') return huntBounded(scenario, base, o);
@@ -310,8 +318,13 @@ export function buildProgram(out: (s: string) => void): Command {
     } finally {
       progress.stop();
     }
+    finishHunt(o, config, shard, dir, result, (g) => makeArtifact({ ...config, seed: g.seed }, g.rule).artifact, {});
+  });
+
+  /** A campaign's ending, local or queued: artifacts, the summary, the JSON file, the exit code. */
+  function finishHunt(o: Record<string, unknown>, config: RunConfig, shard: { index: number; count: number } | null, dir: string, result: CampaignResult, artifactOf: (g: FoundGroup) => Artifact, extra: Record<string, unknown>): void {
     const artifacts: string[] = [];
-    for (const g of result.groups) artifacts.push(writeArtifact(dir, makeArtifact({ ...config, seed: g.seed }, g.rule).artifact));
+    for (const g of result.groups) artifacts.push(writeArtifact(dir, artifactOf(g)));
     out(`${result.seedsRun} seeds in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.seedsPerSec} seeds/s; ${result.groups.length} distinct violations, ${result.errors.length} failed runs`);
     for (const g of result.groups) out(`  ${g.rule} x${g.count}, first at seed ${g.seed}: ${g.detail}`);
     for (const f of artifacts) out(`  artifact: ${f}`);
@@ -332,10 +345,65 @@ export function buildProgram(out: (s: string) => void): Command {
         firstFailingSeed: result.firstFailingSeed,
         artifacts,
         config,
+        ...extra,
       });
     }
     process.exitCode = found ? 1 : 0;
-  });
+  }
+
+  /** hunt --queue: the campaign's blocks go on a queue for `shootdown worker`s, and their results come back here. */
+  async function huntOnQueue(file: string | undefined, o: Record<string, unknown>, cmd: Command): Promise<void> {
+    if (o.queue === undefined) throw new BadInput('--campaign: names a campaign on a queue; give --queue URL too');
+    const target = parseQueueUrl('--queue', o.queue as string);
+    for (const [key, flag] of [['shard', '--shard'], ['time', '--time'], ['stopOnFirst', '--stop-on-first'], ['jobs', '--jobs']] as const) {
+      if (o[key] !== undefined) throw new BadInput(`${flag}: not with --queue (the queue splits the seeds into blocks; each worker has its own --jobs)`);
+    }
+    if (o.strategy === 'bounded') throw new BadInput('--strategy bounded: runs in one thread; a queue campaign runs random or pct seeds');
+    let campaign: Campaign;
+    let dir: string;
+    const checkOutputs = (): string => {
+      const d = (o.artifacts as string | undefined) ?? (o.json ? folderBeside(o.json as string) : '.');
+      if (!existsSync(d)) throw new BadInput(`--artifacts ${d}: folder does not exist`);
+      if (o.json) checkOutputPath('--json', o.json as string);
+      return d;
+    };
+    if (o.campaign !== undefined) {
+      if (file) throw new BadInput(`${file}: --campaign re-attaches to a campaign that has its config already; drop the file`);
+      dir = checkOutputs();
+      campaign = await openCampaign(target, o.campaign as string);
+    } else {
+      const scenario = file ? loadScenario(file) : null;
+      const config = configFor(scenario, { ...runOptions(scenario, o, cmd, '--variant'), variant: o.variant as string });
+      if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
+      const seeds = o.seeds === undefined ? 1000 : positiveInt('--seeds', o.seeds);
+      const firstSeed = positiveInt('--first-seed', o.firstSeed);
+      const blockSeeds = o.blockSeeds === undefined ? defaultBlockSeeds(seeds) : positiveInt('--block-seeds', o.blockSeeds);
+      dir = checkOutputs();
+      if (config.strategy.kind === 'pct' && o.pctSteps === undefined) config.strategy.steps = runOnceSync({ ...config, strategy: { kind: 'random' }, seed: firstSeed }).steps;
+      campaign = await startCampaign(target, config, firstSeed, seeds, blockSeeds);
+    }
+    const c = campaign.config;
+    out(`shootdown hunt: campaign ${campaign.id} on ${target.shown}: ${c.variant} on ${workloadText(c)}, ${c.cpus} cpus x ${c.tasksPerCpu} tasks, --preempt ${c.preempt}, strategy ${c.strategy.kind}, seeds ${campaign.firstSeed}..${campaign.firstSeed + campaign.seeds - 1} in ${campaign.blocks} blocks`);
+    const progress = startProgress('hunt', campaign.seeds);
+    let r: QueueCampaignResult;
+    try {
+      r = await followCampaign(target, campaign, {
+        signal: interrupts.signal,
+        log: (line) => process.stderr.write(`shootdown: ${line}\n`),
+        onBlock: (b, opened) => {
+          for (let i = 0; i < b.seedsRun; i++) progress.tick(`block ${b.index}`);
+          for (const g of opened) out(`found ${g.rule} at seed ${g.seed}: ${g.detail}`);
+          for (const e of b.errors) out(`seed ${e.seed} failed: ${e.name}: ${e.message}`);
+        },
+      });
+    } finally {
+      progress.stop();
+    }
+    if (!r.complete) out(`campaign ${campaign.id}: ${r.result.seedsRun} of ${campaign.seeds} seeds have results; it goes on on the workers (re-attach: hunt --queue URL --campaign ${campaign.id})`);
+    for (const f of r.failedBlocks) out(`  block ${f.index} failed: ${f.reason}`);
+    finishHunt(o, c, null, dir, r.result, (g) => r.artifacts.get(g.location)!, { campaign: campaign.id, complete: r.complete, failedBlocks: r.failedBlocks });
+    if (!r.complete || r.failedBlocks.length > 0) process.exitCode = 1;
+  }
 
   /** hunt --strategy bounded: every schedule with at most k preemptions, one thread. */
   function huntBounded(scenario: Scenario | null, base: RunOptions, o: Record<string, unknown>): void {
@@ -433,6 +501,20 @@ export function buildProgram(out: (s: string) => void): Command {
     });
 
   program
+    .command('worker')
+    .description('take blocks of queue campaigns (hunt --queue) from Redis and run them on local threads, until stopped')
+    .requiredOption('--queue <url>', 'redis://[:password@]host:port/db, or rediss:// for TLS')
+    .option('--jobs <n>', 'worker threads (default: every core)')
+    .option('--lock-ms <n>', `how long a block of a killed worker waits before another worker takes it (default ${LOCK_MS_DEFAULT})`)
+    .action(async (o: Record<string, unknown>) => {
+      const target = parseQueueUrl('--queue', o.queue as string);
+      const jobs = o.jobs === undefined ? availableParallelism() : positiveInt('--jobs', o.jobs, 256);
+      const lockMs = o.lockMs === undefined ? LOCK_MS_DEFAULT : positiveInt('--lock-ms', o.lockMs, 3_600_000);
+      if (lockMs < 500) throw new BadInput(`--lock-ms ${lockMs}: must be at least 500 (the lock is renewed at half of it)`);
+      await runQueueWorker({ target, jobs, lockMs, signal: interrupts.signal, log: out });
+    });
+
+  program
     .command('list')
     .description('variants, workloads and oracle rules')
     .action(() => out(listText()));
@@ -505,7 +587,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`shootdown: ${e.message}\n`);
       return EXIT_BAD_INPUT;
     }
-    if (e instanceof OutputFailed) {
+    if (e instanceof OutputFailed || e instanceof QueueFailed) {
       process.stderr.write(`shootdown: ${e.message}\n`);
       return 1;
     }
