@@ -125,14 +125,19 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     await b.end();
   });
 
-  it('a coordinator killed and re-attached with --campaign reports the same totals; so does one re-attached after Redis restarted mid-campaign', async () => {
+  it('a coordinator killed and re-attached with --campaign while the campaign runs reports the same totals, and so does any later look', async () => {
     const w = start(workDir('w'), 'worker', '--queue', redis.url, '--jobs', '2', ...LOCK);
     const first = start(dir, 'hunt', '--queue', redis.url, ...CAMPAIGN, '--seeds', String(SEEDS), ...BLOCK);
     const id = (await first.waitFor(/campaign (\S+) on/))[1]!;
     await w.waitFor(new RegExp(`campaign ${id} block \\d+: seeds`), 'a block done');
     first.child.kill('SIGKILL');
     await first.done;
-    await redis.restart();
+    // and the worker stopped with SIGTERM: it takes no new block, finishes those in hand, and another worker does the rest
+    const w2 = start(workDir('w2'), 'worker', '--queue', redis.url, '--jobs', '1', ...LOCK);
+    await w2.waitFor(/shootdown worker:/);
+    w.child.kill('SIGTERM');
+    expect(await w.done).toEqual({ status: 143, signal: null });
+    expect(w.out).toMatch(/stopping: finishing the blocks in hand/);
     const again = start(dir, 'hunt', '--queue', redis.url, '--campaign', id, '--json', join(dir, 'again.json'), '--artifacts', workDir('again'));
     const end = await again.done;
     expect(end.status, `${again.out}\n${again.err}`).toBe(1);
@@ -140,13 +145,34 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     expect(q.campaign).toBe(id);
     expect(q.complete).toBe(true);
     expect(totals(q)).toEqual(totals(local));
-    // a finished campaign can be read again at any time, with the same artifacts
+    // a finished campaign can be read again at any time, with artifacts that replay
     const later = await cliAsync('hunt', '--queue', redis.url, '--campaign', id, '--json', join(dir, 'later.json'), '--artifacts', workDir('later'));
     expect(later.status, describeRun(later)).toBe(1);
     const l = JSON.parse(readFileSync(join(dir, 'later.json'), 'utf8')) as HuntFile;
     expect(totals(l)).toEqual(totals(local));
     const replay = await cliAsync('replay', l.artifacts[0]!);
     expect(replay.stdout, describeRun(replay)).toContain(`reproduced: ${local.violations[0]!.rule}`);
+    const queue = new Queue(queueName(id), { connection: bullOptions(parseQueueUrl('url', redis.url)) });
+    const jobs = await queue.getJobs(['completed'], 0, -1);
+    await queue.close();
+    expect(jobs.filter((j) => j.stalledCounter > 0).map((j) => j.id), 'no block was abandoned by the worker stopped with SIGTERM').toEqual([]);
+    await w2.end();
+  });
+
+  it('redis-server restarted mid-campaign (append-only file on): the campaign completes with the same totals', async () => {
+    const w = start(workDir('w'), 'worker', '--queue', redis.url, '--jobs', '2', ...LOCK);
+    const hunt = start(dir, 'hunt', '--queue', redis.url, ...CAMPAIGN, '--seeds', String(SEEDS), ...BLOCK, '--json', join(dir, 'restarted.json'), '--artifacts', workDir('restarted'));
+    const id = (await hunt.waitFor(/campaign (\S+) on/))[1]!;
+    await w.waitFor(new RegExp(`campaign ${id} block \\d+: seeds`), 'a block done');
+    await redis.restart();
+    const blocksBefore = w.out.split(`campaign ${id} block`).length - 1;
+    expect(hunt.child.exitCode, 'the campaign was still running when Redis went away').toBe(null);
+    expect(blocksBefore).toBeLessThan(SEEDS / 10);
+    const end = await hunt.done;
+    expect(end.status, `${hunt.out}\n${hunt.err}`).toBe(1);
+    const q = JSON.parse(readFileSync(join(dir, 'restarted.json'), 'utf8')) as HuntFile;
+    expect(q.complete).toBe(true);
+    expect(totals(q)).toEqual(totals(local));
     await w.end();
   });
 
