@@ -2,7 +2,8 @@
 // (cliAsync, so independent cases run side by side), with a timeout that
 // kills a hung child instead of hanging the suite.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -48,3 +49,36 @@ export function oneLine(r: CliRun): string {
   if (lines.length !== 1 || !lines[0]!.startsWith('shootdown: ') || r.stderr.includes('    at ')) throw new Error(`not one shootdown: line\n${describeRun(r)}`);
   return lines[0]!;
 }
+
+/** tsx by absolute URL, so a CLI process can run in any folder. */
+const TSX = import.meta.resolve('tsx');
+const CLI = join(ROOT, 'src', 'cli.ts');
+const CLI_WAIT_MS = 120_000;
+
+/** A CLI process that keeps running, in any folder: its output so far, a wait for a line, and its end. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  out = '';
+  err = '';
+  readonly done: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
+  constructor(cwd: string, args: string[]) {
+    this.child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
+    this.done = new Promise((resolve) => this.child.on('close', (status, signal) => resolve({ status, signal })));
+  }
+  async waitFor(re: RegExp, what = String(re)): Promise<RegExpExecArray> {
+    const t0 = performance.now();
+    for (;;) {
+      const m = re.exec(this.out);
+      if (m) return m;
+      if (this.child.exitCode !== null || performance.now() - t0 > CLI_WAIT_MS) throw new Error(`never saw ${what}\n--- stdout ---\n${this.out}\n--- stderr ---\n${this.err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  async end(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(sig);
+    await this.done;
+  }
+}
+

@@ -6,7 +6,6 @@
 // queue by hand are failed with their reason and the worker goes on without
 // writing a file. The password in the URL never shows.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,46 +14,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CAMPAIGNS_KEY, blocksOf, queueName, type Campaign } from '../src/queue/blocks.ts';
 import { parseQueueUrl, bullOptions, connectRedis } from '../src/queue/redis.ts';
 import { makeConfig } from '../src/engine/configure.ts';
-import { ROOT, cliAsync, describeRun, oneLine } from './cli-process.ts';
+import { CliProcess, cliAsync, describeRun, oneLine } from './cli-process.ts';
 import { freePort, startRedis, type RedisServer } from './redis-server.ts';
 
 const redisServer = inject('redisServer');
 const PASSWORD = 'hunter2-Secret';
-const TSX = import.meta.resolve('tsx');
-const CLI = join(ROOT, 'src', 'cli.ts');
 /** A mutant that fires on some seeds and not others, about 18 seeds/s per thread. */
 const CAMPAIGN = ['--variant', 'no-ack-wait', '--cpus', '2', '--pages', '200'];
 const SEEDS = 120;
 const BLOCK = ['--block-seeds', '10'];
 const LOCK = ['--lock-ms', '1500'];
-const WAIT_MS = 90_000;
-
-/** A CLI process that keeps running: its output so far, a wait for a line, and its end. */
-class Proc {
-  readonly child: ChildProcess;
-  out = '';
-  err = '';
-  readonly done: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
-  constructor(cwd: string, args: string[]) {
-    this.child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    this.child.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
-    this.done = new Promise((resolve) => this.child.on('close', (status, signal) => resolve({ status, signal })));
-  }
-  async waitFor(re: RegExp, what = String(re)): Promise<RegExpExecArray> {
-    const t0 = performance.now();
-    for (;;) {
-      const m = re.exec(this.out);
-      if (m) return m;
-      if (this.child.exitCode !== null || performance.now() - t0 > WAIT_MS) throw new Error(`never saw ${what}\n--- stdout ---\n${this.out}\n--- stderr ---\n${this.err}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  async end(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(sig);
-    await this.done;
-  }
-}
 
 interface HuntFile {
   seedsRun: number;
@@ -76,9 +45,9 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
   let redis: RedisServer;
   let dir: string;
   let local: HuntFile;
-  const procs: Proc[] = [];
-  const start = (cwd: string, ...args: string[]): Proc => {
-    const p = new Proc(cwd, args);
+  const procs: CliProcess[] = [];
+  const start = (cwd: string, ...args: string[]): CliProcess => {
+    const p = new CliProcess(cwd, args);
     procs.push(p);
     return p;
   };
