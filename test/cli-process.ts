@@ -28,8 +28,13 @@ export function describeRun(r: CliRun): string {
 }
 
 export function cliAsync(...args: string[]): Promise<CliRun> {
+  return cliAsyncWith({}, ...args);
+}
+
+/** cliAsync with more in the environment. */
+export function cliAsyncWith(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: CLI_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...CLI_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -61,8 +66,8 @@ export class CliProcess {
   out = '';
   err = '';
   readonly done: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
-  constructor(cwd: string, args: string[]) {
-    this.child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  constructor(cwd: string, args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...CLI_ENV, ...env } });
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
     this.done = new Promise((resolve) => this.child.on('close', (status, signal) => resolve({ status, signal })));

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CAMPAIGNS_KEY, blocksOf, queueName, type Campaign } from '../src/queue/blocks.ts';
 import { parseQueueUrl, bullOptions, connectRedis } from '../src/queue/redis.ts';
 import { makeConfig } from '../src/engine/configure.ts';
-import { CliProcess, cliAsync, describeRun, oneLine } from './cli-process.ts';
+import { CliProcess, cliAsync, cliAsyncWith, describeRun, oneLine } from './cli-process.ts';
 import { freePort, startRedis, type RedisServer } from './redis-server.ts';
 
 const redisServer = inject('redisServer');
@@ -208,5 +208,36 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     expect(worker.stderr + worker.stdout).not.toContain(PASSWORD);
     expect(url.status, describeRun(url)).toBe(2);
     expect(oneLine(url)).toContain('--queue');
+  });
+});
+
+describe.skipIf(!redisServer)('a campaign over TLS (rediss://)', () => {
+  let redis: RedisServer;
+  let dir: string;
+  beforeAll(async () => {
+    redis = await startRedis(redisServer!, PASSWORD, true);
+    dir = mkdtempSync(join(tmpdir(), 'shootdown-tls-'));
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('coordinator and worker reach a TLS-only redis-server, the certificate checked against its CA; without the CA, one line and exit 1', async () => {
+    const env = { NODE_EXTRA_CA_CERTS: redis.caFile! };
+    const w = new CliProcess(dir, ['worker', '--queue', redis.url, '--jobs', '1'], env);
+    try {
+      const r = await cliAsyncWith(env, 'hunt', '--queue', redis.url, ...CAMPAIGN, '--seeds', '8', '--block-seeds', '4', '--json', join(dir, 'tls.json'), '--artifacts', dir);
+      expect([0, 1], describeRun(r)).toContain(r.status);
+      const f = JSON.parse(readFileSync(join(dir, 'tls.json'), 'utf8')) as HuntFile;
+      expect(f.complete).toBe(true);
+      expect(f.seedsRun).toBe(8);
+      expect(r.stdout + r.stderr + w.out + w.err).not.toContain(PASSWORD);
+      const untrusted = await cliAsync('hunt', '--queue', redis.url, '--seeds', '4');
+      expect(untrusted.status, describeRun(untrusted)).toBe(1);
+      expect(oneLine(untrusted)).toMatch(/unreachable \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT)/);
+    } finally {
+      await w.end();
+    }
   });
 });

@@ -2,9 +2,10 @@
 // own temporary folder and its append-only file on (so a restart keeps the
 // campaign), stopped and removed afterwards.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,6 +16,8 @@ export interface RedisServer {
   dir: string;
   /** The URL with the password, as a user would give it. */
   url: string;
+  /** With TLS: the CA that signed the server's certificate (for NODE_EXTRA_CA_CERTS). */
+  caFile: string | null;
   /** Stop the server (SHUTDOWN on SIGTERM: the append-only file is complete) and start it again on the same port and folder. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -31,11 +34,24 @@ export function freePort(): Promise<number> {
   });
 }
 
-function answers(port: number): Promise<boolean> {
+/** A CA and a server certificate for 127.0.0.1, made with openssl in `dir`. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const f = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): void => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+  };
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=shootdown test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr'));
+  openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('san.ext'), '-out', f('server.pem'));
+  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
+}
+
+function answers(port: number, ca: string | null): Promise<boolean> {
   return new Promise((resolve) => {
-    const c = connect({ port, host: '127.0.0.1' }, () => {
-      c.write('PING\r\n');
-    });
+    const hello = (): void => void c.write('PING\r\n');
+    const c: Socket = ca ? tlsConnect({ port, host: '127.0.0.1', ca: readFileSync(ca) }, hello) : connect({ port, host: '127.0.0.1' }, hello);
     c.on('data', (d) => {
       c.destroy();
       resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
@@ -52,14 +68,16 @@ async function waitUntil(what: string, ok: () => Promise<boolean>): Promise<void
   }
 }
 
-export async function startRedis(bin: string, password: string): Promise<RedisServer> {
+export async function startRedis(bin: string, password: string, tls = false): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'shootdown-redis-'));
+  const certs = tls ? makeCertificates(dir) : null;
+  const ports = certs ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no'] : ['--port', String(port)];
   let child: ChildProcess | null = null;
   const launch = async (): Promise<void> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--requirepass', password, '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
+    const args = [...ports, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--requirepass', password, '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
     child = spawn(bin, args, { stdio: 'ignore' });
-    await waitUntil('no answer', () => answers(port));
+    await waitUntil('no answer', () => answers(port, certs?.ca ?? null));
   };
   const halt = async (): Promise<void> => {
     const c = child;
@@ -72,7 +90,8 @@ export async function startRedis(bin: string, password: string): Promise<RedisSe
   return {
     port,
     dir,
-    url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}/0`,
+    url: `${tls ? 'rediss' : 'redis'}://:${encodeURIComponent(password)}@127.0.0.1:${port}/0`,
+    caFile: certs?.ca ?? null,
     restart: async () => {
       await halt();
       await launch();

@@ -5,6 +5,7 @@
 // Reaching the server at start is bounded (REDIS_CONNECT_MS): an unreachable
 // Redis is one QueueFailed line, never a hang.
 
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BadInput } from '../machine/errors.ts';
 
@@ -54,7 +55,8 @@ export function parseQueueUrl(flag: string, url: string): QueueTarget {
     db: Number(dbText),
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
+    // SNI carries host names only; a certificate for an IP address is still checked against it
+    ...(u.protocol === 'rediss:' ? { tls: isIP(host) ? {} : { servername: host } } : {}),
   };
   return { shown, options };
 }
