@@ -11,7 +11,9 @@
 //   (f) the slowdown from tracing, on against off;
 //   (g) a hunt campaign's seeds per second with 2 jobs against 1, once every
 //       worker has compiled its hot paths (a real campaign runs thousands of
-//       seeds, so its first few seconds on a cold worker do not count).
+//       seeds, so its first few seconds on a cold worker do not count);
+//   (h) the same campaign through Redis with 2 worker processes of 1 job
+//       each against a local pool of 2 jobs, 1,000 seeds, both warm.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -19,6 +21,7 @@ import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
 import { campaignPool, runCampaign } from '../src/engine/campaign.ts';
+import { benchQueue } from './queue-bench.ts';
 
 const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
@@ -107,6 +110,16 @@ const jobs1 = meanOf(perSec[1]!);
 const jobs2 = meanOf(perSec[2]!);
 rows.push(`(g) hunt campaign (munmap, 300 pages, ${CAMPAIGN_SEEDS} seeds twice each): ${jobs1.toFixed(1)} seeds/s with 1 job, ${jobs2.toFixed(1)} with 2: ${(jobs2 / jobs1).toFixed(2)}x`);
 results.campaignSeedsPerSec = { jobs1, jobs2, ratio: jobs2 / jobs1, rounds: perSec };
+
+// (h)
+const QUEUE_SEEDS = 1000;
+const queue = await benchQueue(campaignBase, QUEUE_SEEDS);
+rows.push(
+  queue
+    ? `(h) hunt campaign through Redis (munmap, 300 pages, ${QUEUE_SEEDS} seeds): 2 worker processes x 1 job ${queue.queueSeedsPerSec.toFixed(1)} seeds/s, local --jobs 2 ${queue.localSeedsPerSec.toFixed(1)}: ${queue.ratio.toFixed(2)}x`
+    : '(h) hunt campaign through Redis: skipped, no redis-server on this machine',
+);
+results.queueCampaign = queue;
 
 mkdirSync('bench', { recursive: true });
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
