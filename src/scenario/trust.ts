@@ -9,9 +9,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { BadInput } from '../machine/errors.ts';
-import { allocFailText, type RunConfig } from '../machine/config.ts';
-import { PAGE_SIZE } from '../machine/layout.ts';
-import { makeConfig, type RunOptions } from '../engine/configure.ts';
+import type { RunConfig } from '../machine/config.ts';
+import { flagsOf, makeConfig } from '../engine/configure.ts';
 import { checkProgramData } from './load.ts';
 
 const int = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -50,40 +49,6 @@ const RUN_CONFIG_SCHEMA = z.strictObject({
   scenario: z.unknown(),
   crash: z.strictObject({ cpu: int, step: int }).nullable(),
 });
-
-/** The flags that give this config, for makeConfig to check it as it checks a command line. */
-function flagsOf(c: RunConfig): RunOptions {
-  return {
-    variant: c.variant,
-    workload: c.workload,
-    mode: c.mode,
-    seed: c.seed,
-    cpus: c.cpus,
-    pages: c.pages,
-    preempt: c.preempt,
-    allocFail: allocFailText(c.allocFail),
-    memory: String(c.memoryPages * PAGE_SIZE),
-    tlbEntries: c.tlbEntries,
-    overlap: c.overlap,
-    readerAccesses: c.readerAccesses,
-    maxSteps: c.maxSteps,
-    lockupMs: c.lockupMs,
-    tasksPerCpu: c.tasksPerCpu,
-    mms: c.mms,
-    immapLock: c.immapLock,
-    probe: c.probe,
-    kworker: c.kworker,
-    latencyStats: c.latencyStats,
-    duration: `${c.durationMs}ms`,
-    rounds: c.rounds,
-    crash: c.crash ? `${c.crash.cpu}:${c.crash.step}` : undefined,
-    strategy: c.strategy.kind,
-    ...(c.strategy.kind === 'pct' ? { depth: c.strategy.depth, pctSteps: c.strategy.steps } : {}),
-    trace: c.traceLimit > 0,
-    traceLimit: c.traceLimit,
-    ...(c.scenario ? { scenario: c.scenario } : {}),
-  };
-}
 
 /** `where` names the data in the one line a refusal is (`block 3 of campaign x: config.cpus: ...`). */
 export function checkRunConfig(where: string, data: unknown): RunConfig {
