@@ -152,6 +152,8 @@ describe('files from elsewhere', () => {
     const t = parseQueueUrl('--queue', 'rediss://user:p%40ss@example.org:6390/3');
     expect(t.options).toMatchObject({ host: 'example.org', port: 6390, db: 3, username: 'user', password: 'p@ss', tls: { servername: 'example.org' } });
     expect(t.shown).not.toContain('p%40ss');
+    expect(parseQueueUrl('--queue', 'redis://h', { REDISCLI_AUTH: 'from-env' }).options.password).toBe('from-env');
+    expect(parseQueueUrl('--queue', 'redis://:in-url@h', { REDISCLI_AUTH: 'from-env' }).options.password).toBe('in-url');
     expect(refusal(() => parseQueueUrl('--queue', 'redis://h/0?path=/tmp/sock'))).toMatch(/takes no query/);
     expect(refusal(() => parseQueueUrl('--queue', 'redis://:pw@h/99'))).toBe('--queue redis://:***@h/99: the database after the host must be 0 to 15');
   });

@@ -34,8 +34,11 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** `redis://[user:password@]host[:port][/db]` or `rediss://` for TLS. */
-export function parseQueueUrl(flag: string, url: string): QueueTarget {
+/** Where a password can come from without showing in `ps`: redis-cli's own variable. */
+export const PASSWORD_ENV = 'REDISCLI_AUTH';
+
+/** `redis://[user:password@]host[:port][/db]` or `rediss://` for TLS; without a password in it, $REDISCLI_AUTH if set. */
+export function parseQueueUrl(flag: string, url: string, env: NodeJS.ProcessEnv = process.env): QueueTarget {
   let u: URL;
   try {
     u = new URL(url);
@@ -54,7 +57,7 @@ export function parseQueueUrl(flag: string, url: string): QueueTarget {
     port: u.port ? Number(u.port) : 6379,
     db: Number(dbText),
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : env[PASSWORD_ENV] ? { password: env[PASSWORD_ENV] } : {}),
     // SNI carries host names only; a certificate for an IP address is still checked against it
     ...(u.protocol === 'rediss:' ? { tls: isIP(host) ? {} : { servername: host } } : {}),
   };
