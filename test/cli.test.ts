@@ -45,6 +45,12 @@ const BAD_INPUT: BadCase[] = [
   { name: 'pressure over two address spaces', args: ['run', '--workload', 'pressure', '--cpus', '2', '--mms', '2'], names: '--mms' },
   // The flag the user typed is --variants; accept the message naming it or its singular.
   { name: 'compare with an unknown variant', args: ['compare', '--variants', 'nope'], names: /--variants?\b/ },
+  { name: 'a queue campaign with --shard (the queue splits the seeds)', args: ['hunt', '--queue', 'redis://127.0.0.1:1/0', '--shard', '1/2'], names: '--shard' },
+  { name: '--campaign without --queue', args: ['hunt', '--campaign', 'x-1'], names: '--campaign' },
+  { name: 'a queue URL that is not redis://', args: ['hunt', '--queue', 'ftp://127.0.0.1/'], names: '--queue' },
+  { name: 'a queue URL with a query string', args: ['worker', '--queue', 'redis://127.0.0.1/0?tls=1'], names: '--queue' },
+  { name: 'worker --lock-ms below what a lock can be renewed in', args: ['worker', '--queue', 'redis://127.0.0.1:1/0', '--lock-ms', '10'], names: '--lock-ms' },
+  { name: 'worker without --queue', args: ['worker'], names: '--queue' },
 ];
 
 describe('bad input: exit 2, one line naming the flag, no stack trace', () => {
