@@ -15,7 +15,7 @@ export class QueueFailed extends Error {
 }
 
 /** How long a first connection may take before the command gives up. */
-export const REDIS_CONNECT_MS = 8_000;
+export const REDIS_CONNECT_MS = 6_000;
 const DB_MAX = 15;
 
 export interface QueueTarget {
