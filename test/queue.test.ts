@@ -112,7 +112,7 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     await w2.waitFor(/shootdown worker:/);
     w.child.kill('SIGTERM');
     expect(await w.done).toEqual({ status: 143, signal: null });
-    expect(w.out).toMatch(/stopping: finishing the blocks in hand/);
+    expect(w.out).toMatch(/stopping: taking no new block, finishing the blocks in hand/);
     const again = start(dir, 'hunt', '--queue', redis.url, '--campaign', id, '--json', join(dir, 'again.json'), '--artifacts', workDir('again'));
     const end = await again.done;
     expect(end.status, `${again.out}\n${again.err}`).toBe(1);

@@ -42,6 +42,7 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
   const redis: Redis = await connectRedis(o.target);
   const pool: Piscina = campaignPool(o.jobs);
   const workers = new Map<string, Worker>();
+  const closing: Promise<void>[] = [];
   let blocksDone = 0;
   let blocksRefused = 0;
   let redisDown = false;
@@ -97,7 +98,7 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
     for (const [id, w] of workers) {
       if (live.has(id)) continue;
       workers.delete(id);
-      await w.close();
+      closing.push(w.close()); // it finishes a block in hand meanwhile; other campaigns need not wait
     }
   };
 
@@ -116,9 +117,9 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
       });
       if (!o.signal.aborted) await watch();
     }
-    o.log(`stopping: finishing ${[...workers.keys()].length ? 'the blocks in hand' : 'nothing in hand'}`);
+    o.log('stopping: taking no new block, finishing the blocks in hand');
   } finally {
-    await Promise.all([...workers.values()].map((w) => w.close()));
+    await Promise.all([...closing, ...[...workers.values()].map((w) => w.close())]);
     await pool.destroy();
     redis.disconnect();
   }
