@@ -26,6 +26,8 @@ const POLL_MS = 200;
 /** A Redis call that has not answered in this long counts as Redis being away. */
 const CALL_MS = 5_000;
 const ADD_CHUNK = 500;
+/** With nothing taken this long, the coordinator says how to start a worker. */
+const IDLE_HINT_MS = 10_000;
 
 /** Blocks small enough that two workers finish together, large enough that a block is mostly seeds, not queue round trips. */
 export function defaultBlockSeeds(seeds: number): number {
@@ -127,9 +129,15 @@ export async function followCampaign(target: QueueTarget, campaign: Campaign, ho
     }
   };
 
+  const followedMs = performance.now();
+  let told = false;
   const poll = async (): Promise<void> => {
-    const counts = await within(queue.getJobCounts('completed', 'failed'), CALL_MS);
+    const counts = await within(queue.getJobCounts('completed', 'failed', 'active'), CALL_MS);
     const total = (counts.completed ?? 0) + (counts.failed ?? 0);
+    if (!told && total === 0 && !counts.active && performance.now() - followedMs > IDLE_HINT_MS) {
+      told = true;
+      hooks.log(`no worker has taken a block yet; start one or more with: shootdown worker --queue ${target.shown}`);
+    }
     if (total === seen) return;
     for (const job of await within(queue.getJobs(['completed'], 0, -1), CALL_MS)) {
       const i = blockIndexOf(job);
