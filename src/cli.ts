@@ -565,13 +565,15 @@ class Interrupts {
 
 const interrupts = new Interrupts();
 
-/** `--json -` puts the result on stdout, so the text a command prints goes to stderr instead. */
-function jsonOnStdout(argv: readonly string[]): boolean {
-  return argv.some((a, i) => a === `--json=${STDOUT_PATH}` || (a === '--json' && argv[i + 1] === STDOUT_PATH));
+const FILE_FLAGS = ['--json', '--trace', '--csv', '--out', '--html'];
+
+/** `--json -` (or any output file given as -) puts that file on stdout, so the text a command prints goes to stderr instead. */
+function fileOnStdout(argv: readonly string[]): boolean {
+  return argv.some((a, i) => FILE_FLAGS.some((f) => a === `${f}=${STDOUT_PATH}` || (a === f && argv[i + 1] === STDOUT_PATH)));
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const text = jsonOnStdout(argv) ? process.stderr : process.stdout;
+  const text = fileOnStdout(argv) ? process.stderr : process.stdout;
   const program = buildProgram((s) => text.write(s + '\n'));
   interrupts.install();
   try {

@@ -1,6 +1,7 @@
 // Global setup: the queue tests need Debian's redis-server. When it is
 // missing, install it with apt-get where that can work (root on Debian);
 // where it cannot, say loudly which tests will not run, in one line.
+// SHOOTDOWN_REDIS_SERVER names another binary (a build of one's own).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,7 +14,7 @@ declare module 'vitest' {
   }
 }
 
-export const QUEUE_TESTS = 'test/queue.test.ts (campaigns through Redis: SIGKILL of a worker, coordinator re-attach, Redis restart, hostile blocks, passwords, unreachable Redis)';
+export const QUEUE_TESTS = 'test/queue.test.ts (campaigns through Redis: SIGKILL of a worker, coordinator re-attach, Redis restart, hostile blocks, passwords, unreachable Redis, TLS)';
 
 function works(bin: string): boolean {
   return spawnSync(bin, ['--version'], { encoding: 'utf8' }).status === 0;
@@ -31,7 +32,7 @@ function install(): string | null {
 }
 
 export default function setup(project: TestProject): void {
-  const bin = existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server';
+  const bin = process.env.SHOOTDOWN_REDIS_SERVER ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server');
   let why: string | null = null;
   if (!works(bin)) why = install();
   const ok = why === null && works(bin);
