@@ -34,6 +34,18 @@ export function defaultBlockSeeds(seeds: number): number {
   return Math.max(1, Math.min(500, Math.ceil(seeds / 64)));
 }
 
+/** A queue whose connection errors are told by the calls that fail (an 'error' event without a listener prints a stack trace per retry). */
+function openQueue(target: QueueTarget, id: string): Queue {
+  const queue = new Queue(queueName(id), { connection: bullOptions(target) });
+  queue.on('error', () => {});
+  return queue;
+}
+
+/** Close a queue; with Redis away, quit would wait for it, so past CALL_MS the connection is dropped instead. */
+async function closeQueue(queue: Queue): Promise<void> {
+  await within(queue.close(), CALL_MS).catch(() => queue.disconnect());
+}
+
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
@@ -46,7 +58,7 @@ export async function startCampaign(target: QueueTarget, config: RunConfig, firs
   const id = `${config.variant.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 24)}-${randomBytes(4).toString('hex')}`;
   const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id, config, firstSeed, seeds, blockSeeds, blocks, startedMs: Date.now() };
   const redis = await connectRedis(target);
-  const queue = new Queue(queueName(id), { connection: bullOptions(target) });
+  const queue = openQueue(target, id);
   try {
     if ((await redis.set(campaignKey(id), JSON.stringify(campaign), 'NX')) !== 'OK') throw new QueueFailed(`campaign ${id} exists already`);
     const all = blocksOf(campaign);
@@ -55,7 +67,7 @@ export async function startCampaign(target: QueueTarget, config: RunConfig, firs
     }
     await redis.sadd(CAMPAIGNS_KEY, id);
   } finally {
-    await queue.close();
+    await closeQueue(queue);
     redis.disconnect();
   }
   return campaign;
@@ -101,7 +113,7 @@ function blockIndexOf(job: Job): number | null {
 }
 
 export async function followCampaign(target: QueueTarget, campaign: Campaign, hooks: FollowHooks): Promise<QueueCampaignResult> {
-  const queue = new Queue(queueName(campaign.id), { connection: bullOptions(target) });
+  const queue = openQueue(target, campaign.id);
   const pending = new Map<number, Block>(blocksOf(campaign).map((b) => [b.index, b]));
   const tally = new CampaignTally();
   const failedBlocks: QueueCampaignResult['failedBlocks'] = [];
@@ -177,6 +189,6 @@ export async function followCampaign(target: QueueTarget, campaign: Campaign, ho
     }
     return { result: tally.result(Date.now() - campaign.startedMs, !complete), artifacts: tally.artifacts, failedBlocks, complete };
   } finally {
-    await queue.close();
+    await closeQueue(queue);
   }
 }
