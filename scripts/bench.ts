@@ -12,20 +12,44 @@
 //   (g) a hunt campaign's seeds per second with 2 jobs against 1, once every
 //       worker has compiled its hot paths (a real campaign runs thousands of
 //       seeds, so its first few seconds on a cold worker do not count);
-//   (h) the same campaign through Redis with 2 worker processes of 1 job
+//   (h) PCT's seeds per second against random's on the same campaign;
+//   (i) the (g) campaign through Redis with 2 worker processes of 1 job
 //       each against a local pool of 2 jobs, 1,000 seeds, both warm.
+// Native anchors (bench/native/anchors.c, built with the host's C compiler
+// when there is one) are measured first, in the same run: munmap and
+// MADV_DONTNEED ns per page, an mprotect's TLB shootdown of another core, and
+// a cache line bounced between two cores. (b) and (c) print their ratio.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
-import { campaignPool, runCampaign } from '../src/engine/campaign.ts';
+import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campaign.ts';
 import { benchQueue } from './queue-bench.ts';
 
 const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
+
+// native anchors
+interface Anchors {
+  munmap_ns_per_page: number;
+  madvise_ns_per_page: number;
+  shootdown_ns: number;
+  pingpong_ns: number;
+}
+function nativeAnchors(): Anchors | null {
+  const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+  if (!cc) return null;
+  mkdirSync('bench/native/build', { recursive: true });
+  execFileSync(cc, ['-O2', '-pthread', '-o', 'bench/native/build/anchors', 'bench/native/anchors.c']);
+  return JSON.parse(execFileSync('bench/native/build/anchors', { encoding: 'utf8', timeout: 120_000 })) as Anchors;
+}
+const anchors = nativeAnchors();
+rows.push(anchors ? `native: munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns/page, MADV_DONTNEED ${anchors.madvise_ns_per_page.toFixed(0)} ns/page, mprotect shootdown of another core ${anchors.shootdown_ns.toFixed(0)} ns, cache-line ping-pong ${anchors.pingpong_ns.toFixed(0)} ns per round trip` : 'native anchors skipped: no C compiler (cc, gcc or clang) on this host');
+results.native = anchors;
 
 // (a)
 const steps: Record<string, number> = {};
@@ -52,7 +76,10 @@ for (let i = 0; i < 20; i++) {
   best = Math.min(best, performance.now() - t0);
 }
 const plainPerSec = Math.round(PTES / (best / 1000));
-for (const [v, n] of Object.entries(zap)) rows.push(`(b) parallel zap ${v.padEnd(7)}: ${n.toLocaleString('en-US')} ptes/s per worker; plain Int32 clear loop ${plainPerSec.toLocaleString('en-US')}/s; model is ${(plainPerSec / n).toFixed(0)}x slower`);
+for (const [v, n] of Object.entries(zap)) {
+  const vsNative = anchors ? `; ${(1e9 / n).toFixed(0)} ns per pte against native munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns per page: ${(1e9 / n / anchors.munmap_ns_per_page).toFixed(1)}x` : '';
+  rows.push(`(b) parallel zap ${v.padEnd(7)}: ${n.toLocaleString('en-US')} ptes/s per worker; plain Int32 clear loop ${plainPerSec.toLocaleString('en-US')}/s; model is ${(plainPerSec / n).toFixed(0)}x slower${vsNative}`);
+}
 results.zap = { ptesPerSecPerWorker: zap, plainClearPerSec: plainPerSec };
 
 // (c)
@@ -60,7 +87,8 @@ results.zap = { ptesPerSecPerWorker: zap, plainClearPerSec: plainPerSec };
 const ipi = await run({ variant: 'rework', workload: 'mix', cpus: 2, mode: 'parallel', rounds: 40 });
 const ipiP50Us = ipi.latency.summaries.ipiAckWait.p50Ns / 1000;
 const pingPongUs = await atomicsPingPong(20000);
-rows.push(`(c) IPI send to ack p50 ${ipiP50Us.toFixed(2)} µs over ${ipi.latency.summaries.ipiAckWait.count} shootdowns; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip`);
+const ipiVsNative = anchors ? `; native shootdown ${(anchors.shootdown_ns / 1000).toFixed(2)} µs (${(ipiP50Us / (anchors.shootdown_ns / 1000)).toFixed(1)}x), native ping-pong ${(anchors.pingpong_ns / 1000).toFixed(3)} µs (${(ipiP50Us / (anchors.pingpong_ns / 1000)).toFixed(0)}x)` : '';
+rows.push(`(c) IPI send to ack p50 ${ipiP50Us.toFixed(2)} µs over ${ipi.latency.summaries.ipiAckWait.count} shootdowns; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip (${(ipiP50Us / pingPongUs).toFixed(0)}x)${ipiVsNative}`);
 results.ipi = { sendToAckP50Us: ipiP50Us, shootdowns: ipi.latency.summaries.ipiAckWait.count, rawPingPongUs: pingPongUs };
 
 // (d)
@@ -112,12 +140,31 @@ rows.push(`(g) hunt campaign (munmap, 300 pages, ${CAMPAIGN_SEEDS} seeds twice e
 results.campaignSeedsPerSec = { jobs1, jobs2, ratio: jobs2 / jobs1, rounds: perSec };
 
 // (h)
+const STRATEGY_SEEDS = 200;
+const byStrategy: Record<string, number[]> = { random: [], pct: [] };
+const strategyPool = campaignPool(2);
+try {
+  for (const strategy of ['random', 'pct', 'random', 'pct']) {
+    const base = makeConfig({ variant: 'rework', workload: 'munmap', pages: 64, cpus: 3, strategy });
+    if (base.strategy.kind === 'pct') base.strategy.steps = pctHorizonSteps(base, 1);
+    await runCampaign({ base, firstSeed: 1_000_001, seeds: 20, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool);
+    byStrategy[strategy]!.push((await runCampaign({ base, firstSeed: 1, seeds: STRATEGY_SEEDS, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool)).seedsPerSec);
+  }
+} finally {
+  await strategyPool.destroy();
+}
+const randomPerSec = meanOf(byStrategy.random!);
+const pctPerSec = meanOf(byStrategy.pct!);
+rows.push(`(h) hunt strategies (munmap, 64 pages, 3 cpus, ${STRATEGY_SEEDS} seeds twice each, 2 jobs): random ${randomPerSec.toFixed(1)} seeds/s, pct ${pctPerSec.toFixed(1)}: pct at ${(pctPerSec / randomPerSec).toFixed(2)}x`);
+results.strategySeedsPerSec = { random: randomPerSec, pct: pctPerSec, ratio: pctPerSec / randomPerSec, rounds: byStrategy };
+
+// (i)
 const QUEUE_SEEDS = 1000;
 const queue = await benchQueue(campaignBase, QUEUE_SEEDS);
 rows.push(
   queue
-    ? `(h) hunt campaign through Redis (munmap, 300 pages, ${QUEUE_SEEDS} seeds): 2 worker processes x 1 job ${queue.queueSeedsPerSec.toFixed(1)} seeds/s, local --jobs 2 ${queue.localSeedsPerSec.toFixed(1)}: ${queue.ratio.toFixed(2)}x`
-    : '(h) hunt campaign through Redis: skipped, no redis-server on this machine',
+    ? `(i) hunt campaign through Redis (munmap, 300 pages, ${QUEUE_SEEDS} seeds): 2 worker processes x 1 job ${queue.queueSeedsPerSec.toFixed(1)} seeds/s, local --jobs 2 ${queue.localSeedsPerSec.toFixed(1)}: ${queue.ratio.toFixed(2)}x`
+    : '(i) hunt campaign through Redis: skipped, no redis-server on this machine',
 );
 results.queueCampaign = queue;
 

@@ -1,5 +1,5 @@
 // Import boundaries. A layer under src/ may import only from layers earlier in
-// LAYERS or from its own folder; src/cli.ts may import anything under src/;
+// LAYERS or from its own folder; src/cli.ts and the commands in src/cli/ may import anything under src/;
 // workers/ may import only from src/engine. Relative specifiers of static
 // `import ... from`, `export ... from`, side-effect `import '...'` and
 // dynamic `import('...')` are checked; package specifiers are not.
@@ -24,7 +24,7 @@ type Zone =
 function zoneOf(rel: string): Zone {
   const parts = rel.split('/');
   if (parts[0] === 'src') {
-    if (parts.length === 2 && parts[1] === 'cli.ts') return { kind: 'cli' };
+    if ((parts.length === 2 && parts[1] === 'cli.ts') || (parts.length >= 3 && parts[1] === 'cli')) return { kind: 'cli' };
     if (parts.length >= 3) {
       const rank = (LAYERS as readonly string[]).indexOf(parts[1]!);
       if (rank >= 0) return { kind: 'layer', layer: parts[1]!, rank };

@@ -75,7 +75,7 @@ describe('blocks and their results', () => {
   let results: BlockResult[];
   const resultOf = async (b: typeof b0): Promise<BlockResult> => {
     const r = await runCampaign({ base: b.config, firstSeed: b.firstSeed, seeds: b.count, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, pool);
-    return { schema: 1, campaign: b.campaign, index: b.index, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, artifacts: r.groups.map((g) => makeArtifact({ ...b.config, seed: g.seed }, g.rule).artifact) };
+    return { schema: 1, campaign: b.campaign, index: b.index, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, coverage: r.coverage, artifacts: r.groups.map((g) => makeArtifact({ ...b.config, seed: g.seed }, g.rule).artifact) };
   };
   beforeAll(async () => {
     pool = campaignPool(2);
@@ -100,6 +100,9 @@ describe('blocks and their results', () => {
     expect(merged.groups).toEqual(local.groups);
     expect(merged.errors).toEqual(local.errors);
     expect(merged.firstFailingSeed).toBe(local.firstFailingSeed);
+    expect(merged.coverage).toEqual(local.coverage);
+    expect(merged.neverPreempted).toEqual(local.neverPreempted);
+    expect(merged.coverage.length, 'the campaign passed preemption points').toBeGreaterThan(0);
     expect(local.groups.length, 'the mutant fires within 20 seeds').toBeGreaterThan(0);
     for (const g of merged.groups) expect(tally.artifacts.get(g.location)!.config.seed).toBe(g.seed);
   });
@@ -112,8 +115,8 @@ describe('blocks and their results', () => {
     expect(refusal(() => checkBlockResult('r', { ...r, seedsRun: 9 }, b))).toMatch(/seedsRun: 9, but the block has 10 seeds/);
     expect(refusal(() => checkBlockResult('r', { ...r, groups: [{ ...r.groups[0]!, seed: 99 }] }, b))).toMatch(/seed 99 is outside the block's seeds/);
     const alien = { ...r.artifacts[0]!, config: { ...r.artifacts[0]!.config, seed: r.groups[0]!.seed + 1 } };
-    expect(refusal(() => checkBlockResult('r', { ...r, artifacts: [alien] }, b))).toMatch(/its config is not the campaign's/);
-    expect(refusal(() => checkBlockResult('r', { ...r, artifacts: [] }, b))).toMatch(/artifacts: 0 for 1 groups/);
+    expect(refusal(() => checkBlockResult('r', { ...r, artifacts: [alien, ...r.artifacts.slice(1)] }, b))).toMatch(/its config is not the campaign's/);
+    expect(refusal(() => checkBlockResult('r', { ...r, artifacts: [] }, b))).toBe(`r: artifacts: 0 for ${r.groups.length} groups`);
   });
 
   it('an artifact with a config that fails the checks is refused', () => {

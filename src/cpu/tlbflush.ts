@@ -9,7 +9,8 @@
 import { CPU_FIELD, MM_FIELD, TlbState, HDR } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { mark } from '../machine/marks.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable, irqsDisabled } from '../sync/preempt.ts';
 import { SpinWatch } from '../sync/spin.ts';
 import { tlbFlushAll, tlbFlushOne } from './tlb.ts';
@@ -96,6 +97,7 @@ export function serviceIpis(ctx: Kctx): number {
         ctx.cpuStats.tlbFlushesLocal++;
       } else if (!ctx.traits.skipLazyLeave) {
         leaveMm(ctx);
+        mark('lazyLeave');
         ctx.cpuStats.lazyLeaves++;
       }
     }
@@ -152,7 +154,8 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
 /** flush_tlb_mm (vpn -1) and flush_tlb_page: local flush or leave_mm, then the other cpus in mm_cpumask (or `staleMask`, a mutant's). */
 function* flushTlb(ctx: Kctx, mm: number, vpn: number, staleMask?: number): Path {
   const startUs = ctx.trace ? ctx.now() : 0;
-  preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
+  const caller = fnEnter(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
+  if (!ctx.traits.flushPreemptible) preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   if (activeMm(ctx) === mm) {
     if (ctx.mm !== mm) leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
     else if (vpn < 0) localFlush(ctx);
@@ -162,7 +165,8 @@ function* flushTlb(ctx: Kctx, mm: number, vpn: number, staleMask?: number): Path
   if (mask !== 0 && !ctx.traits.noIpi) yield* flushTlbOthers(ctx, mask, mm, vpn);
   yield Step.TLB;
   ctx.trace?.slice(vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page', 'tlb', startUs, ctx.now(), { mm, targets: mask });
-  yield* preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
+  if (!ctx.traits.flushPreemptible) yield* preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
+  ctx.fn = caller;
 }
 
 /** flush_tlb_mm(mm). */

@@ -1,42 +1,44 @@
 // Systematic exploration with a preemption bound (CHESS, Musuvathi and
 // Qadeer, PLDI 2007): every schedule of the scenario with at most k
-// preemptions, run one after another by re-execution. A choice is a
-// preemption when the cpu that stepped last could step again and another
-// runs instead; choosing among cpus when the last one has no work, or only
-// waited (a failed spin, a yield: it cannot progress alone), is free, and the
-// default then moves on round robin, so spin loops cannot livelock a run.
-// Each run follows a prefix of choices and then never preempts; backtracking
-// takes the deepest choice with an untried alternative within the bound.
-// The space is exhausted when no such choice is left, or the run stops at
-// --max-schedules and says so.
+// preemptions, run one after another by re-execution. A preemption is a
+// switch away from a task that could have continued: another cpu taking the
+// step while the cpu that stepped last could step again, or another task of
+// a cpu taking over at a preemption point of its current task. Choosing
+// among cpus when the last one has no work, or only waited (a failed spin, a
+// yield: it cannot progress alone), is free, and the default then moves on
+// round robin, so spin loops cannot livelock a run; the kernel's own
+// switches (sleeps, yields, the tick) are not choices. Interrupts are taken
+// at once. Each run follows a prefix of decisions and then never preempts;
+// backtracking takes the deepest decision with an untried alternative
+// within the bound. The space is exhausted when no such decision is left,
+// or the run stops at --max-schedules and says so.
 
 import type { RunConfig } from '../machine/config.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { runDeterministic } from './deterministic.ts';
 import { groupViolations, type FoundGroup } from './campaign.ts';
-import type { Chooser } from './strategy.ts';
+import { DecisionLog, type Chooser, type RecordedSchedule } from './strategy.ts';
+
+/** A task decision's option for letting the current task go on. */
+const CONTINUE = -1;
 
 interface ChoicePoint {
-  ready: number[];
+  /** cpus (a cpu decision), or CONTINUE and the tasks that could preempt (a task decision). */
+  options: number[];
+  /** Whether taking each option is a preemption. */
+  preempts: boolean[];
   chosen: number;
-  last: number;
-  /** The last cpu only waited on its step: leaving it is not a preemption. */
-  lastWaited: boolean;
   preemptionsBefore: number;
   tried: Set<number>;
-}
-
-function isPreemption(p: Pick<ChoicePoint, 'ready' | 'last' | 'lastWaited'>, cpu: number): boolean {
-  return p.last >= 0 && cpu !== p.last && !p.lastWaited && p.ready.includes(p.last);
 }
 
 /** Steps one explored run may take: the scenarios bounded exploration suits are small. */
 export const BOUNDED_RUN_STEPS_MAX = 200_000;
 
 class BoundedChooser implements Chooser {
-  /** The cpu chosen at every step. */
-  readonly chosen: number[] = [];
-  /** The steps where another choice was possible, in step order. */
+  /** Every decision of the run in order: a cpu, or a task decision's choice. */
+  readonly trail: number[] = [];
+  /** The decisions where another option was possible, by position in the trail. */
   readonly points = new Map<number, ChoicePoint>();
   private last = -1;
   private lastWaited = false;
@@ -45,23 +47,41 @@ class BoundedChooser implements Chooser {
   waited(cpu: number): void {
     if (cpu === this.last) this.lastWaited = true;
   }
-  choose(ready: readonly number[], step: number): number {
+  choose(ready: readonly number[]): number {
     // after a wait the next cpu round robin is the only choice: branching on every spin would never end
     const forced = this.lastWaited && ready.length > 1;
-    const preferred = ready.includes(this.last) && !this.lastWaited ? this.last : (ready.find((c) => c > this.last) ?? ready[0]!);
-    const cpu = step < this.prefix.length ? this.prefix[step]! : preferred;
-    modelAssert(ready.includes(cpu), 'bounded exploration diverged from its prefix', () => `step ${step}: cpu ${cpu} has no work`);
-    this.chosen.push(cpu);
-    if (ready.length > 1 && !forced) {
-      const point = this.kept.get(step) ?? { ready: [...ready], chosen: cpu, last: this.last, lastWaited: false, preemptionsBefore: this.preemptions, tried: new Set<number>() };
-      point.chosen = cpu;
-      point.tried.add(cpu);
-      this.points.set(step, point);
-      if (isPreemption(point, cpu)) this.preemptions++;
-    }
+    const lastCanGoOn = ready.includes(this.last) && !this.lastWaited;
+    const preferred = lastCanGoOn ? this.last : (ready.find((c) => c > this.last) ?? ready[0]!);
+    const at = this.trail.length;
+    const cpu = at < this.prefix.length ? this.prefix[at]! : preferred;
+    modelAssert(ready.includes(cpu), 'bounded exploration diverged from its prefix', () => `decision ${at}: cpu ${cpu} has no work`);
+    this.trail.push(cpu);
+    if (ready.length > 1 && !forced) this.branch(at, [...ready], ready.map((c) => this.last >= 0 && c !== this.last && lastCanGoOn), cpu);
     this.last = cpu;
     this.lastWaited = false;
     return ready.indexOf(cpu);
+  }
+  preempt(_cpu: number, _current: number, others: readonly number[]): number {
+    const at = this.trail.length;
+    const task = at < this.prefix.length ? this.prefix[at]! : CONTINUE;
+    modelAssert(task === CONTINUE || others.includes(task), 'bounded exploration diverged from its prefix', () => `decision ${at}: task ${task} cannot run`);
+    this.trail.push(task);
+    this.branch(at, [CONTINUE, ...others], [false, ...others.map(() => true)], task);
+    return task === CONTINUE ? -1 : others.indexOf(task);
+  }
+  /** Preemptions are explored at the preemption points themselves; no wake-up sets need_resched ahead of one. */
+  resched(): boolean {
+    return false;
+  }
+  takeInterrupt(): boolean {
+    return true;
+  }
+  private branch(at: number, options: number[], preempts: boolean[], chosen: number): void {
+    const point = this.kept.get(at) ?? { options, preempts, chosen, preemptionsBefore: this.preemptions, tried: new Set<number>() };
+    point.chosen = chosen;
+    point.tried.add(chosen);
+    this.points.set(at, point);
+    if (point.preempts[point.options.indexOf(chosen)]) this.preemptions++;
   }
 }
 
@@ -70,37 +90,39 @@ export interface BoundedResult {
   exhausted: boolean;
   steps: number;
   groups: FoundGroup[];
-  /** The choices (one cpu per step) of the first schedule that showed each group, by location. */
-  firstSchedules: Map<string, number[]>;
+  /** The decisions of the first schedule that showed each group, by location. */
+  firstSchedules: Map<string, RecordedSchedule>;
 }
 
 export function exploreBounded(config: RunConfig, preemptions: number, maxSchedules: number, onViolation?: (found: FoundGroup, schedule: number) => void): BoundedResult {
   const groups = new Map<string, FoundGroup>();
-  const firstSchedules = new Map<string, number[]>();
+  const firstSchedules = new Map<string, RecordedSchedule>();
   let prefix: number[] = [];
   let kept = new Map<number, ChoicePoint>();
   let schedules = 0;
   let steps = 0;
   for (; schedules < maxSchedules; ) {
     const chooser = new BoundedChooser(prefix, kept);
-    const r = runDeterministic({ ...config, maxSteps: Math.min(config.maxSteps, BOUNDED_RUN_STEPS_MAX) }, { chooser });
+    const log = new DecisionLog();
+    const r = runDeterministic({ ...config, maxSteps: Math.min(config.maxSteps, BOUNDED_RUN_STEPS_MAX) }, { chooser, record: log });
     schedules++;
     steps += r.steps;
     for (const g of groupViolations(groups, r.violations, schedules)) {
-      firstSchedules.set(g.location, [...chooser.chosen]);
+      firstSchedules.set(g.location, log.schedule());
       onViolation?.(g, schedules);
     }
-    // backtrack: the deepest choice with an untried alternative within the bound
+    // backtrack: the deepest decision with an untried alternative within the bound
     let next: number[] | null = null;
     const at = [...chooser.points.keys()];
     for (let i = at.length - 1; i >= 0 && next === null; i--) {
-      const step = at[i]!;
-      const p = chooser.points.get(step)!;
-      for (const alt of p.ready) {
+      const pos = at[i]!;
+      const p = chooser.points.get(pos)!;
+      for (let o = 0; o < p.options.length; o++) {
+        const alt = p.options[o]!;
         if (p.tried.has(alt)) continue;
-        if (p.preemptionsBefore + (isPreemption(p, alt) ? 1 : 0) > preemptions) continue;
+        if (p.preemptionsBefore + (p.preempts[o] ? 1 : 0) > preemptions) continue;
         p.tried.add(alt);
-        next = [...chooser.chosen.slice(0, step), alt];
+        next = [...chooser.trail.slice(0, pos), alt];
         kept = new Map(at.slice(0, i + 1).map((s) => [s, chooser.points.get(s)!]));
         break;
       }

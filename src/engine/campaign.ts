@@ -4,12 +4,14 @@
 // i/n keeps the seeds s with (s - 1) mod n == i - 1, so n machines can share
 // a campaign and their results merge. A failure is re-run in the main thread
 // with its choices recorded, which makes it an artifact replay reproduces.
+// Each seed also reports the preemption points it passed and those it
+// preempted at, so a campaign can say which points it never preempted.
 
 import { Piscina } from 'piscina';
 import { WORKER_EXEC_ARGV, workerFile } from './worker-env.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { runDeterministic } from './deterministic.ts';
-import { DecisionLog } from './strategy.ts';
+import { DecisionLog, type RecordedSchedule } from './strategy.ts';
 import type { RunResult } from './result.ts';
 
 export interface SeedJob {
@@ -23,6 +25,8 @@ export interface SeedOutcome {
   violations: { rule: string; detail: string; step: number }[];
   violationCount: number;
   error: { name: string; message: string } | null;
+  /** The preemption points the run passed, each with whether it was preempted there. */
+  points: { point: string; preempted: boolean }[];
 }
 
 const OUTCOME_VIOLATIONS = 4;
@@ -36,7 +40,41 @@ export function huntSeed(job: SeedJob): SeedOutcome {
     violations: r.violations.slice(0, OUTCOME_VIOLATIONS).map((v) => ({ rule: v.rule, detail: v.detail, step: v.step })),
     violationCount: r.violations.length + r.violationsDropped,
     error: r.error && r.error.name !== 'SoftLockup' ? { name: r.error.name, message: r.error.message } : null,
+    points: (r.preemptionPoints ?? []).map((p) => ({ point: p.point, preempted: p.preempted > 0 })),
   };
+}
+
+/** Preemption coverage over a campaign: per point, the seeds that passed it and the seeds that preempted there. */
+export class Coverage {
+  private readonly by = new Map<string, { passed: number; preempted: number }>();
+  add(points: SeedOutcome['points']): void {
+    for (const p of points) {
+      let c = this.by.get(p.point);
+      if (!c) this.by.set(p.point, (c = { passed: 0, preempted: 0 }));
+      c.passed++;
+      if (p.preempted) c.preempted++;
+    }
+  }
+  /** Every point passed, with the seeds that preempted there (`seeds`) and the seeds that passed it. */
+  points(): CoveragePoint[] {
+    return [...this.by].map(([point, c]) => ({ point, seeds: c.preempted, seedsPassed: c.passed })).sort((a, b) => a.point.localeCompare(b.point));
+  }
+  neverPreempted(): string[] {
+    return this.points().filter((p) => p.seeds === 0).map((p) => p.point);
+  }
+}
+
+export interface CoveragePoint {
+  point: string;
+  /** Seeds that preempted at this point. */
+  seeds: number;
+  /** Seeds that passed it. */
+  seedsPassed: number;
+}
+
+/** PCT's horizon k when the user gives none: the steps one random run of the same scenario takes. */
+export function pctHorizonSteps(config: RunConfig, seed: number): number {
+  return runDeterministic({ ...config, strategy: { kind: 'random' }, seed }).steps;
 }
 
 export interface Shard {
@@ -96,6 +134,8 @@ export interface CampaignResult {
   errors: { seed: number; name: string; message: string }[];
   firstFailingSeed: number | null;
   stoppedEarly: boolean;
+  coverage: CoveragePoint[];
+  neverPreempted: string[];
 }
 
 export interface CampaignOptions {
@@ -120,6 +160,7 @@ export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, p
   const own = pool ?? campaignPool(opts.jobs);
   const groups = new Map<string, FoundGroup>();
   const errors: CampaignResult['errors'] = [];
+  const coverage = new Coverage();
   let seedsRun = 0;
   let next = opts.firstSeed;
   const last = opts.firstSeed + opts.seeds - 1;
@@ -142,6 +183,7 @@ export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, p
     for (let seed = nextSeed(); seed !== null; seed = nextSeed()) {
       const o = (await own.run({ config: { ...opts.base, seed } } satisfies SeedJob)) as SeedOutcome;
       seedsRun++;
+      coverage.add(o.points);
       const fresh = groupViolations(groups, o.violations, seed)[0] ?? null;
       if (o.error) errors.push({ seed, ...o.error });
       opts.onSeed?.(o, fresh);
@@ -164,25 +206,33 @@ export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, p
     errors: errors.sort((a, b) => a.seed - b.seed),
     firstFailingSeed: failing.length ? Math.min(...failing) : null,
     stoppedEarly: stop,
+    coverage: coverage.points(),
+    neverPreempted: coverage.neverPreempted(),
   };
 }
 
-/** A failing seed as a replayable artifact: the config, the seed, and every scheduling choice. */
-export interface Artifact {
-  schema: 2;
+/** Artifacts record task preemptions and interrupt timing since schema 3; older ones cannot be replayed. */
+export const ARTIFACT_SCHEMA = 3;
+
+/** A failing seed as a replayable artifact: the config, the seed, and every scheduling decision. */
+export interface Artifact extends RecordedSchedule {
+  schema: typeof ARTIFACT_SCHEMA;
   kind: 'artifact';
   config: RunConfig;
   /** The violation it was saved for. */
   rule: string;
   step: number;
   detail: string;
-  /** Run-length encoded cpu choices: [cpu, count, ...]. */
-  decisions: number[];
 }
 
 export function makeArtifact(config: RunConfig, rule: string): { artifact: Artifact; result: RunResult } {
   const log = new DecisionLog();
   const result = runDeterministic(config, { record: log });
+  return { artifact: artifactOf(config, rule, result, log.schedule()), result };
+}
+
+/** The artifact of a run whose decisions were recorded as `schedule`, saved for `rule`. */
+export function artifactOf(config: RunConfig, rule: string, result: Pick<RunResult, 'violations'>, schedule: RecordedSchedule): Artifact {
   const v = result.violations.find((x) => x.rule === rule) ?? result.violations[0];
-  return { artifact: { schema: 2, kind: 'artifact', config, rule: v?.rule ?? rule, step: v?.step ?? -1, detail: v?.detail ?? '', decisions: log.runs }, result };
+  return { schema: ARTIFACT_SCHEMA, kind: 'artifact', config, rule: v?.rule ?? rule, step: v?.step ?? -1, detail: v?.detail ?? '', ...schedule };
 }

@@ -3,26 +3,27 @@
 // runnable task, a pending interrupt, an expired timer). Time is virtual and
 // parallel: each cpu with work takes one step per microsecond on average, so
 // a step advances the clock by 1 / (cpus with work); when every cpu is idle
-// time jumps to the next timer. The same seed gives the same run, byte for
-// byte.
+// time jumps to the next timer. The strategy also decides preemptions of
+// tasks and the timing of interrupts inside each cpu's step (strategy.ts).
+// The same seed gives the same run, byte for byte.
 
 import { HDR } from '../machine/layout.ts';
 import { Step } from '../machine/step.ts';
 import type { RunConfig } from '../machine/config.ts';
-import { DecisionLog, makeChooser, type Chooser } from './strategy.ts';
+import { DecisionLog, makeChooser, recording, type Chooser, type RecordedSchedule, type SchedView } from './strategy.ts';
 import { SoftLockup } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
 import { checkQuiescent } from '../mm/syscall.ts';
 import { bootMachine } from './boot.ts';
-import { CpuRunner } from './runner.ts';
+import { CpuRunner, type PointCount } from './runner.ts';
 import { cpuStateDump } from './dump.ts';
 import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
 
 export const VIOLATION_RECORD_LIMIT = 100;
 
 export interface DeterministicOptions {
-  /** Choices to follow first (run-length encoded, from an artifact). */
-  replay?: readonly number[];
+  /** Decisions to follow first (from an artifact). */
+  replay?: RecordedSchedule;
   /** Record every choice here. */
   record?: DecisionLog;
   /** Choose with this instead of the config's strategy (bounded exploration). */
@@ -61,7 +62,11 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const runners: CpuRunner[] = [];
   const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1), (v) => runners[v.cpu]?.traceViolation(v));
   for (let cpu = 0; cpu < config.cpus; cpu++) runners.push(new CpuRunner(m, cpu, config, tasks, oracle, () => clockUs));
-  const chooser = opts.chooser ?? makeChooser(config, opts.replay);
+  const base = opts.chooser ?? makeChooser(config, tasks.length, opts.replay);
+  const chooser = opts.record ? recording(base, opts.record) : base;
+  const view: SchedView = { nextTask: (cpu) => runners[cpu]!.nextTask(), preemptors: (cpu) => runners[cpu]!.preemptors() };
+  chooser.attach?.(view);
+  for (const r of runners) r.decideWith(chooser);
   const readyCpus: number[] = [];
   let error: RunResult['error'] = null;
   const ready: CpuRunner[] = [];
@@ -95,9 +100,8 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
         }
       }
       const chosen = ready[chooser.choose(readyCpus, steps)]!;
-      opts.record?.record(chosen.cpu);
       const kind = chosen.step();
-      if (kind === Step.SPIN || kind === Step.YIELD || kind === -1) chooser.waited?.(chosen.cpu);
+      if (kind === Step.SPIN || kind === Step.YIELD || kind === -1) chooser.waited?.(chosen.cpu, chosen.ctx.task);
       steps++;
       clockUs += 1 / ready.length;
     }
@@ -107,5 +111,22 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
     if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);
   }
   const reports: CpuReport[] = runners.map((r, i) => (i === 0 ? r.report(0, oracle.violations, oracle.dropped, null) : r.report(0, [], 0, null)));
-  return assemble(config, reports, [], { steps, elapsedMs: performance.now() - t0, clockUs, maxConcurrentCpus: 1, error });
+  const result = assemble(config, reports, [], { steps, elapsedMs: performance.now() - t0, clockUs, maxConcurrentCpus: 1, error });
+  result.preemptionPoints = mergePoints(runners.flatMap((r) => r.preemptionPoints()));
+  return result;
+}
+
+/** Every cpu's preemption points summed by point, in name order. */
+function mergePoints(points: PointCount[]): PointCount[] {
+  const by = new Map<string, PointCount>();
+  for (const p of points) {
+    const q = by.get(p.point);
+    if (q) {
+      q.passed += p.passed;
+      q.preempted += p.preempted;
+    } else {
+      by.set(p.point, { ...p });
+    }
+  }
+  return [...by.values()].sort((a, b) => a.point.localeCompare(b.point));
 }

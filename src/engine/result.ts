@@ -68,6 +68,8 @@ export interface RunResult {
   threads: number;
   maxConcurrentCpus: number;
   error: RunError | null;
+  /** Deterministic mode: the preemption points passed (`function:KIND`), and how often each was preempted. */
+  preemptionPoints?: { point: string; passed: number; preempted: number }[];
 }
 
 export function assemble(config: RunConfig, reports: CpuReport[], finalViolations: Violation[], extra: { steps: number; elapsedMs: number; clockUs: number; maxConcurrentCpus: number; error: RunResult['error'] }): RunResult {

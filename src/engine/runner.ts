@@ -8,15 +8,22 @@
 // full). context_switch saves the task's preempt_count (thread_info) and
 // does switch_mm, or enter_lazy_tlb for a kernel thread. Tasks never
 // migrate. The engine decides who steps when; the runner only knows how.
+// In deterministic mode a strategy (`decider`) also decides, at each
+// preemption point the model allows, whether another runnable task of this
+// cpu preempts the current one, and at which step point a pending interrupt
+// is taken (at most IRQ_DEFER_STEPS_MAX steps late). Every preemption point
+// passed where another task could have run is counted by the kernel
+// function it is in, with the preemptions taken there, for coverage.
 
 import { CPU_FIELD, HDR, TASK_FIELD, TaskKind, TaskState, type Machine } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
-import { Step, type Path, type StepKind } from '../machine/step.ts';
+import { Step, STEP_NAMES, type Path, type StepKind } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert, SoftLockup, modelAssert } from '../machine/errors.ts';
+import { mark } from '../machine/marks.ts';
 import { newCounters, type Counters } from '../stats/counters.ts';
 import type { Oracle, Violation } from '../oracle/rules.ts';
-import { newKctx, type Kctx } from '../sync/context.ts';
+import { newKctx, USER_FN, type Kctx } from '../sync/context.ts';
 import { sectionClose, sectionOpen } from '../sync/preempt.ts';
 import { wakeUpProcess, HUNG_TASK_LOCKUPS } from '../sync/sched.ts';
 import { switchMm, enterLazyTlb, serviceIpis, activeMm } from '../cpu/tlbflush.ts';
@@ -25,6 +32,17 @@ import { findWorkload } from '../workloads/index.ts';
 import { kworkerThread, probeThread } from '../workloads/kthreads.ts';
 import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
 import type { CpuReport, RunError } from './result.ts';
+import { IRQ_DEFER_STEPS_MAX, type Chooser } from './strategy.ts';
+
+/** Preemption points passed with another task runnable, and preemptions taken there, by kernel function and step kind: `function:KIND`. */
+export interface PointCount {
+  point: string;
+  passed: number;
+  preempted: number;
+}
+
+/** The deterministic strategy's say inside a cpu's step. */
+export type StepDecider = Pick<Chooser, 'preempt' | 'resched' | 'takeInterrupt'>;
 
 /** The scheduler tick (HZ = 1000). */
 export const TICK_US = 1000;
@@ -51,7 +69,12 @@ interface Slot {
   gatherDepth: number;
   timerWakeAtUs: number;
   sleptAtUs: number;
+  /** ctx.fn while it is switched out. */
+  fn: string;
 }
+
+/** How a kernel thread's step points are named: after its thread function. */
+const KTHREAD_FN: Record<number, string> = { [TaskKind.KWORKER]: 'worker_thread', [TaskKind.PROBE]: 'probe_thread' };
 
 export class CpuRunner {
   readonly ctx: Kctx;
@@ -70,6 +93,13 @@ export class CpuRunner {
   private kthreadsStopped = false;
   private readonly crashAtStep: number;
   private readonly hasKthreads: boolean;
+  /** The strategy's decisions, in deterministic mode; null in parallel mode, where the host decides. */
+  private decider: StepDecider | null = null;
+  /** Steps the pending interrupts have been put off. */
+  private irqDeferred = 0;
+  /** By kernel function: [passed, preempted] for each step kind. */
+  private readonly points = new Map<string, Int32Array>();
+  private readonly othersBuf: number[] = [];
 
   /**
    * `clockEvery`: look at the clock (tick, timers) every this many steps. A
@@ -98,7 +128,7 @@ export class CpuRunner {
       .map(({ spec, index }) => {
         const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
         this.records.push(rec);
-        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0 } satisfies Slot;
+        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : KTHREAD_FN[spec.kind] } satisfies Slot;
       });
     this.hasKthreads = this.slots.some((s) => s.spec.kind !== TaskKind.USER);
     this.crashAtStep = config.crash && config.crash.cpu === cpu ? config.crash.step : -1;
@@ -227,16 +257,21 @@ export class CpuRunner {
       prev.ptlFreedThisHold = ctx.ptlFreedThisHold;
       prev.gatherDepth = ctx.gatherDepth;
       prev.timerWakeAtUs = ctx.timerWakeAtUs;
+      prev.fn = ctx.fn;
       mem[m.task(prev.index, TASK_FIELD.PREEMPT_COUNT)] = prev.preemptCount;
       ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth });
       if (preempted) {
         prev.rec.stats.involuntarySwitches++;
-        if (prev.gatherDepth > 0) prev.rec.stats.preemptionsInGather++;
+        if (prev.gatherDepth > 0) {
+          mark('preemptedInGather');
+          prev.rec.stats.preemptionsInGather++;
+        }
       } else if (!prev.exited) {
         prev.rec.stats.voluntarySwitches++; // it slept or yielded
       }
       // a task that sleeps while atomic (a reported bug) takes its preempt_count and irq state with it;
       // finish_task_switch turns interrupts on for the next one
+      if (preempted && prev.at !== Step.YIELD) this.countPoint(prev.fn, prev.at, 1);
       if (prev.preemptCount > 0 || prev.irqsDisabled > 0) sectionClose(ctx, 'schedule');
       mem[irqAt] = 0;
     }
@@ -254,6 +289,7 @@ export class CpuRunner {
     ctx.ptlHeld = next.ptlHeld;
     ctx.ptlFreedThisHold = next.ptlFreedThisHold;
     ctx.gatherDepth = next.gatherDepth;
+    ctx.fn = next.fn;
     ctx.timerWakeAtUs = Infinity;
     next.timerWakeAtUs = Infinity;
     mem[irqAt] = next.irqsDisabled;
@@ -302,12 +338,13 @@ export class CpuRunner {
   step(): StepKind | -1 {
     const { ctx } = this;
     if (this.steps === this.crashAtStep) throw new Error(`injected crash on cpu ${this.cpu} at its step ${this.steps}`);
-    const irqsOn = this.irqsEnabled();
-    if (irqsOn) serviceIpis(ctx);
-    if (irqsOn && ++this.calls % this.clockEvery === 0) {
-      const nowUs = ctx.now();
-      if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
-      if (this.earliestTimerUs <= nowUs) this.fireTimers(nowUs);
+    if (this.irqsEnabled() && this.takeInterruptsNow()) {
+      serviceIpis(ctx);
+      if (++this.calls % this.clockEvery === 0) {
+        const nowUs = ctx.now();
+        if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
+        if (this.earliestTimerUs <= nowUs) this.fireTimers(nowUs);
+      }
     }
     if (this.kthreadsToStop()) {
       this.kthreadsStopped = true; // kthread_stop: wake each so it sees kthread_should_stop()
@@ -323,10 +360,8 @@ export class CpuRunner {
         // sched_yield: the task stays runnable, so the kernel counts it as involuntary (nivcsw)
         const next = this.pickNext();
         if (next) this.contextSwitch(next, true);
-      } else if (Atomics.load(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED)) !== 0 && this.preemptibleAt(curr.at)) {
-        const next = this.pickNext();
-        if (next) this.contextSwitch(next, true);
-        else Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 0);
+      } else {
+        this.reschedule(curr);
       }
     } else {
       const next = this.pickNext();
@@ -342,6 +377,117 @@ export class CpuRunner {
     }
     s.at = r.value;
     return r.value;
+  }
+
+  /**
+   * The scheduler's look at a running task: with need_resched set, switch if
+   * the point allows it; otherwise a deterministic strategy may preempt here
+   * (at a preemption point) or have a wake-up set need_resched (elsewhere).
+   */
+  private reschedule(curr: Slot): void {
+    const { ctx } = this;
+    const needAt = ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED);
+    const needResched = Atomics.load(ctx.mem, needAt) !== 0;
+    if (!needResched && (this.decider === null || curr.at === -1 || this.slots.length < 2)) return; // a task that has not run yet is at no point of its own
+    if (this.preemptibleAt(curr.at)) {
+      if (!needResched) return this.preemptIfChosen(curr);
+      const next = this.pickNext();
+      if (next) {
+        this.countPoint(ctx.fn, curr.at, 0);
+        this.contextSwitch(next, true);
+      } else {
+        Atomics.store(ctx.mem, needAt, 0);
+      }
+    } else if (!needResched) {
+      const others = this.runnableOthers();
+      if (others.length > 0 && this.decider!.resched(this.cpu, curr.index, others)) {
+        mark('wakeupSetNeedResched');
+        Atomics.store(ctx.mem, needAt, 1);
+      }
+    }
+  }
+
+  /** Let a deterministic strategy decide preemptions and interrupt timing on this cpu. */
+  decideWith(decider: StepDecider): void {
+    this.decider = decider;
+  }
+
+  /**
+   * Whether pending interrupts are taken at this step point: at once, unless
+   * a task runs here and the strategy puts them off, which it may do for at
+   * most IRQ_DEFER_STEPS_MAX steps of this cpu.
+   */
+  private takeInterruptsNow(): boolean {
+    if (this.decider === null || this.curr === null) return true;
+    const nowUs = this.ctx.now();
+    if (!this.hasPendingIpi() && nowUs < this.nextTickUs && this.earliestTimerUs > nowUs) return true;
+    if (this.irqDeferred >= IRQ_DEFER_STEPS_MAX || this.decider.takeInterrupt(this.cpu, this.irqDeferred)) {
+      this.irqDeferred = 0;
+      return true;
+    }
+    this.irqDeferred++;
+    mark('interruptPutOff');
+    return false;
+  }
+
+  /** The other tasks that are runnable now, by task number (a view into a reused buffer). */
+  private runnableOthers(): readonly number[] {
+    const out = this.othersBuf;
+    out.length = 0;
+    for (const s of this.slots) if (s !== this.curr && this.runnable(s)) out.push(s.index);
+    return out;
+  }
+
+  /** At a preemption point with need_resched clear: the strategy may switch to another runnable task (the tick or a wake-up would have set it). */
+  private preemptIfChosen(curr: Slot): void {
+    const others = this.runnableOthers();
+    if (others.length === 0) return;
+    this.countPoint(this.ctx.fn, curr.at, 0);
+    const i = this.decider!.preempt(this.cpu, curr.index, others);
+    if (i < 0) return;
+    const next = this.slots.find((s) => s.index === others[i]);
+    modelAssert(next !== undefined && next !== curr, 'a preemption chose a task that cannot run here', () => `task ${others[i]} on cpu ${this.cpu}`);
+    this.contextSwitch(next, true);
+  }
+
+  private countPoint(fn: string, at: StepKind | -1, preempted: 0 | 1): void {
+    if (this.decider === null || at < 0) return;
+    let counts = this.points.get(fn);
+    if (!counts) this.points.set(fn, (counts = new Int32Array(2 * STEP_NAMES.length)));
+    counts[2 * at + preempted]!++;
+  }
+
+  /** The task this cpu steps next unless a strategy preempts it, or -1 when it has only interrupts or timers to take. */
+  nextTask(): number {
+    const c = this.curr;
+    if (c !== null && !(c.at === Step.SLEEP && this.state(c) === TaskState.SLEEPING) && c.at !== Step.YIELD) return c.index;
+    const n = this.slots.length;
+    for (const s of this.slots) if (s.spec.kind === TaskKind.PROBE && s !== c && this.runnable(s)) return s.index;
+    for (let i = 1; i <= n; i++) {
+      const s = this.slots[(this.cursor + i) % n]!;
+      if (s !== c && this.runnable(s)) return s.index;
+    }
+    return c !== null && c.at === Step.YIELD ? c.index : -1;
+  }
+
+  /** The tasks that could preempt the current task where it stopped: none unless that is a preemption point. */
+  preemptors(): readonly number[] {
+    const c = this.curr;
+    if (c === null || c.at === -1 || c.at === Step.YIELD || !this.preemptibleAt(c.at)) return [];
+    if (c.at === Step.SLEEP && this.state(c) === TaskState.SLEEPING) return []; // it leaves the cpu anyway
+    return this.runnableOthers();
+  }
+
+  /** Preemption points passed on this cpu and how often each was preempted. */
+  preemptionPoints(): PointCount[] {
+    const out: PointCount[] = [];
+    for (const [fn, counts] of this.points) {
+      for (let kind = 0; kind < STEP_NAMES.length; kind++) {
+        const passed = counts[2 * kind]!;
+        if (passed > 0 || counts[2 * kind + 1]! > 0) out.push({ point: `${fn}:${STEP_NAMES[kind]}`, passed, preempted: counts[2 * kind + 1]! });
+      }
+    }
+    return out;
   }
 
   traceViolation(v: Violation): void {

@@ -2,13 +2,18 @@
 // cpus, half the pages, fewer tasks, fewer mms, fewer reader accesses, no
 // kernel threads, no probe) and keep a change when some seed of the smaller
 // config still fires the same rule. Greedy, bounded by the candidates tried
-// and the seeds per candidate; the result is the smallest artifact found.
+// and the seeds per candidate. Then the schedule: each preemption and each
+// wake-up's need_resched the strategy chose is dropped in turn, and the drop
+// is kept when the replay still fires the rule (the run is recorded again,
+// so the artifact replays exactly). The result is the smallest artifact
+// found.
 
 import type { RunConfig } from '../machine/config.ts';
 import { BadInput } from '../machine/errors.ts';
 import { makeConfig, type RunOptions } from './configure.ts';
 import { runDeterministic } from './deterministic.ts';
-import { makeArtifact, type Artifact } from './campaign.ts';
+import { artifactOf, makeArtifact, type Artifact } from './campaign.ts';
+import { DecisionLog, type RecordedSchedule } from './strategy.ts';
 
 export interface ShrinkStep {
   change: string;
@@ -93,5 +98,38 @@ export function shrink(start: Artifact, seedsPerCandidate: number, onStep?: (s: 
     }
     if (!progressed) break;
   }
-  return { artifact: makeArtifact(config, rule).artifact, steps };
+  const { artifact, dropped } = dropPreemptions(makeArtifact(config, rule).artifact);
+  if (dropped > 0) {
+    const step = { change: `${dropped} preemption${dropped === 1 ? '' : 's'} dropped`, seed: artifact.config.seed };
+    steps.push(step);
+    onStep?.(step);
+  }
+  return { artifact, steps };
+}
+
+/** Replays tried when shrinking one artifact's schedule. */
+const SCHEDULE_TRIES_MAX = 400;
+
+/** The artifact without every strategy preemption and need_resched it can do without, recorded again. */
+export function dropPreemptions(start: Artifact): { artifact: Artifact; dropped: number } {
+  let best = start;
+  let dropped = 0;
+  let tries = 0;
+  for (const field of ['preemptions', 'reschedules'] as const) {
+    const width = field === 'preemptions' ? 2 : 1;
+    for (let i = 0; i < best[field].length / width && tries < SCHEDULE_TRIES_MAX; tries++) {
+      const fewer = [...best[field].slice(0, i * width), ...best[field].slice((i + 1) * width)];
+      const candidate: RecordedSchedule = { ...best, [field]: fewer };
+      const log = new DecisionLog();
+      const r = runDeterministic(best.config, { replay: candidate, record: log });
+      const recorded = log.schedule();
+      if (!r.violations.some((v) => v.rule === start.rule) || recorded[field].length >= best[field].length) {
+        i++;
+        continue;
+      }
+      dropped += (best[field].length - recorded[field].length) / width;
+      best = artifactOf(best.config, start.rule, r, recorded);
+    }
+  }
+  return { artifact: best, dropped };
 }

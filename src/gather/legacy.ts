@@ -6,8 +6,9 @@
 // gather is in fast mode and frees each page as it is removed.
 
 import { CPU_FIELD } from '../machine/layout.ts';
+import { mark } from '../machine/marks.ts';
 import type { Path } from '../machine/step.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable } from '../sync/preempt.ts';
 import { flushTlbMm, cpusOnline } from '../cpu/tlbflush.ts';
 import { freePage, freePages } from '../page/alloc.ts';
@@ -51,13 +52,17 @@ class PerCpuGather implements MmuGather {
     const nr = this.mem[nrAt]!;
     this.mem[this.at(CPU_FIELD.GATHER_PAGES + nr)] = frame;
     this.mem[nrAt] = nr + 1;
-    if (nr + 1 >= FREE_PTE_NR) yield* this.flushMmu(ctx);
+    if (nr + 1 >= FREE_PTE_NR) {
+      if (ctx.ptlHeld > 0) mark('flushUnderPteLock');
+      yield* this.flushMmu(ctx);
+    }
     return 1;
   }
 
   *flushMmu(ctx: Kctx): Path {
     const needAt = this.at(CPU_FIELD.GATHER_NEED_FLUSH);
     if (this.mem[needAt] === 0) return;
+    const caller = fnEnter(ctx, 'tlb_flush_mmu');
     this.mem[needAt] = 0;
     const startUs = countFlush(ctx);
     yield* flushTlbMm(ctx, this.mm);
@@ -68,14 +73,17 @@ class PerCpuGather implements MmuGather {
       this.mem[this.at(CPU_FIELD.GATHER_NR)] = 0;
     }
     ctx.lat.recordUs('gatherFlush', ctx.now() - startUs);
+    ctx.fn = caller;
   }
 
   *finishMmu(ctx: Kctx): Path {
+    const caller = fnEnter(ctx, 'tlb_finish_mmu');
     yield* this.flushMmu(ctx);
     // check_pgt_cache() is a no-op on x86
     this.mem[this.at(CPU_FIELD.GATHER_IN_USE)] = 0;
     gatherDone(ctx, this);
     if (!ctx.traits.gatherPreemptible) yield* preemptEnable(ctx, 'tlb_finish_mmu'); // put_cpu_var(mmu_gathers)
+    ctx.fn = caller;
   }
 }
 

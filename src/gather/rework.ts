@@ -7,7 +7,8 @@
 import { PAGE_SIZE, PageState } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { mark } from '../machine/marks.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { flushTlbMm, cpusOnline, mmCpumask } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, freePages } from '../page/alloc.ts';
 import { countFlush, gatherDone, type MmuGather } from './gather.ts';
@@ -47,6 +48,7 @@ class OnStackGather implements MmuGather {
   *allocBatch(ctx: Kctx): Path {
     const frame = yield* allocPage(ctx, 'GFP_NOWAIT', PageState.BATCH);
     if (frame === 0) {
+      mark('batchPageFallback');
       ctx.stats.batchAllocFailures++;
       return;
     }
@@ -70,6 +72,7 @@ class OnStackGather implements MmuGather {
 
   *flushMmu(ctx: Kctx): Path {
     if (!this.needFlush) return;
+    const caller = fnEnter(ctx, 'tlb_flush_mmu');
     this.needFlush = false;
     const startUs = countFlush(ctx);
     if (ctx.traits.freeBeforeFlush && !this.fastMode) {
@@ -85,9 +88,11 @@ class OnStackGather implements MmuGather {
       if (this.pages === this.local) yield* this.allocBatch(ctx);
     }
     ctx.lat.recordUs('gatherFlush', ctx.now() - startUs);
+    ctx.fn = caller;
   }
 
   *finishMmu(ctx: Kctx): Path {
+    const caller = fnEnter(ctx, 'tlb_finish_mmu');
     yield* this.flushMmu(ctx);
     // check_pgt_cache() is a no-op on x86
     if (this.pages !== this.local) {
@@ -96,6 +101,7 @@ class OnStackGather implements MmuGather {
       this.pages = this.local;
     }
     gatherDone(ctx, this);
+    ctx.fn = caller;
   }
 }
 

@@ -23,6 +23,7 @@ const base = {
   unlockBeforeClear: false,
   staleCpumask: false,
   fullmmNoFlush: false,
+  flushPreemptible: false,
 };
 
 const legacy: VariantTraits = {
@@ -54,6 +55,7 @@ export const VARIANTS: readonly VariantTraits[] = [
   mutant(rework, 'lost-force-flush', 'zap_pte_range ignores a full batch: the pages that do not fit are dropped, never freed', { lostForceFlush: true }, { pages: 1000 }),
   mutant(rework, 'unlock-before-clear', 'zap_pte_range drops the pte lock between reading a pte and clearing it', { unlockBeforeClear: true }, { workload: 'madvise', overlap: true, pages: 64 }),
   mutant(rework, 'stale-cpumask', 'the flush targets mm_cpumask as it was at tlb_gather_mmu, missing cpus that loaded the mm since', { staleCpumask: true }, { workload: 'munmap', cpus: 2, tasksPerCpu: 2, mms: 2, pages: 4096 }),
+  mutant(rework, 'flush-preemptible', 'flush_tlb_mm leaves preemption on while it waits for the acks, so another task of the cpu can take over its per-cpu IPI sender slot', { flushPreemptible: true }, { workload: 'munmap', cpus: 3, tasksPerCpu: 2, mms: 2, pages: 64 }),
   mutant(rework, 'fullmm-no-flush', 'a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could still hold the mm', { fullmmNoFlush: true }, { workload: 'exit', pages: 200 }),
 ];
 

@@ -47,6 +47,8 @@ export interface VariantTraits {
   staleCpumask: boolean;
   /** fullmm-no-flush: a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could hold the mm. */
   fullmmNoFlush: boolean;
+  /** flush-preemptible: flush_tlb_mm runs with preemption on, so another task of the cpu can reuse its per-cpu IPI sender slot mid-flush. */
+  flushPreemptible: boolean;
 }
 
 /**

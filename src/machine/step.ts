@@ -20,5 +20,12 @@ export const Step = {
 } as const;
 export type StepKind = (typeof Step)[keyof typeof Step];
 
+/** Each step kind's name, by its number. */
+export const STEP_NAMES: readonly string[] = (() => {
+  const names: string[] = [];
+  for (const [name, kind] of Object.entries(Step)) names[kind] = name;
+  return names;
+})();
+
 /** A kernel or user path: a generator that yields step points and returns T. */
 export type Path<T = void> = Generator<StepKind, T, void>;

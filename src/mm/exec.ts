@@ -11,7 +11,7 @@
 import { MM_FIELD, PAGES_PER_PMD, VMA_FIELD, VMA_FLAGS } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { BadInput, modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { condResched } from '../sync/preempt.ts';
 import { downWrite, upWrite } from '../sync/rwsem.ts';
@@ -144,9 +144,11 @@ export function* shiftArgPages(ctx: Kctx, mm: number, start: number, end: number
   if (!(shiftPages > 0) || !Number.isInteger(shiftPages)) throw new BadInput(`shift_arg_pages: shift ${shiftPages} must be a positive number of pages`);
   if (start - shiftPages < 0) throw new BadInput(`shift_arg_pages: [${start}, ${end}) cannot move down by ${shiftPages} pages`);
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  const caller = fnEnter(ctx, 'shift_arg_pages');
   yield* downWrite(ctx, sem, 'setup_arg_pages');
   const vma = vmas(ctx, mm).find((v) => v.start === start && v.end === end);
   if (!vma) throw new BadInput(`shift_arg_pages: [${start}, ${end}) is not one mapping of mm ${mm}`);
   yield* shiftArgPagesLocked(ctx, mm, vma, shiftPages);
   yield* upWrite(ctx, sem);
+  ctx.fn = caller;
 }

@@ -11,7 +11,7 @@
 import { MM_FIELD, PAGE_FIELD, PageState, PTE, VMA_FLAGS, mkPte, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { ModelAssert, modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { downRead, upRead } from '../sync/rwsem.ts';
 import { tlbLookup, tlbFill } from '../cpu/tlb.ts';
@@ -76,7 +76,9 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
       yield Step.USER; // the hardware walk happens in user mode
       return 'ok';
     }
+    const caller = fnEnter(ctx, 'do_page_fault');
     const r = yield* handleMmFault(ctx, mm, vpn, write);
+    ctx.fn = caller;
     if (r === 'segv') {
       ctx.stats.segfaults++;
       return 'segv';

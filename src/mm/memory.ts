@@ -14,7 +14,8 @@
 import { MM_FIELD, PAGE_FIELD, PAGE_SIZE, PageState, PTE, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { mark } from '../machine/marks.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { needResched, condResched } from '../sync/preempt.ts';
 import { ZERO_PAGE } from '../page/alloc.ts';
@@ -126,6 +127,7 @@ function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, r
 
 /** zap_pte_range, 2.6.38: a full batch flushes and frees right here, under the pte lock. */
 function* zapPteRangeLegacy(ctx: Kctx, tlb: MmuGather, table: number, addr: number, end: number, zapWork: ZapWork): Path<number> {
+  const caller = fnEnter(ctx, 'zap_pte_range');
   const mm = tlb.mm;
   const rss = [0, 0, 0]; // init_rss_vec
   const tableBase = addr - pteIndex(addr);
@@ -144,11 +146,13 @@ function* zapPteRangeLegacy(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
   } while ((addr += 1), addr !== end && zapWork.n > 0);
   addMmRssVec(ctx, mm, rss);
   yield* pteUnmapUnlock(ctx, table, tableBase, addr);
+  ctx.fn = caller;
   return addr;
 }
 
 /** zap_pte_range, the rework: break out of the pte lock to flush a full batch, then `goto again`. */
 function* zapPteRangeRework(ctx: Kctx, tlb: MmuGather, table: number, addr: number, end: number, zapWork: ZapWork): Path<number> {
+  const caller = fnEnter(ctx, 'zap_pte_range');
   const mm = tlb.mm;
   let forceFlush = false;
   let rss = [0, 0, 0];
@@ -174,10 +178,12 @@ function* zapPteRangeRework(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
     yield* pteUnmapUnlock(ctx, table, tableBase, addr);
     if (forceFlush) {
       forceFlush = false;
+      mark('forcedFlush');
       ctx.stats.forcedFlushes++;
       yield* tlb.flushMmu(ctx);
       if (addr !== end) continue;
     }
+    ctx.fn = caller;
     return addr;
   }
 }
@@ -234,6 +240,7 @@ function* unmapPageRange(ctx: Kctx, tlb: MmuGather, vma: Vma, addr: number, end:
  * path's i_mmap_lock asked for a break.
  */
 export function* unmapVmas(ctx: Kctx, tlbp: GatherRef, vmaList: Vma[], startAddr: number, endAddr: number, details: ZapDetails | null): Path<number> {
+  const caller = fnEnter(ctx, 'unmap_vmas');
   const legacy = ctx.traits.design === 'legacy';
   const zapWork: ZapWork = { n: zapBlockSize(ctx) };
   const iMmapLock = details?.iMmapLock ?? null;
@@ -258,6 +265,7 @@ export function* unmapVmas(ctx: Kctx, tlbp: GatherRef, vmaList: Vma[], startAddr
       if (needResched(ctx) || (iMmapLock !== null && iMmapNeedbreak(ctx, iMmapLock))) {
         if (iMmapLock !== null) {
           if (legacy) tlbp.tlb = null;
+          ctx.fn = caller;
           return start;
         }
         yield* condResched(ctx);
@@ -266,5 +274,6 @@ export function* unmapVmas(ctx: Kctx, tlbp: GatherRef, vmaList: Vma[], startAddr
       zapWork.n = zapBlockSize(ctx);
     }
   }
+  ctx.fn = caller;
   return start;
 }

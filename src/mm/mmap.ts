@@ -7,7 +7,7 @@
 import { MM_FIELD, PTRS_PER_TABLE, pteFrame } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { BadInput, modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.ts';
 import { tlbRemovePage, type MmuGather } from '../gather/gather.ts';
 import { tlbGatherMmu } from '../gather/variants.ts';
@@ -96,6 +96,7 @@ function* freePmdRange(ctx: Kctx, tlb: MmuGather, pud: number, addr: number, end
 
 /** free_pgtables(tlb, vma list, floor, ceiling): vmas within PMD_SIZE of each other share one range. */
 export function* freePgtables(ctx: Kctx, tlb: MmuGather, list: Vma[], floor: number, ceiling: number): Path {
+  const caller = fnEnter(ctx, 'free_pgtables');
   for (let i = 0; i < list.length; ) {
     const addr = list[i]!.start;
     // unlink_anon_vmas: no anon_vma chains in this model; unlink_file_vma takes the i_mmap lock
@@ -109,10 +110,12 @@ export function* freePgtables(ctx: Kctx, tlb: MmuGather, list: Vma[], floor: num
     yield* freePgdRange(ctx, tlb, addr, last.end, floor, next ? next.start : ceiling);
     i++;
   }
+  ctx.fn = caller;
 }
 
 /** unmap_region(mm, vma, prev, start, end). */
 function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined, next: Vma | undefined, start: number, end: number): Path {
+  const caller = fnEnter(ctx, 'unmap_region');
   // lru_add_drain: no LRU in this model
   const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
   // update_hiwater_rss
@@ -120,11 +123,13 @@ function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined,
   const tlb = tlbp.tlb!;
   yield* freePgtables(ctx, tlb, list, prev ? prev.end : FIRST_USER_ADDRESS, next ? next.start : 0);
   yield* tlb.finishMmu(ctx);
+  ctx.fn = caller;
 }
 
 /** munmap(start, len) of whole mappings, with mmap_sem held for write. */
 export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  const caller = fnEnter(ctx, 'do_munmap');
   yield* downWrite(ctx, sem, 'sys_munmap');
   const all = vmas(ctx, mm);
   const list = all.filter((v) => v.start < end && start < v.end);
@@ -139,6 +144,7 @@ export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Pa
     // remove_vma_list: nothing more to free for anonymous vmas
   }
   yield* upWrite(ctx, sem);
+  ctx.fn = caller;
 }
 
 /**
@@ -149,16 +155,19 @@ export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Pa
  * it here).
  */
 export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number, details: ZapDetails | null = null, mm: number = ctx.mm): Path<number> {
+  const caller = fnEnter(ctx, 'zap_page_range');
   const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
   const reached = yield* unmapVmas(ctx, tlbp, [vma], start, end, details);
   // 2.6.38: unmap_vmas may have finished the gather already (tlb == NULL); the rework always finishes
   if (tlbp.tlb) yield* tlbp.tlb.finishMmu(ctx);
+  ctx.fn = caller;
   return reached;
 }
 
 /** madvise(start, len, MADV_DONTNEED), with mmap_sem held for read. */
 export function* madviseDontneed(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  const caller = fnEnter(ctx, 'madvise_dontneed');
   yield* downRead(ctx, sem, 'madvise');
   for (const vma of vmas(ctx, mm)) {
     const s = Math.max(vma.start, start);
@@ -166,10 +175,12 @@ export function* madviseDontneed(ctx: Kctx, mm: number, start: number, end: numb
     if (s < e) yield* zapPageRange(ctx, vma, s, e);
   }
   yield* upRead(ctx, sem);
+  ctx.fn = caller;
 }
 
 /** exit_mmap(mm): mm_users is 0, no mmap_sem; fullmm. The pgd goes last, outside the gather. */
 export function* exitMmap(ctx: Kctx, mm: number): Path {
+  const caller = fnEnter(ctx, 'exit_mmap');
   const list = vmas(ctx, mm);
   if (list.length > 0) {
     const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, true) };
@@ -183,4 +194,5 @@ export function* exitMmap(ctx: Kctx, mm: number): Path {
   const pgd = pgdFrame(ctx, mm);
   for (let i = 0; i < PTRS_PER_TABLE; i++) modelAssert(readEntry(ctx, pgd, i) === 0, 'pgd not empty after exit_mmap', () => `mm ${mm} index ${i}`);
   Atomics.store(ctx.mem, ctx.m.mm(mm, MM_FIELD.EXITED), 1);
+  ctx.fn = caller;
 }

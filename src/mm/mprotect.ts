@@ -9,7 +9,7 @@
 import { MM_FIELD, PTE, VMA_FIELD, VMA_FLAGS, pteFrame } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { BadInput } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { downWrite, upWrite } from '../sync/rwsem.ts';
 import { flushTlbMm } from '../cpu/tlbflush.ts';
@@ -102,6 +102,7 @@ function* mprotectFixup(ctx: Kctx, mm: number, vma: Vma, writable: boolean): Pat
 export function* mprotectRange(ctx: Kctx, mm: number, start: number, end: number, writable: boolean): Path {
   if (!(end > start)) throw new BadInput(`mprotect [${start}, ${end}) is empty`);
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
+  const caller = fnEnter(ctx, 'sys_mprotect');
   yield* downWrite(ctx, sem, 'sys_mprotect');
   const list = vmas(ctx, mm).filter((v) => v.start < end && start < v.end);
   let covered = start;
@@ -113,4 +114,5 @@ export function* mprotectRange(ctx: Kctx, mm: number, start: number, end: number
   if (covered !== end) throw new BadInput(`mprotect [${start}, ${end}): [${covered}, ${end}) is not mapped (ENOMEM)`);
   for (const v of list) yield* mprotectFixup(ctx, mm, v, writable);
   yield* upWrite(ctx, sem);
+  ctx.fn = caller;
 }

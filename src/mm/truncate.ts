@@ -23,7 +23,7 @@
 import { FILE_FIELD, VMA_FIELD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
-import type { Kctx } from '../sync/context.ts';
+import { fnEnter, type Kctx } from '../sync/context.ts';
 import { needResched, condResched } from '../sync/preempt.ts';
 import type { ZapDetails } from './memory.ts';
 import { zapPageRange } from './mmap.ts';
@@ -117,6 +117,7 @@ function* unmapMappingRangeTree(ctx: Kctx, details: TruncateDetails): Path {
 /** unmap_mapping_range(mapping, holebegin, 0, even_cows = 1), in pages: everything from file page `holeBegin` on, COWed pages included. */
 export function* unmapMappingRange(ctx: Kctx, holeBegin: number): Path {
   const details: TruncateDetails = { iMmapLock: iMmapLockWord(ctx), firstIndex: holeBegin, truncateCount: 0 };
+  const caller = fnEnter(ctx, 'unmap_mapping_range');
   yield* iMmapLock(ctx, 'unmap_mapping_range');
   // protect against endless unmapping loops: a new truncate_count, which no vma holds yet
   const countAt = fileWord(ctx, FILE_FIELD.TRUNCATE_COUNT);
@@ -129,6 +130,7 @@ export function* unmapMappingRange(ctx: Kctx, holeBegin: number): Path {
   details.truncateCount = count;
   yield* unmapMappingRangeTree(ctx, details);
   yield* iMmapUnlock(ctx);
+  ctx.fn = caller;
 }
 
 /**
@@ -141,9 +143,11 @@ export function* truncateFile(ctx: Kctx, newSizePages: number): Path {
   modelAssert(Number.isInteger(newSizePages) && newSizePages >= 0, 'truncate to a bad size', () => `${newSizePages} pages`);
   const guard = fileWord(ctx, FILE_FIELD.TRUNCATING);
   modelAssert(Atomics.compareExchange(ctx.mem, guard, 0, ctx.task + 1) === 0, 'two truncates of the file at once (i_mutex is not modelled)', () => `task ${ctx.task}`);
+  const caller = fnEnter(ctx, 'truncate_pagecache');
   iSizeWrite(ctx, newSizePages);
   yield* unmapMappingRange(ctx, newSizePages);
   yield* truncateInodePages(ctx, newSizePages);
   yield* unmapMappingRange(ctx, newSizePages);
   Atomics.store(ctx.mem, guard, 0);
+  ctx.fn = caller;
 }

@@ -8,6 +8,7 @@ export const RULES = {
   FREE_WHILE_REMOTE_TLB: "a frame was freed while another cpu's TLB still mapped it",
   TLB_AFTER_RETURN: 'munmap or madvise returned to user space while a TLB still held a translation it had cleared',
   DOUBLE_FREE: 'a frame was freed twice',
+  FREE_LIVE_PAGE_TABLE: 'a page-table page was freed while entries in it were still live (its mm would use freed memory)',
   BAD_PAGE_MAP: "print_bad_pte: a page's mapcount went below zero (one mapping removed twice)",
   PAGE_LEAK: 'frames neither free, nor mapped, nor queued in a gather (free + in use + queued != total)',
   RSS_MISMATCH: "an mm's rss counters differ from what its page tables map",

@@ -9,13 +9,14 @@
 // Results merge by block: a block counted once is never counted again, so
 // a block run twice (a worker killed mid-block, its block given to another)
 // adds its seeds once. Merging is exact: a group's count is a sum over
-// blocks, its first seed the lowest, with that seed's detail, which is what
-// one local campaign over the same seeds reports.
+// blocks, its first seed the lowest, with that seed's detail, and preemption
+// coverage adds up per point, which is what one local campaign over the same
+// seeds reports.
 
 import { z } from 'zod';
 import { BadInput } from '../machine/errors.ts';
 import type { RunConfig } from '../machine/config.ts';
-import type { Artifact, CampaignResult, FoundGroup } from '../engine/campaign.ts';
+import type { Artifact, CampaignResult, CoveragePoint, FoundGroup } from '../engine/campaign.ts';
 import { checkRunConfig } from '../scenario/trust.ts';
 import { checkArtifact } from '../report/artifact.ts';
 import { isDeepStrictEqual } from 'node:util';
@@ -29,6 +30,8 @@ export const BLOCKS_MAX = 100_000;
 /** Violation groups one block may report; a campaign finds a handful. */
 const GROUPS_MAX = 1000;
 const ERRORS_MAX = BLOCK_SEEDS_MAX;
+/** Preemption points the model names; a few dozen kernel functions. */
+const POINTS_MAX = 1000;
 
 const CAMPAIGN_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
 export const campaignId = z.string().regex(CAMPAIGN_ID, 'a campaign id is 1 to 40 of a-z, 0-9 and -');
@@ -99,6 +102,8 @@ export interface BlockResult {
   seedsRun: number;
   groups: FoundGroup[];
   errors: CampaignResult['errors'];
+  /** Preemption coverage of the block's seeds: per point, the seeds that preempted there and the seeds that passed it. */
+  coverage: CoveragePoint[];
   /** The artifact of each group, in the order of `groups`. */
   artifacts: Artifact[];
 }
@@ -110,6 +115,7 @@ const RESULT_SCHEMA = z.strictObject({
   seedsRun: count(BLOCK_SEEDS_MAX),
   groups: z.array(GROUP_SCHEMA).max(GROUPS_MAX),
   errors: z.array(z.strictObject({ seed, name: z.string().max(100), message: z.string().max(10_000) })).max(ERRORS_MAX),
+  coverage: z.array(z.strictObject({ point: z.string().max(200), seeds: count(BLOCK_SEEDS_MAX), seedsPassed: count(BLOCK_SEEDS_MAX) })).max(POINTS_MAX),
   artifacts: z.array(z.unknown()).max(GROUPS_MAX),
 });
 
@@ -165,6 +171,10 @@ export function checkBlockResult(where: string, value: unknown, block: Block): B
   for (const s of [...r.groups.map((g) => g.seed), ...r.errors.map((e) => e.seed)]) {
     if (s < block.firstSeed || s > last) throw new BadInput(`${where}: seed ${s} is outside the block's seeds ${block.firstSeed}..${last}`);
   }
+  for (const p of r.coverage) {
+    if (p.seeds > p.seedsPassed || p.seedsPassed > block.count) throw new BadInput(`${where}: coverage of ${p.point}: ${p.seeds} of ${p.seedsPassed} seeds preempted there, in a block of ${block.count}`);
+  }
+  if (new Set(r.coverage.map((p) => p.point)).size !== r.coverage.length) throw new BadInput(`${where}: coverage: a point is listed twice`);
   if (r.artifacts.length !== r.groups.length) throw new BadInput(`${where}: artifacts: ${r.artifacts.length} for ${r.groups.length} groups`);
   const artifacts = r.artifacts.map((a, i) => {
     const artifact = checkArtifact(`${where}: artifacts.${i}`, a);
@@ -180,6 +190,7 @@ export class CampaignTally {
   readonly groups = new Map<string, FoundGroup>();
   readonly artifacts = new Map<string, Artifact>();
   readonly errors: CampaignResult['errors'] = [];
+  readonly coverage = new Map<string, CoveragePoint>();
   readonly counted = new Set<number>();
   seedsRun = 0;
 
@@ -189,6 +200,13 @@ export class CampaignTally {
     this.counted.add(r.index);
     this.seedsRun += r.seedsRun;
     this.errors.push(...r.errors);
+    for (const p of r.coverage) {
+      const mine = this.coverage.get(p.point);
+      if (mine) {
+        mine.seeds += p.seeds;
+        mine.seedsPassed += p.seedsPassed;
+      } else this.coverage.set(p.point, { ...p });
+    }
     const opened: FoundGroup[] = [];
     r.groups.forEach((g, i) => {
       const mine = this.groups.get(g.location);
@@ -211,6 +229,7 @@ export class CampaignTally {
     const groups = [...this.groups.values()].sort((a, b) => a.seed - b.seed || a.location.localeCompare(b.location));
     const errors = [...this.errors].sort((a, b) => a.seed - b.seed);
     const failing = [...groups.map((g) => g.seed), ...errors.map((e) => e.seed)];
+    const coverage = [...this.coverage.values()].sort((a, b) => a.point.localeCompare(b.point));
     return {
       seedsRun: this.seedsRun,
       seedsPerSec: elapsedMs > 0 ? Math.round((this.seedsRun / (elapsedMs / 1000)) * 10) / 10 : 0,
@@ -219,6 +238,8 @@ export class CampaignTally {
       errors,
       firstFailingSeed: failing.length ? Math.min(...failing) : null,
       stoppedEarly,
+      coverage,
+      neverPreempted: coverage.filter((p) => p.seeds === 0).map((p) => p.point),
     };
   }
 }

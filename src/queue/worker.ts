@@ -65,7 +65,7 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
     const artifacts = r.groups.map((g) => makeArtifact({ ...block.config, seed: g.seed }, g.rule).artifact);
     blocksDone++;
     o.log(`campaign ${campaign} block ${block.index}: seeds ${block.firstSeed}..${block.firstSeed + block.count - 1} in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.groups.length} violation groups, ${r.errors.length} failed runs`);
-    return { schema: BLOCK_SCHEMA_VERSION, campaign, index: block.index, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, artifacts };
+    return { schema: BLOCK_SCHEMA_VERSION, campaign, index: block.index, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, coverage: r.coverage, artifacts };
   };
 
   const attach = (id: string): void => {

@@ -8,27 +8,35 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { BadInput } from '../machine/errors.ts';
 import { checkRunConfig } from '../scenario/trust.ts';
-import type { Artifact } from '../engine/campaign.ts';
+import { ARTIFACT_SCHEMA, type Artifact } from '../engine/campaign.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { writeJsonAtomic } from './json.ts';
 
 /** Far above any artifact a hunt writes (the choices of a run are run-length encoded). */
 export const ARTIFACT_BYTES_MAX = 64 * 1024 ** 2;
 const DECISIONS_MAX = 8 * 1024 ** 2;
+const decisionList = z.array(z.number().int().nonnegative().max(2 ** 53)).max(DECISIONS_MAX);
 
-const ARTIFACT_SCHEMA = z.strictObject({
-  schema: z.literal(2),
+const ARTIFACT_FILE_SCHEMA = z.strictObject({
+  schema: z.literal(ARTIFACT_SCHEMA),
   kind: z.literal('artifact'),
   rule: z.string().max(100),
   step: z.number().int().min(-1),
   detail: z.string().max(10_000),
-  decisions: z.array(z.number().int().nonnegative().max(2 ** 32)).max(DECISIONS_MAX),
+  decisions: decisionList,
+  preemptions: decisionList,
+  reschedules: decisionList,
+  irqDeferrals: decisionList,
   config: z.unknown(),
 });
 
 /** An artifact from anywhere (a file, a block's result): refused with one line naming `where` unless it is one. */
 export function checkArtifact(where: string, json: unknown): Artifact {
-  const parsed = ARTIFACT_SCHEMA.safeParse(json);
+  const schema = (json as { schema?: unknown } | null)?.schema;
+  if (typeof schema === 'number' && schema < ARTIFACT_SCHEMA && (json as { kind?: unknown }).kind === 'artifact') {
+    throw new BadInput(`${where}: an artifact of schema ${schema}, from before task preemptions were recorded; run hunt again to make one of schema ${ARTIFACT_SCHEMA}`);
+  }
+  const parsed = ARTIFACT_FILE_SCHEMA.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new BadInput(`${where}: not a shootdown artifact (${issue.path.join('.') || 'top level'}: ${issue.message})`);

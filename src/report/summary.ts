@@ -6,6 +6,7 @@ import { WORKLOADS } from '../workloads/index.ts';
 import { allocFailText } from '../machine/config.ts';
 import type { RunConfig } from '../machine/config.ts';
 import type { RunResult } from '../engine/result.ts';
+import type { CoveragePoint } from '../engine/campaign.ts';
 import type { LatencyName } from '../stats/latency.ts';
 import type { HistSummary } from '../stats/histogram.ts';
 
@@ -138,6 +139,16 @@ export function compareTable(results: RunResult[]): string {
   });
   const clock = `times in ${clockName(base)}; ratios against ${base.variant}`;
   return [head, ...rows, clock].join('\n');
+}
+
+/** A campaign's preemption coverage: each point passed with another task runnable, the seeds that preempted there, and the points never preempted. */
+export function coverageText(coverage: readonly CoveragePoint[], neverPreempted: readonly string[], seeds: number): string {
+  if (coverage.length === 0) return 'preemption coverage: no preemption point was passed with another task runnable on its cpu';
+  const width = Math.max(...coverage.map((p) => p.point.length));
+  const lines = [`preemption coverage (seeds that preempted there / seeds that passed it with another task runnable, of ${seeds}):`];
+  for (const p of coverage) lines.push(`  ${p.point.padEnd(width)}  ${String(p.seeds).padStart(6)} / ${p.seedsPassed}`);
+  lines.push(neverPreempted.length === 0 ? '  every point was preempted in at least one seed' : `  never preempted: ${neverPreempted.join(', ')}`);
+  return lines.join('\n');
 }
 
 export function listText(): string {

@@ -26,6 +26,8 @@ export interface Kctx {
   readonly now: () => number;
   /** The running task, or -1 when the cpu is idle. */
   task: number;
+  /** The innermost named kernel function the running task is in ('user' in user space): names its step points for preemption coverage. */
+  fn: string;
   /** current->mm, or -1 (a kernel thread, or a task past exit_mm). */
   mm: number;
   /** The running task's counters (the idle counters when no task runs). */
@@ -59,6 +61,22 @@ export interface Kctx {
   readonly timesLocks: boolean;
 }
 
+/** What a task's step points are named while it runs in user space. */
+export const USER_FN = 'user';
+
+/**
+ * Entering a named kernel function: its step points are named after it, as a
+ * function-graph tracer would attribute them, until it returns. Returns the
+ * caller's name, which the function puts back when it returns (`ctx.fn =
+ * caller`). Only the functions whose preemption points a user asks about
+ * are named; the others' points count to their nearest named caller.
+ */
+export function fnEnter(ctx: Kctx, name: string): string {
+  const caller = ctx.fn;
+  ctx.fn = name;
+  return caller;
+}
+
 /** A sleeping lock may be held by several tasks of one cpu (readers): its hold is timed per task. */
 export function lockHoldKey(lock: number, task: number): number {
   return lock * 4096 + task + 1;
@@ -76,6 +94,7 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     rng: base.rng,
     now: base.now,
     task: -1,
+    fn: USER_FN,
     mm: -1,
     stats: base.stats ?? newCounters(),
     cpuStats: newCounters(),

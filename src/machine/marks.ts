@@ -1,0 +1,35 @@
+// Coverage marks, after TigerBeetle's testing/marks: a tricky branch names
+// itself with mark(), and the test that means to drive the model through it
+// checks that it did, so a test cannot silently stop covering the branch it
+// was written for. Marks are counted only while a test records them; outside
+// that, a mark costs one boolean test.
+
+export const MARKS = {
+  forcedFlush: "the rework's zap_pte_range found the batch full, left the pte lock and flushed",
+  batchPageFallback: 'the GFP_NOWAIT batch page could not be had: the gather runs on its 8 local slots',
+  flushUnderPteLock: "2.6.38's gather filled its 506 slots and flushed under the pte lock",
+  preemptedInGather: 'a task was preempted between tlb_gather_mmu and tlb_finish_mmu',
+  interruptPutOff: 'a pending interrupt was put off at a step point by the strategy',
+  wakeupSetNeedResched: "a strategy's wake-up set need_resched where no switch was allowed",
+  lazyLeave: 'a lazy cpu answered a flush IPI with leave_mm',
+} as const;
+export type MarkName = keyof typeof MARKS;
+
+let recording: Map<MarkName, number> | null = null;
+
+export function mark(name: MarkName): void {
+  if (recording !== null) recording.set(name, (recording.get(name) ?? 0) + 1);
+}
+
+/** Run `fn` (in this thread) and return how often each mark was hit in it. */
+export function recordMarks(fn: () => void): ReadonlyMap<MarkName, number> {
+  const outer = recording;
+  const hits = new Map<MarkName, number>();
+  recording = hits;
+  try {
+    fn();
+  } finally {
+    recording = outer;
+  }
+  return hits;
+}

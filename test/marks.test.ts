@@ -1,0 +1,36 @@
+// Each coverage mark is hit by the scenario written for its branch, so no
+// test can silently stop driving the model through the branch it names.
+import { describe, expect, it } from 'vitest';
+import { MARKS, recordMarks, type MarkName } from '../src/machine/marks.ts';
+import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
+import { runDeterministic } from '../src/engine/deterministic.ts';
+
+/** For each mark: a scenario that takes its branch within the first few seeds. */
+const SCENARIOS: Record<MarkName, RunOptions> = {
+  forcedFlush: { variant: 'rework', workload: 'munmap', pages: 1000, preempt: 'none' },
+  batchPageFallback: { variant: 'rework', workload: 'munmap', pages: 100, allocFail: 'always' },
+  flushUnderPteLock: { variant: 'legacy', workload: 'munmap', pages: 1000, preempt: 'none' },
+  preemptedInGather: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, mms: 2, pages: 64 },
+  interruptPutOff: { variant: 'rework', workload: 'munmap', cpus: 3, pages: 64 },
+  wakeupSetNeedResched: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, mms: 2, pages: 64, preempt: 'none' },
+  lazyLeave: { variant: 'rework', workload: 'exit', pages: 64 },
+};
+const SEEDS = 10;
+
+describe('coverage marks', () => {
+  it('every mark has a scenario', () => {
+    expect(Object.keys(SCENARIOS).sort()).toEqual(Object.keys(MARKS).sort());
+  });
+  for (const [name, o] of Object.entries(SCENARIOS) as [MarkName, RunOptions][]) {
+    it(`${name}: ${MARKS[name]}`, () => {
+      let hits = 0;
+      for (let seed = 1; seed <= SEEDS && hits === 0; seed++) hits = recordMarks(() => runDeterministic(makeConfig({ ...o, seed }))).get(name) ?? 0;
+      expect(hits).toBeGreaterThan(0);
+    }, 60_000);
+  }
+  it('marks are counted only while recorded', () => {
+    runDeterministic(makeConfig(SCENARIOS.forcedFlush));
+    const inner = recordMarks(() => {});
+    expect(inner.size).toBe(0);
+  });
+});
