@@ -3,7 +3,8 @@
 // through a real redis-server with 2 worker processes of 1 job each, with a
 // fault halfway through each: a worker killed with SIGKILL, the coordinator
 // killed and re-attached, redis-server restarted. Prints each run's totals
-// (seeds run, violation groups with first seeds and counts, failed runs) and
+// (seeds run, violation groups with first seeds and counts, failed runs,
+// preemption coverage) and
 // whether they equal the local run's; exits 1 if any differs. Too long for
 // npm test, which runs the same faults on a smaller campaign.
 
@@ -32,9 +33,11 @@ interface HuntFile {
   violations: { rule: string; seed: number; count: number; location: string; detail: string }[];
   errors: unknown[];
   firstFailingSeed: number | null;
+  coverage: unknown[];
+  neverPreempted: string[];
 }
 const read = (name: string): HuntFile => JSON.parse(readFileSync(join(dir, name), 'utf8')) as HuntFile;
-const totals = (f: HuntFile): unknown => ({ seedsRun: f.seedsRun, violations: f.violations, errors: f.errors, firstFailingSeed: f.firstFailingSeed });
+const totals = (f: HuntFile): unknown => ({ seedsRun: f.seedsRun, violations: f.violations, errors: f.errors, firstFailingSeed: f.firstFailingSeed, coverage: f.coverage, neverPreempted: f.neverPreempted });
 const text = (f: HuntFile): string => `${f.seedsRun} seeds; ${f.violations.map((v) => `${v.rule} x${v.count} first at seed ${v.seed}`).join(', ') || 'no violations'}; ${f.errors.length} failed runs`;
 
 /** Blocks done so far by the workers, from their logs. */

@@ -32,6 +32,8 @@ interface HuntFile {
   errors: unknown[];
   firstFailingSeed: number | null;
   found: boolean;
+  coverage: unknown[];
+  neverPreempted: string[];
   complete?: boolean;
   campaign?: string;
   artifacts: string[];
@@ -39,7 +41,7 @@ interface HuntFile {
 
 /** What must be equal between a queue campaign and a local one. */
 function totals(f: HuntFile): unknown {
-  return { seedsRun: f.seedsRun, violations: f.violations, errors: f.errors, firstFailingSeed: f.firstFailingSeed, found: f.found };
+  return { seedsRun: f.seedsRun, violations: f.violations, errors: f.errors, firstFailingSeed: f.firstFailingSeed, found: f.found, coverage: f.coverage, neverPreempted: f.neverPreempted };
 }
 
 describe.skipIf(!redisServer)('campaigns through Redis', () => {
@@ -62,9 +64,10 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     const r = await cliAsync('hunt', ...CAMPAIGN, '--seeds', String(SEEDS), '--jobs', '2', '--json', join(dir, 'local.json'), '--artifacts', dir);
     expect(r.status, describeRun(r)).toBe(1);
     local = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as HuntFile;
-    // the campaign must show the mutant on some seeds but not all, or equal totals would prove little
+    // the campaign must show the mutant on some seeds but not all, and pass preemption points, or equal totals would prove little
     expect(local.violations.length).toBeGreaterThan(0);
     expect(local.violations[0]!.count).toBeLessThan(SEEDS);
+    expect(local.coverage.length).toBeGreaterThan(0);
   });
 
   // a test that fails leaves no worker behind to take the next test's blocks

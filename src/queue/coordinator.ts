@@ -16,7 +16,8 @@ import { BadInput } from '../machine/errors.ts';
 import type { RunConfig } from '../machine/config.ts';
 import type { Artifact, CampaignResult, FoundGroup } from '../engine/campaign.ts';
 import { BLOCK_SCHEMA_VERSION, BLOCKS_MAX, BLOCK_SEEDS_MAX, CAMPAIGNS_KEY, blockJobId, blocksOf, campaignKey, checkBlockResult, checkCampaign, queueName, CampaignTally, type Block, type BlockResult, type Campaign } from './blocks.ts';
-import { QueueFailed, bullOptions, connectRedis, type QueueTarget } from './redis.ts';
+import type { Redis } from 'ioredis';
+import { QueueFailed, bullClient, connectRedis, type QueueTarget } from './redis.ts';
 
 /** How long a campaign waits for Redis to come back before it reports what it has. */
 export const REDIS_OUTAGE_MS = 60_000;
@@ -34,16 +35,23 @@ export function defaultBlockSeeds(seeds: number): number {
   return Math.max(1, Math.min(500, Math.ceil(seeds / 64)));
 }
 
-/** A queue whose connection errors are told by the calls that fail (an 'error' event without a listener prints a stack trace per retry). */
-function openQueue(target: QueueTarget, id: string): Queue {
-  const queue = new Queue(queueName(id), { connection: bullOptions(target) });
-  queue.on('error', () => {});
-  return queue;
+interface OpenQueue {
+  queue: Queue;
+  /** Ours, not BullMQ's: with Redis away, BullMQ's close and disconnect wait for it, so the client is dropped here. */
+  client: Redis;
 }
 
-/** Close a queue; with Redis away, quit would wait for it, so past CALL_MS the connection is dropped instead. */
-async function closeQueue(queue: Queue): Promise<void> {
-  await within(queue.close(), CALL_MS).catch(() => queue.disconnect());
+/** A queue whose connection errors are told by the calls that fail (an 'error' event without a listener prints a stack trace per retry). */
+function openQueue(target: QueueTarget, id: string): OpenQueue {
+  const client = bullClient(target);
+  const queue = new Queue(queueName(id), { connection: client });
+  queue.on('error', () => {});
+  return { queue, client };
+}
+
+async function closeQueue(q: OpenQueue): Promise<void> {
+  await within(q.queue.close(), CALL_MS).catch(() => {});
+  q.client.disconnect();
 }
 
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -58,7 +66,8 @@ export async function startCampaign(target: QueueTarget, config: RunConfig, firs
   const id = `${config.variant.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 24)}-${randomBytes(4).toString('hex')}`;
   const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id, config, firstSeed, seeds, blockSeeds, blocks, startedMs: Date.now() };
   const redis = await connectRedis(target);
-  const queue = openQueue(target, id);
+  const open = openQueue(target, id);
+  const queue = open.queue;
   try {
     if ((await redis.set(campaignKey(id), JSON.stringify(campaign), 'NX')) !== 'OK') throw new QueueFailed(`campaign ${id} exists already`);
     const all = blocksOf(campaign);
@@ -67,7 +76,7 @@ export async function startCampaign(target: QueueTarget, config: RunConfig, firs
     }
     await redis.sadd(CAMPAIGNS_KEY, id);
   } finally {
-    await closeQueue(queue);
+    await closeQueue(open);
     redis.disconnect();
   }
   return campaign;
@@ -113,7 +122,8 @@ function blockIndexOf(job: Job): number | null {
 }
 
 export async function followCampaign(target: QueueTarget, campaign: Campaign, hooks: FollowHooks): Promise<QueueCampaignResult> {
-  const queue = openQueue(target, campaign.id);
+  const open = openQueue(target, campaign.id);
+  const queue = open.queue;
   const pending = new Map<number, Block>(blocksOf(campaign).map((b) => [b.index, b]));
   const tally = new CampaignTally();
   const failedBlocks: QueueCampaignResult['failedBlocks'] = [];
@@ -189,6 +199,6 @@ export async function followCampaign(target: QueueTarget, campaign: Campaign, ho
     }
     return { result: tally.result(Date.now() - campaign.startedMs, !complete), artifacts: tally.artifacts, failedBlocks, complete };
   } finally {
-    await closeQueue(queue);
+    await closeQueue(open);
   }
 }

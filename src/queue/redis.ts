@@ -94,7 +94,8 @@ export function bullOptions(target: QueueTarget): RedisOptions {
   return { ...target.options, maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_MS, retryStrategy: (times) => Math.min(times * 200, 2000) };
 }
 
-function bullClient(target: QueueTarget): Redis {
+/** A client of our own for BullMQ to share, so we can drop it whatever state Redis is in. */
+export function bullClient(target: QueueTarget): Redis {
   const client = new Redis(bullOptions(target));
   // errors show up where they matter (a command that fails); an unhandled 'error' event would print the client's internals
   client.on('error', () => {});
