@@ -10,6 +10,11 @@ import { writeJsonAtomic } from '../report/json.ts';
 import { coverageText } from '../report/summary.ts';
 import type { Out } from './common.ts';
 
+/** The fields every hunt file opens with, local, queued or bounded. */
+export function huntFileHead(config: RunConfig, strategy: object): Record<string, unknown> {
+  return { schema: RESULT_SCHEMA, command: 'hunt', variant: config.variant, workload: config.workload, strategy };
+}
+
 export function finishHunt(out: Out, o: Record<string, unknown>, config: RunConfig, shard: { index: number; count: number } | null, dir: string, result: CampaignResult, artifactOf: (g: FoundGroup) => Artifact, extra: Record<string, unknown>): void {
   const artifacts: string[] = [];
   for (const g of result.groups) artifacts.push(writeArtifact(dir, artifactOf(g)));
@@ -20,11 +25,7 @@ export function finishHunt(out: Out, o: Record<string, unknown>, config: RunConf
   const found = result.groups.length > 0 || result.errors.length > 0;
   if (o.json) {
     writeJsonAtomic(o.json as string, {
-      schema: RESULT_SCHEMA,
-      command: 'hunt',
-      variant: config.variant,
-      workload: config.workload,
-      strategy: config.strategy,
+      ...huntFileHead(config, config.strategy),
       shard,
       seedsRun: result.seedsRun,
       seedsPerSec: result.seedsPerSec,

@@ -10,12 +10,11 @@ import { ARTIFACT_SCHEMA, makeArtifact, pctHorizonSteps, runCampaign, type Artif
 import { pctBound } from '../engine/strategy.ts';
 import { exploreBounded } from '../engine/bounded.ts';
 import { artifactName } from '../report/artifact.ts';
-import { RESULT_SCHEMA } from '../engine/result.ts';
 import { startProgress } from '../report/progress.ts';
 import { workloadText } from '../report/summary.ts';
 import { allTasks } from '../engine/boot.ts';
 import { checkOutputPath, folderBeside, writeJsonAtomic } from '../report/json.ts';
-import { finishHunt } from './hunt-finish.ts';
+import { finishHunt, huntFileHead } from './hunt-finish.ts';
 import { huntOnQueue } from './hunt-queue.ts';
 import { loadScenario, type Scenario } from '../scenario/load.ts';
 import { SCENARIO_ARG, configFor, interrupts, nonNegativeInt, parseShard, positiveInt, runFlags, runOptions } from './common.ts';
@@ -100,11 +99,7 @@ export function registerHunt(program: Command, out: Out): void {
     }
     if (o.json) {
       writeJsonAtomic(o.json as string, {
-        schema: RESULT_SCHEMA,
-        command: 'hunt',
-        variant: config.variant,
-        workload: config.workload,
-        strategy: { kind: 'bounded', preemptions: k },
+        ...huntFileHead(config, { kind: 'bounded', preemptions: k }),
         schedules: r.schedules,
         exhausted: r.exhausted,
         seedsRun: r.schedules,
