@@ -1,14 +1,22 @@
-// The end of a hunt campaign, local or through a queue: artifacts, the
-// summary, preemption coverage, the JSON file and the exit code are the same
-// either way.
+// What a hunt campaign prints and writes, local or through a queue: PCT's
+// bound, then at the end artifacts, the summary, preemption coverage, the
+// JSON file and the exit code, the same either way.
 
 import { RESULT_SCHEMA } from '../engine/result.ts';
+import { allTasks } from '../engine/boot.ts';
+import { pctBound } from '../engine/strategy.ts';
 import type { Artifact, CampaignResult, FoundGroup } from '../engine/campaign.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { writeArtifact } from '../report/artifact.ts';
 import { writeJsonAtomic } from '../report/json.ts';
 import { coverageText } from '../report/summary.ts';
 import type { Out } from './common.ts';
+
+/** PCT's promise for this campaign, printed under its first line. */
+export function pctText(strategy: { depth: number; steps: number }, config: RunConfig): string {
+  const threads = allTasks(config).length + config.cpus;
+  return `  pct depth ${strategy.depth} over about ${strategy.steps} steps and ${threads} threads (tasks and interrupt contexts): each run finds a bug of that depth with probability at least ${pctBound(threads, strategy.steps, strategy.depth).toExponential(2)}`;
+}
 
 /** The fields every hunt file opens with, local, queued or bounded. */
 export function huntFileHead(config: RunConfig, strategy: object): Record<string, unknown> {

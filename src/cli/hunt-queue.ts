@@ -14,7 +14,7 @@ import type { Campaign } from '../queue/blocks.ts';
 import { defaultBlockSeeds, followCampaign, openCampaign, startCampaign, type QueueCampaignResult } from '../queue/coordinator.ts';
 import { parseQueueUrl } from '../queue/redis.ts';
 import { configFor, interrupts, positiveInt, runOptions, type Out } from './common.ts';
-import { finishHunt } from './hunt-finish.ts';
+import { finishHunt, pctText } from './hunt-finish.ts';
 
 /** Flags of a local hunt that a queue campaign has no use for. */
 const LOCAL_ONLY = [['shard', '--shard'], ['time', '--time'], ['stopOnFirst', '--stop-on-first'], ['jobs', '--jobs']] as const;
@@ -52,6 +52,7 @@ export async function huntOnQueue(out: Out, file: string | undefined, o: Record<
   }
   const c = campaign.config;
   out(`shootdown hunt: campaign ${campaign.id} on ${target.shown}: ${c.variant} on ${workloadText(c)}, ${c.cpus} cpus x ${c.tasksPerCpu} tasks, --preempt ${c.preempt}, strategy ${c.strategy.kind}, seeds ${campaign.firstSeed}..${campaign.firstSeed + campaign.seeds - 1} in ${campaign.blocks} blocks`);
+  if (c.strategy.kind === 'pct') out(pctText(c.strategy, c));
   const progress = startProgress('hunt', campaign.seeds);
   let r: QueueCampaignResult;
   try {

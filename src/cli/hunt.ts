@@ -7,14 +7,12 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration, type RunOptions } from '../engine/configure.ts';
 import { ARTIFACT_SCHEMA, makeArtifact, pctHorizonSteps, runCampaign, type Artifact, type CampaignResult } from '../engine/campaign.ts';
-import { pctBound } from '../engine/strategy.ts';
 import { exploreBounded } from '../engine/bounded.ts';
 import { artifactName } from '../report/artifact.ts';
 import { startProgress } from '../report/progress.ts';
 import { workloadText } from '../report/summary.ts';
-import { allTasks } from '../engine/boot.ts';
 import { checkOutputPath, folderBeside, writeJsonAtomic } from '../report/json.ts';
-import { finishHunt, huntFileHead } from './hunt-finish.ts';
+import { finishHunt, huntFileHead, pctText } from './hunt-finish.ts';
 import { huntOnQueue } from './hunt-queue.ts';
 import { loadScenario, type Scenario } from '../scenario/load.ts';
 import { SCENARIO_ARG, configFor, interrupts, nonNegativeInt, parseShard, positiveInt, runFlags, runOptions } from './common.ts';
@@ -58,10 +56,7 @@ export function registerHunt(program: Command, out: Out): void {
       config.strategy.steps = pctHorizonSteps(config, firstSeed);
     }
     out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
-    if (config.strategy.kind === 'pct') {
-      const threads = allTasks(config).length + config.cpus;
-      out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps and ${threads} threads (tasks and interrupt contexts): each run finds a bug of that depth with probability at least ${pctBound(threads, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
-    }
+    if (config.strategy.kind === 'pct') out(pctText(config.strategy, config));
     const progress = startProgress('hunt', Number.isFinite(timeMs) && seeds === Number.MAX_SAFE_INTEGER ? 0 : seeds);
     let result: CampaignResult;
     try {
