@@ -104,15 +104,18 @@ for (const variant of ['legacy', 'rework']) {
 results.opsPerSecByCpus = scaling;
 
 // (e)
+// runs of about a second each, on and off alternating, so a burst of host load hits both alike
 const cost: Record<string, number> = { on: 0, off: 0 };
 const STATS_ROUNDS = 5;
-await run({ variant: 'rework', workload: 'mix', cpus: 4 }); // warm up the JIT before either is timed
+const STATS_MIX_ROUNDS = 100;
+const mix = { variant: 'rework', workload: 'mix', cpus: 4, rounds: STATS_MIX_ROUNDS };
+await run(mix); // warm up the JIT before either is timed
 for (let i = 0; i < STATS_ROUNDS; i++) {
-  for (const latencyStats of [true, false]) cost[latencyStats ? 'on' : 'off']! += (await run({ variant: 'rework', workload: 'mix', cpus: 4, latencyStats })).elapsedMs / STATS_ROUNDS;
+  for (const latencyStats of [true, false]) cost[latencyStats ? 'on' : 'off']! += (await run({ ...mix, latencyStats })).elapsedMs / STATS_ROUNDS;
 }
 const traced = { on: 0, off: 0 };
 for (let i = 0; i < STATS_ROUNDS; i++) {
-  for (const trace of [true, false]) traced[trace ? 'on' : 'off'] += (await run({ variant: 'rework', workload: 'mix', cpus: 4, trace, traceLimit: 10_000_000 })).elapsedMs / STATS_ROUNDS;
+  for (const trace of [true, false]) traced[trace ? 'on' : 'off'] += (await run({ ...mix, trace, traceLimit: 10_000_000 })).elapsedMs / STATS_ROUNDS;
 }
 rows.push(`(f) tracing: ${traced.on.toFixed(0)} ms on, ${traced.off.toFixed(0)} ms off (deterministic mix): ${(traced.on / traced.off).toFixed(2)}x`);
 results.traceCost = { msOn: traced.on, msOff: traced.off, slowdown: traced.on / traced.off };

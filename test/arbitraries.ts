@@ -11,13 +11,19 @@ import type { ScenarioOp } from '../src/machine/config.ts';
 
 export const SLOT_STRIDE_PAGES = 512;
 export const SLOTS_PER_TASK = 3;
+/** Page-cache pages one reclaim scans: as many as the longest mapping. */
+const RECLAIM_SCAN_PAGES = 64;
 
-export type Action = { kind: 'mmap' | 'munmap' | 'madvise' | 'write' | 'read'; slot: number; pages: number; file: boolean } | { kind: 'barrier' };
+type RangeKind = 'mmap' | 'munmap' | 'madvise' | 'write' | 'read' | 'msync';
+/** A file mmap is MAP_SHARED when `shared`; a program that msyncs or fsyncs puts the file on a disk, with writeback. */
+export type Action = { kind: RangeKind; slot: number; pages: number; file: boolean; shared: boolean } | { kind: 'barrier' } | { kind: 'fsync' } | { kind: 'reclaim' };
 
 /** Raw actions; `program` turns them into a valid program. */
 export const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  fc.record({ kind: fc.constantFrom('mmap', 'munmap', 'madvise', 'write', 'read') as fc.Arbitrary<'mmap' | 'munmap' | 'madvise' | 'write' | 'read'>, slot: fc.integer({ min: 0, max: SLOTS_PER_TASK - 1 }), pages: fc.integer({ min: 1, max: 64 }), file: fc.boolean() }),
-  fc.constant({ kind: 'barrier' } as const),
+  { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('mmap', 'munmap', 'madvise', 'write', 'read', 'msync') as fc.Arbitrary<RangeKind>, slot: fc.integer({ min: 0, max: SLOTS_PER_TASK - 1 }), pages: fc.integer({ min: 1, max: 64 }), file: fc.boolean(), shared: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'barrier' } as const) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'fsync' } as const) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'reclaim' } as const) },
 );
 
 /**
@@ -32,12 +38,16 @@ export function program(task: number, actions: readonly Action[], tasks: number,
   const ops: ScenarioOp[] = [];
   for (const a of actions) {
     if (a.kind === 'barrier') continue;
+    if (a.kind === 'fsync' || a.kind === 'reclaim') {
+      ops.push(a.kind === 'fsync' ? { op: 'fsync', measure: true } : { op: 'reclaim', pages: RECLAIM_SCAN_PAGES, measure: true });
+      continue;
+    }
     const start = base(task, a.slot);
     const mapped = size.get(a.slot);
     if (a.kind === 'mmap') {
       if (mapped) continue;
       size.set(a.slot, { pages: a.pages, file: a.file });
-      ops.push({ op: 'mmap', start, pages: a.pages, file: a.file, measure: false });
+      ops.push({ op: 'mmap', start, pages: a.pages, file: a.file, ...(a.file && a.shared ? { shared: true } : {}), measure: false });
     } else if (a.kind === 'munmap') {
       if (!mapped) continue;
       size.delete(a.slot);
@@ -48,7 +58,7 @@ export function program(task: number, actions: readonly Action[], tasks: number,
       ops.push({ op: 'read', start: base(other, a.slot), pages: a.pages, measure: false });
     } else {
       if (!mapped) continue;
-      ops.push({ op: a.kind, start, pages: Math.min(a.pages, mapped.pages), measure: a.kind === 'madvise' });
+      ops.push({ op: a.kind, start, pages: Math.min(a.pages, mapped.pages), measure: a.kind === 'madvise' || a.kind === 'msync' });
     }
   }
   if (opts.exit) ops.push({ op: 'exit', measure: true });
@@ -102,6 +112,10 @@ function opYaml(op: ScenarioOp): unknown {
       return 'barrier';
     case 'exit':
       return 'exit';
+    case 'fsync':
+      return 'fsync';
+    case 'reclaim':
+      return { reclaim: { pages: op.pages } };
     case 'repeat':
       return { repeat: { times: op.times, do: op.ops.map(opYaml) } };
     case 'sleep':
@@ -109,7 +123,7 @@ function opYaml(op: ScenarioOp): unknown {
     case 'truncate':
       return { truncate: { pages: op.pages } };
     case 'mmap':
-      return { mmap: { start: op.start, pages: op.pages, ...(op.file ? { file: true } : {}) } };
+      return { mmap: { start: op.start, pages: op.pages, ...(op.file ? { file: true } : {}), ...(op.shared ? { shared: true } : {}) } };
     case 'mprotect':
       return { mprotect: { start: op.start, pages: op.pages, writable: op.writable } };
     case 'exec-shift':

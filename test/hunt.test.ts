@@ -89,11 +89,14 @@ describe('hunt, replay, shrink', () => {
   it('bad input: a shard out of range, zero jobs, a file that is not an artifact', () => {
     const notArtifact = join(dir, 'not.json');
     writeFileSync(notArtifact, '{"schema": 2}');
+    const oldArtifact = join(dir, 'old.json');
+    writeFileSync(oldArtifact, '{"schema": 2, "kind": "artifact", "decisions": [0, 5]}');
     for (const [args, names] of [
       [['hunt', '--shard', '3/2'], '--shard'],
       [['hunt', '--jobs', '0'], '--jobs'],
       [['hunt', '--mode', 'parallel'], '--mode'],
       [['replay', notArtifact], 'not a shootdown artifact'],
+      [['replay', oldArtifact], 'an artifact of schema 2, from before task preemptions were recorded'],
     ] as const) {
       const r = cli(...args);
       expect(r.status, r.why).toBe(2);

@@ -14,6 +14,11 @@ const SCENARIOS: Record<MarkName, RunOptions> = {
   interruptPutOff: { variant: 'rework', workload: 'munmap', cpus: 3, pages: 64 },
   wakeupSetNeedResched: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, mms: 2, pages: 64, preempt: 'none' },
   lazyLeave: { variant: 'rework', workload: 'exit', pages: 64 },
+  dirtyBitWalk: { variant: 'rework', scenario: { name: 'read-then-write', tasks: [{ cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 2, file: true, shared: true, measure: false }, { op: 'read', start: 0, pages: 2, measure: false }, { op: 'write', start: 0, pages: 2, measure: false }] }] } },
+  wpFaultReuse: { variant: 'rework', workload: 'writeback' },
+  mkcleanRedirty: { variant: 'rework', workload: 'writeback' },
+  pageLockSlept: { variant: 'rework', workload: 'writeback' },
+  reclaimLeftMapped: { variant: 'rework', scenario: { name: 'reclaim-mapped', tasks: [{ cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 2, file: true, shared: true, measure: false }, { op: 'write', start: 0, pages: 2, measure: false }, { op: 'reclaim', pages: 2, measure: true }] }] } },
 };
 const SEEDS = 10;
 

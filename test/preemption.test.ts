@@ -9,6 +9,7 @@ import { exploreBounded } from '../src/engine/bounded.ts';
 import { campaignPool, makeArtifact, runCampaign } from '../src/engine/campaign.ts';
 import { dropPreemptions } from '../src/engine/shrink.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from '../src/engine/strategy.ts';
+import { explainText } from '../src/report/explain.ts';
 
 const pool = campaignPool(2);
 afterAll(async () => {
@@ -47,6 +48,11 @@ describe('same-cpu preemption', () => {
     const sameMm = { workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 64 } as const;
     const rework = await campaign({ ...sameMm, variant: 'rework' }, 50, false);
     expect(rework.groups.map((g) => g.rule)).toContain('STALE_TLB_ACCESS');
+    // its story: the page freed inside the gather, the task preempted there, the other thread's read
+    const stale = rework.groups.find((g) => g.rule === 'STALE_TLB_ACCESS')!;
+    const { artifact } = makeArtifact(makeConfig({ ...sameMm, variant: 'rework', seed: stale.seed }), 'STALE_TLB_ACCESS');
+    const story = explainText(runDeterministic({ ...artifact.config, traceLimit: 1_000_000 }, { replay: artifact }), 'STALE_TLB_ACCESS');
+    expect(story).toMatch(/free page frame=(\d+)[\s\S]*preempt prev=\d+ next=\d+ inGather=1 at=\w+:\w+[\s\S]*>>> STALE_TLB_ACCESS/);
     // on two cpus the gather batches, and the same tasks run clean
     const twoCpus = await campaign({ ...sameMm, cpus: 2, tasksPerCpu: 1, variant: 'rework' }, 50, false);
     expect(twoCpus.groups).toEqual([]);

@@ -19,15 +19,22 @@ import { actionArb, program, scenarioArb, scenarioYaml } from './arbitraries.ts'
 
 const REAL_VARIANTS = VARIANTS.filter((v) => !v.mutant).map((v) => v.name);
 
-/** Pages a one-task program allocates: a write to a page that holds no private page yet. Everything is freed by the final exit. */
+/**
+ * Pages a one-task program allocates: a write to a page that holds no private
+ * page yet. Everything is freed by the final exit, except the page-cache pages
+ * of MAP_SHARED mappings, which the page cache keeps (and which are not counted).
+ */
 function pagesAllocated(ops: readonly ScenarioOp[]): number {
   const present = new Map<number, Set<number>>();
+  const shared = new Set<number>();
   let allocated = 0;
   for (const op of ops) {
+    if (op.op === 'mmap' && op.shared) shared.add(op.start);
+    else if (op.op === 'mmap') shared.delete(op.start);
     if (op.op === 'mmap') present.set(op.start, new Set());
     else if (op.op === 'munmap') present.delete(op.start);
     else if (op.op === 'madvise') for (let p = 0; p < op.pages; p++) present.get(op.start)!.delete(p);
-    else if (op.op === 'write') {
+    else if (op.op === 'write' && !shared.has(op.start)) {
       const pages = present.get(op.start)!;
       for (let p = 0; p < op.pages; p++) {
         if (pages.has(p)) continue;

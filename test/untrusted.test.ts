@@ -3,7 +3,7 @@
 // size limits, and results that must answer the block they claim to. Block
 // results merge to exactly what one local campaign over the same seeds gives.
 
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,11 +31,12 @@ const refusal = (f: () => unknown): string => {
 };
 
 describe('checkRunConfig: a config from elsewhere meets the checks flags meet', () => {
-  it('a config made from flags, and a scenario file program, pass unchanged', () => {
+  it('a config made from flags, and the config of every example scenario file, pass unchanged', () => {
     expect(checkRunConfig('x', structuredClone(config))).toEqual(config);
-    const s = loadScenario('examples/storm-and-readers.yaml');
-    const scenarioConfig = makeConfig(s.options);
-    expect(checkRunConfig('x', structuredClone(scenarioConfig))).toEqual(scenarioConfig);
+    for (const file of readdirSync('examples').filter((f) => f.endsWith('.yaml'))) {
+      const scenarioConfig = makeConfig(loadScenario(join('examples', file)).options);
+      expect(checkRunConfig(file, structuredClone(scenarioConfig)), file).toEqual(scenarioConfig);
+    }
   });
 
   it.each([

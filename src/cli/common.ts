@@ -24,12 +24,14 @@ export function runFlags(cmd: Command): Command {
     .option('--workload <name>', `a built-in workload: ${WORKLOADS.map((w) => w.name).join(', ')} (see list)`, 'munmap')
     .option('--pages <n>', `pages the workload maps (default: ${WORKLOADS.map((w) => `${w.name} ${w.defaultPages}`).join(', ')})`)
     .option('--cpus <n>', 'simulated cpus', '4')
-    .option('--tasks-per-cpu <n>', 'user tasks per cpu', '1')
-    .option('--mms <n>', 'address spaces the user tasks are spread over', '1')
+    .option('--tasks-per-cpu <n>', 'user tasks per cpu (default 1)')
+    .option('--mms <n>', 'address spaces the user tasks are spread over (default 1; writeback 2)')
     .addOption(new Option('--preempt <model>', 'none, voluntary or full').default('full'))
     .option('--immap-lock <type>', 'i_mmap lock: spinlock (2.6.38) or mutex (after the series)', 'spinlock')
     .option('--probe', 'a cyclictest-like latency probe thread per cpu')
     .option('--no-kworker', 'no per-cpu kernel thread (it makes cpus lazy on the last user mm)')
+    .option('--writeback', 'the file lives on a disk, and a flusher thread writes its dirty pages back every 1 ms (default: on for writeback)')
+    .option('--no-writeback', 'no flusher thread, even for the writeback workload')
     .option('--no-latency-stats', 'no latency histograms (to measure what they cost)')
     .option('--duration <time>', 'looping workloads: stop starting rounds after this long (10s, 500ms)')
     .option('--rounds <n>', 'looping workloads: rounds per task', '10')
@@ -67,11 +69,12 @@ export function options(o: Record<string, unknown>): RunOptions {
     readerAccesses: o.readerAccesses as string,
     maxSteps: o.maxSteps as string,
     lockupMs: o.lockupMs as string,
-    tasksPerCpu: o.tasksPerCpu as string,
-    mms: o.mms as string,
+    tasksPerCpu: o.tasksPerCpu as string | undefined,
+    mms: o.mms as string | undefined,
     immapLock: o.immapLock as string,
     probe: Boolean(o.probe),
     kworker: o.kworker !== false,
+    writeback: o.writeback as boolean | undefined,
     latencyStats: o.latencyStats !== false,
     duration: o.duration as string | undefined,
     rounds: o.rounds as string,
@@ -88,7 +91,7 @@ export function options(o: Record<string, unknown>): RunOptions {
 export const SCENARIO_FLAGS: Partial<Record<keyof RunOptions, string>> = {
   workload: '--workload', pages: '--pages', cpus: '--cpus', preempt: '--preempt', allocFail: '--alloc-fail', mode: '--mode', seed: '--seed', memory: '--memory',
   tlbEntries: '--tlb-entries', overlap: '--overlap', readerAccesses: '--reader-accesses', tasksPerCpu: '--tasks-per-cpu', mms: '--mms', immapLock: '--immap-lock',
-  probe: '--probe', kworker: '--no-kworker', duration: '--duration', rounds: '--rounds',
+  probe: '--probe', kworker: '--no-kworker', writeback: '--writeback', duration: '--duration', rounds: '--rounds',
 };
 
 /**

@@ -22,6 +22,8 @@ export function allTasks(config: RunConfig): TaskSpec[] {
     if (config.kworker) tasks.push({ cpu, mm: -1, kind: TaskKind.KWORKER, rank: -1, peers: 0 });
     if (config.probe) tasks.push({ cpu, mm: -1, kind: TaskKind.PROBE, rank: -1, peers: 0 });
   }
+  // one flusher for the file's backing device, as 2.6.38 has one flush-MAJOR:MINOR thread per bdi
+  if (config.writeback) tasks.push({ cpu: 0, mm: -1, kind: TaskKind.FLUSHER, rank: -1, peers: 0 });
   return tasks;
 }
 
@@ -64,6 +66,7 @@ export function bootMachine(config: RunConfig): { m: Machine; tasks: TaskSpec[] 
   const ctx = bootCtx(m, config, oracle);
   const tasks = allTasks(config);
   if (config.immapLock === 'mutex') mutexInit(mem, m.file(0, FILE_FIELD.I_MMAP_LOCK));
+  mem[m.file(0, FILE_FIELD.ACCOUNT_DIRTY)] = config.diskFile ? 1 : 0;
   for (let mm = 0; mm < size.mms; mm++) {
     const pgd = runToEnd(allocPage(ctx, 'GFP_KERNEL', PageState.PAGETABLE));
     mem[m.page(pgd, PAGE_FIELD.MM)] = mm + 1;

@@ -33,6 +33,8 @@ export interface RunOptions {
   immapLock?: string;
   probe?: boolean;
   kworker?: boolean;
+  /** The bdi flusher thread (--writeback / --no-writeback); by default on where the workload asks for it. */
+  writeback?: boolean;
   latencyStats?: boolean;
   duration?: string;
   rounds?: string | number;
@@ -122,14 +124,16 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     readerAccesses: int('--reader-accesses', o.readerAccesses, 1_000_000, 0, 1_000_000_000),
     maxSteps: int('--max-steps', o.maxSteps, 500_000_000, 1000, 2 ** 53),
     lockupMs: int('--lockup-ms', o.lockupMs, 2000, 10, 3_600_000),
-    tasksPerCpu: int('--tasks-per-cpu', o.tasksPerCpu, 1, 1, 16),
-    mms: int('--mms', o.mms, 1, 1, MAX_MMS),
+    tasksPerCpu: int('--tasks-per-cpu', o.tasksPerCpu, workload.defaults?.tasksPerCpu ?? 1, 1, 16),
+    mms: int('--mms', o.mms, workload.defaults?.mms ?? 1, 1, MAX_MMS),
     immapLock: oneOf<ImmapLock>('--immap-lock', o.immapLock, 'spinlock', ['spinlock', 'mutex']),
     probe: o.probe ?? false,
     kworker: o.kworker ?? true,
     latencyStats: o.latencyStats ?? true,
     durationMs: parseDuration('--duration', o.duration),
     rounds: int('--rounds', o.rounds, 10, 1, 1_000_000_000),
+    diskFile: false,
+    writeback: o.writeback ?? workload.defaults?.writeback ?? false,
     crash: parseCrash(o.crash),
     traceLimit: o.trace ? int('--trace-limit', o.traceLimit, 200_000, 100, 50_000_000) : 0,
     strategy: { kind: 'random' },
@@ -142,6 +146,7 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     config.tasksPerCpu = Math.max(1, ...perCpu.values());
     config.mms = Math.max(...o.scenario.tasks.map((t) => t.mm)) + 1;
   }
+  config.diskFile = config.writeback || (workload.diskFile?.(config) ?? false);
   const strategy = oneOf('--strategy', o.strategy, 'random', ['random', 'pct']);
   if (strategy === 'pct') config.strategy = { kind: 'pct', depth: int('--depth', o.depth, 3, 1, 20), steps: int('--pct-steps', o.pctSteps, 100_000, 1, 2 ** 40) };
   if (strategy !== 'random' && config.mode === 'parallel') throw new BadInput(`--strategy ${strategy}: schedules are chosen only in deterministic mode`);
@@ -188,6 +193,7 @@ export function flagsOf(c: RunConfig): RunOptions {
     immapLock: c.immapLock,
     probe: c.probe,
     kworker: c.kworker,
+    writeback: c.writeback,
     latencyStats: c.latencyStats,
     duration: `${c.durationMs}ms`,
     rounds: c.rounds,

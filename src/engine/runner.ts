@@ -10,8 +10,9 @@
 // migrate. The engine decides who steps when; the runner only knows how.
 // In deterministic mode a strategy (`decider`) also decides, at each
 // preemption point the model allows, whether another runnable task of this
-// cpu preempts the current one, and at which step point a pending interrupt
-// is taken (at most IRQ_DEFER_STEPS_MAX steps late). Every preemption point
+// cpu preempts the current one; elsewhere, whether a wake-up sets
+// need_resched; and at which step point a pending interrupt is taken (at
+// most IRQ_DEFER_STEPS_MAX steps late). Every preemption point
 // passed where another task could have run is counted by the kernel
 // function it is in, with the preemptions taken there, for coverage.
 
@@ -29,7 +30,7 @@ import { wakeUpProcess, HUNG_TASK_LOCKUPS } from '../sync/sched.ts';
 import { switchMm, enterLazyTlb, serviceIpis, activeMm } from '../cpu/tlbflush.ts';
 import { findVariant } from '../gather/variants.ts';
 import { findWorkload } from '../workloads/index.ts';
-import { kworkerThread, probeThread } from '../workloads/kthreads.ts';
+import { kworkerThread, probeThread, bdiFlusherThread } from '../workloads/kthreads.ts';
 import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
 import type { CpuReport, RunError } from './result.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from './strategy.ts';
@@ -74,7 +75,13 @@ interface Slot {
 }
 
 /** How a kernel thread's step points are named: after its thread function. */
-const KTHREAD_FN: Record<number, string> = { [TaskKind.KWORKER]: 'worker_thread', [TaskKind.PROBE]: 'probe_thread' };
+const KTHREAD_FN: Record<number, string> = { [TaskKind.KWORKER]: 'worker_thread', [TaskKind.PROBE]: 'probe_thread', [TaskKind.FLUSHER]: 'bdi_writeback_thread' };
+
+function kthreadFn(kind: number): string {
+  const fn = KTHREAD_FN[kind];
+  modelAssert(fn !== undefined, 'a kernel thread with no thread function', () => `kind ${kind}`);
+  return fn;
+}
 
 export class CpuRunner {
   readonly ctx: Kctx;
@@ -128,7 +135,7 @@ export class CpuRunner {
       .map(({ spec, index }) => {
         const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
         this.records.push(rec);
-        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : KTHREAD_FN[spec.kind] } satisfies Slot;
+        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : kthreadFn(spec.kind) } satisfies Slot;
       });
     this.hasKthreads = this.slots.some((s) => s.spec.kind !== TaskKind.USER);
     this.crashAtStep = config.crash && config.crash.cpu === cpu ? config.crash.step : -1;
@@ -230,14 +237,18 @@ export class CpuRunner {
 
   /** The next runnable task other than the current one: the real-time probe first, then round robin. */
   private pickNext(): Slot | null {
+    const next = this.peekNext();
+    if (next && next.spec.kind !== TaskKind.PROBE) this.cursor = this.slots.indexOf(next);
+    return next;
+  }
+
+  /** The task pickNext would choose, leaving the round robin where it is. */
+  private peekNext(): Slot | null {
     const n = this.slots.length;
     for (const s of this.slots) if (s.spec.kind === TaskKind.PROBE && s !== this.curr && this.runnable(s)) return s;
     for (let i = 1; i <= n; i++) {
       const s = this.slots[(this.cursor + i) % n]!;
-      if (s !== this.curr && this.runnable(s)) {
-        this.cursor = (this.cursor + i) % n;
-        return s;
-      }
+      if (s !== this.curr && this.runnable(s)) return s;
     }
     return null;
   }
@@ -259,7 +270,7 @@ export class CpuRunner {
       prev.timerWakeAtUs = ctx.timerWakeAtUs;
       prev.fn = ctx.fn;
       mem[m.task(prev.index, TASK_FIELD.PREEMPT_COUNT)] = prev.preemptCount;
-      ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth });
+      ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth, at: `${prev.fn}:${STEP_NAMES[prev.at] ?? 'START'}` });
       if (preempted) {
         prev.rec.stats.involuntarySwitches++;
         if (prev.gatherDepth > 0) {
@@ -313,6 +324,7 @@ export class CpuRunner {
   private start(s: Slot): Path {
     if (s.spec.kind === TaskKind.KWORKER) return kworkerThread(this.ctx);
     if (s.spec.kind === TaskKind.PROBE) return probeThread(this.ctx);
+    if (s.spec.kind === TaskKind.FLUSHER) return bdiFlusherThread(this.ctx);
     return this.workload.program(this.ctx, s.rec, s.spec);
   }
 
@@ -433,8 +445,9 @@ export class CpuRunner {
   /** The other tasks that are runnable now, by task number (a view into a reused buffer). */
   private runnableOthers(): readonly number[] {
     const out = this.othersBuf;
-    out.length = 0;
-    for (const s of this.slots) if (s !== this.curr && this.runnable(s)) out.push(s.index);
+    let n = 0;
+    for (const s of this.slots) if (s !== this.curr && this.runnable(s)) out[n++] = s.index;
+    if (out.length !== n) out.length = n; // resizing an array every step is a measurable cost; it rarely changes
     return out;
   }
 
@@ -461,12 +474,8 @@ export class CpuRunner {
   nextTask(): number {
     const c = this.curr;
     if (c !== null && !(c.at === Step.SLEEP && this.state(c) === TaskState.SLEEPING) && c.at !== Step.YIELD) return c.index;
-    const n = this.slots.length;
-    for (const s of this.slots) if (s.spec.kind === TaskKind.PROBE && s !== c && this.runnable(s)) return s.index;
-    for (let i = 1; i <= n; i++) {
-      const s = this.slots[(this.cursor + i) % n]!;
-      if (s !== c && this.runnable(s)) return s.index;
-    }
+    const next = this.peekNext();
+    if (next) return next.index;
     return c !== null && c.at === Step.YIELD ? c.index : -1;
   }
 

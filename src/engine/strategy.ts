@@ -160,8 +160,9 @@ class PctChooser implements Chooser {
   choose(ready: readonly number[], step: number): number {
     if (step >= this.horizonSteps) this.unfair = false;
     if (!this.unfair) return this.fair.choose(ready);
-    let best = this.highest(ready);
     const drop = this.changes.get(step);
+    if (ready.length === 1 && drop === undefined) return 0;
+    let best = this.highest(ready);
     if (drop !== undefined) {
       this.priority[this.best(ready[best]!)] = drop;
       best = this.highest(ready);

@@ -23,6 +23,9 @@ const base = {
   unlockBeforeClear: false,
   staleCpumask: false,
   fullmmNoFlush: false,
+  mkcleanNoFlush: false,
+  mprotectNoFlush: false,
+  wpFaultNoDirty: false,
   flushPreemptible: false,
 };
 
@@ -55,6 +58,9 @@ export const VARIANTS: readonly VariantTraits[] = [
   mutant(rework, 'lost-force-flush', 'zap_pte_range ignores a full batch: the pages that do not fit are dropped, never freed', { lostForceFlush: true }, { pages: 1000 }),
   mutant(rework, 'unlock-before-clear', 'zap_pte_range drops the pte lock between reading a pte and clearing it', { unlockBeforeClear: true }, { workload: 'madvise', overlap: true, pages: 64 }),
   mutant(rework, 'stale-cpumask', 'the flush targets mm_cpumask as it was at tlb_gather_mmu, missing cpus that loaded the mm since', { staleCpumask: true }, { workload: 'munmap', cpus: 2, tasksPerCpu: 2, mms: 2, pages: 4096 }),
+  mutant(rework, 'mkclean-no-flush', 'page_mkclean_one write-protects and cleans the pte without flushing it from the TLBs', { mkcleanNoFlush: true }, { workload: 'writeback' }),
+  mutant(rework, 'mprotect-no-flush', 'change_protection makes the ptes read-only without flush_tlb_range', { mprotectNoFlush: true }, { workload: 'writeback' }),
+  mutant(rework, 'wp-fault-no-dirty', 'do_wp_page makes a shared pte writable again without set_page_dirty', { wpFaultNoDirty: true }, { workload: 'writeback' }),
   mutant(rework, 'flush-preemptible', 'flush_tlb_mm leaves preemption on while it waits for the acks, so another task of the cpu can take over its per-cpu IPI sender slot', { flushPreemptible: true }, { workload: 'munmap', cpus: 3, tasksPerCpu: 2, mms: 2, pages: 64 }),
   mutant(rework, 'fullmm-no-flush', 'a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could still hold the mm', { fullmmNoFlush: true }, { workload: 'exit', pages: 200 }),
 ];

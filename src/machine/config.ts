@@ -47,6 +47,12 @@ export interface VariantTraits {
   staleCpumask: boolean;
   /** fullmm-no-flush: a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could hold the mm. */
   fullmmNoFlush: boolean;
+  /** mkclean-no-flush: page_mkclean_one write-protects and cleans the pte but flushes no TLB. */
+  mkcleanNoFlush: boolean;
+  /** mprotect-no-flush: change_protection rewrites the ptes and skips flush_tlb_range. */
+  mprotectNoFlush: boolean;
+  /** wp-fault-no-dirty: do_wp_page makes a shared pte writable again without set_page_dirty. */
+  wpFaultNoDirty: boolean;
   /** flush-preemptible: flush_tlb_mm runs with preemption on, so another task of the cpu can reuse its per-cpu IPI sender slot mid-flush. */
   flushPreemptible: boolean;
 }
@@ -65,6 +71,11 @@ export type ScenarioOp =
   | { op: 'mprotect'; start: number; pages: number; writable: boolean; measure: boolean }
   | { op: 'exec-shift'; start: number; pages: number; shift: number; measure: boolean }
   | { op: 'truncate'; pages: number; measure: boolean }
+  /** msync(MS_SYNC) over a range (it syncs the whole file, as 2.6.38's vfs_fsync does), or fsync of the file. */
+  | { op: 'msync'; start: number; pages: number; measure: boolean }
+  | { op: 'fsync'; measure: boolean }
+  /** Memory pressure: reclaim scans up to `pages` pages of the file's page cache, writing dirty ones and dropping those no pte maps. */
+  | { op: 'reclaim'; pages: number; measure: boolean }
   | { op: 'sleep'; ms: number }
   | { op: 'barrier' }
   | { op: 'exit'; measure: boolean }
@@ -118,6 +129,10 @@ export interface RunConfig {
   traceLimit: number;
   /** Workload `scenario`: the tasks and programs of a scenario file; null for the built-in workloads. */
   scenario: ScenarioProgram | null;
+  /** The file lives on a disk with dirty accounting: writeback, write-notify on shared writable mappings, data versions checked against the disk. */
+  diskFile: boolean;
+  /** A bdi flusher kernel thread (on cpu 0) writes the file's dirty pages back every few ms (implies diskFile). */
+  writeback: boolean;
   /** Test hook: this cpu throws after `step` steps of its own. */
   crash: { cpu: number; step: number } | null;
 }

@@ -5,7 +5,7 @@
 // the tables below are the documentation of the machine.
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 /** Page-table geometry, x86-64 with 4 KiB pages. */
 export const PAGE_SIZE = 4096;
@@ -90,7 +90,9 @@ export const PAGE_FIELD = {
   PTL: 8, // split pte lock (page->ptl), LOCK_WORDS long, used when a pte table
   PT_SLOT: 11, // page-table storage slot + 1 when the frame is a page table
   FLAGS: 12, // PAGE_FLAG bits (page->flags as far as the model needs them)
-  WORDS: 13,
+  VERSION: 13, // data version of the contents: bumped by every user write; a page read from the file starts at the file's on-disk version
+  MKCLEAN_BUSY: 14, // oracle bookkeeping: page_mkclean calls working on this page that have not finished (WRITE_AFTER_WRPROTECT)
+  WORDS: 15,
 } as const;
 
 /**
@@ -100,8 +102,15 @@ export const PAGE_FIELD = {
  * count reaches 0. INDEX is its file page index; MM is 0 (the owner is the file).
  */
 export const PageState = { FREE: 0, ANON: 1, PAGETABLE: 2, BATCH: 3, RESERVED: 4, PAGECACHE: 5 } as const;
-/** PG_dirty: written through a mapping (set_page_dirty); truncate cancels it. */
-export const PAGE_FLAG = { DIRTY: 1 } as const;
+/**
+ * PG_dirty: written through a mapping (set_page_dirty); truncate cancels it.
+ * PG_locked: lock_page (taken by writeback, truncate and the shared fault of a
+ * file with dirty accounting). TAG_DIRTY: the radix tree's PAGECACHE_TAG_DIRTY,
+ * set with PG_dirty by __set_page_dirty_nobuffers under tree_lock and cleared
+ * only when the page goes to writeback, so a sync finds a page whose PG_dirty
+ * another writeback has just cleared.
+ */
+export const PAGE_FLAG = { DIRTY: 1, LOCKED: 2, TAG_DIRTY: 4 } as const;
 
 /** Per-cpu block. */
 export const CPU_FIELD = {
@@ -146,6 +155,7 @@ export const MM_FIELD = {
   MMAP_SEM: 7, // rw-semaphore, RWSEM.WORDS long
   PAGE_TABLE_LOCK: 15, // spinlock, LOCK.WORDS long
   EXITED: 18, // exit_mmap done
+  WRPROTECT_BUSY: 19, // oracle bookkeeping: mprotect calls removing write permission that have not returned (WRITE_AFTER_WRPROTECT)
   VMAS: 20, // MAX_VMAS records of VMA_FIELD
 } as const;
 export const MAX_VMAS = 16;
@@ -186,7 +196,7 @@ export const MUTEX = { COUNT: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL
  * cache. The page cache itself is the `pageCache` region: a frame per file
  * page index, 0 when absent, changed only under tree_lock.
  */
-export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 8, TRUNCATE_COUNT: 9, I_SIZE: 10, I_SIZE_SET: 11, TRUNCATING: 12, TREE_LOCK: 13, NR_PAGES: 16, WORDS: 17 } as const;
+export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 8, TRUNCATE_COUNT: 9, I_SIZE: 10, I_SIZE_SET: 11, TRUNCATING: 12, TREE_LOCK: 13, NR_PAGES: 16, ACCOUNT_DIRTY: 17, PAGES_WRITTEN: 18, WORDS: 19 } as const;
 export const NR_FILES = 1;
 
 /**
@@ -197,7 +207,7 @@ export const NR_FILES = 1;
  */
 export const TASK_FIELD = { STATE: 0, CPU: 1, MM: 2, KIND: 3, WAIT_NEXT: 4, WAIT_FLAGS: 5, PREEMPT_COUNT: 6, WORDS: 8 } as const;
 export const TaskState = { RUNNING: 0, SLEEPING: 1, EXITED: 2 } as const;
-export const TaskKind = { USER: 0, KWORKER: 1, PROBE: 2 } as const;
+export const TaskKind = { USER: 0, KWORKER: 1, PROBE: 2, FLUSHER: 3 } as const;
 export const WAIT_FLAG = { WRITER: 1, GRANTED: 2 } as const;
 
 /** What the machine is sized from. */
@@ -231,6 +241,7 @@ export function layoutRegions(s: LayoutSize): Region[] {
     ['mms', s.mms * MM_WORDS, 'struct mm_struct with its VMA table (MM_FIELD, VMA_FIELD)'],
     ['files', NR_FILES * FILE_FIELD.WORDS, 'struct address_space with its i_mmap lock (FILE_FIELD)'],
     ['pageCache', NR_FILES * s.filePages, "the file's page cache: frame per file page index, 0 when absent, under tree_lock"],
+    ['fileDisk', NR_FILES * s.filePages, "the file's on-disk data version per file page index, written by writepage"],
     ['tasks', s.tasks * TASK_FIELD.WORDS, 'task table and per-cpu runqueues (TASK_FIELD)'],
   ];
   const regions: Region[] = [];
@@ -265,6 +276,7 @@ export class Machine {
   readonly mmsBase: number;
   readonly filesBase: number;
   readonly pageCacheBase: number;
+  readonly fileDiskBase: number;
   readonly tasksBase: number;
   readonly tlbSets: number;
 
@@ -281,6 +293,7 @@ export class Machine {
     this.mmsBase = r.mms!;
     this.filesBase = r.files!;
     this.pageCacheBase = r.pageCache!;
+    this.fileDiskBase = r.fileDisk!;
     this.tasksBase = r.tasks!;
     this.tlbSets = size.tlbEntries / TLB_WAYS;
     if (this.mem.length * 4 !== layoutBytes(size)) throw new Error('machine buffer does not match its layout');
@@ -332,6 +345,11 @@ export class Machine {
   pageCacheSlot(index: number): number {
     if (!(index >= 0 && index < this.size.filePages)) throw new Error(`file page ${index} is outside the page cache's ${this.size.filePages} slots`);
     return this.pageCacheBase + index;
+  }
+  /** The on-disk data version of file page `index`. */
+  fileDiskSlot(index: number): number {
+    if (!(index >= 0 && index < this.size.filePages)) throw new Error(`file page ${index} is outside the file's ${this.size.filePages} pages`);
+    return this.fileDiskBase + index;
   }
   task(task: number, field: number): number {
     return this.tasksBase + task * TASK_FIELD.WORDS + field;

@@ -12,6 +12,11 @@ export const MARKS = {
   interruptPutOff: 'a pending interrupt was put off at a step point by the strategy',
   wakeupSetNeedResched: "a strategy's wake-up set need_resched where no switch was allowed",
   lazyLeave: 'a lazy cpu answered a flush IPI with leave_mm',
+  dirtyBitWalk: 'a write through a writable TLB entry without the dirty bit walked the page table to set it',
+  wpFaultReuse: "do_wp_page's reuse path made a write-protected shared pte writable and dirty again",
+  mkcleanRedirty: 'page_mkclean found a dirty pte, so clear_page_dirty_for_io dirtied the page again before clearing it',
+  pageLockSlept: 'lock_page found the page locked by another task and slept',
+  reclaimLeftMapped: 'reclaim left a page-cache page that a pte still maps',
 } as const;
 export type MarkName = keyof typeof MARKS;
 

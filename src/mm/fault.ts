@@ -7,20 +7,29 @@
 // entry was filled from (STALE_TLB_ACCESS otherwise): the same life of the
 // frame (its generation), still owned by this mm for an anonymous page, still
 // a page-cache page (owned by the file, mapped by any mm) for a shared one.
+// The TLB caches the dirty bit, as x86 does: only an entry that holds both
+// the write and the dirty bit lets a write through; a writable entry without
+// D makes the cpu walk the page table to set D in the pte, and fault if the
+// pte is no longer present or writable. A write that does go through an
+// entry while the pte behind it is write-protected is WRITE_AFTER_WRPROTECT
+// unless an mprotect or page_mkclean that removes the permission is still
+// under way (its flush is what takes the entry away).
+// Every user write bumps the page's data version.
 
 import { MM_FIELD, PAGE_FIELD, PageState, PTE, VMA_FLAGS, mkPte, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
+import { mark } from '../machine/marks.ts';
 import { ModelAssert, modelAssert } from '../machine/errors.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { downRead, upRead } from '../sync/rwsem.ts';
 import { tlbLookup, tlbFill } from '../cpu/tlb.ts';
 import { flushTlbPage } from '../cpu/tlbflush.ts';
-import { allocPage, freePage, ZERO_PAGE } from '../page/alloc.ts';
+import { allocPage, freePage, getPage, ZERO_PAGE } from '../page/alloc.ts';
 import { allocPteTable, lookupPteTable, pteIndex, pteLockptr, readEntry } from './pgtable.ts';
 import { findVma, type Vma } from './vma.ts';
 import { iSizeRead, vmaPgoff } from './rmap.ts';
-import { findOrCreatePage, pageCacheLookup, setPageDirty, FIND_RETRIES_MAX } from './filemap.ts';
+import { findOrCreatePage, pageCacheLookup, setPageDirty, lockPage, unlockPage, waitOnPageLocked, mappingCapAccountDirty, FIND_RETRIES_MAX } from './filemap.ts';
 
 export type AccessResult = 'ok' | 'segv';
 
@@ -59,14 +68,18 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
   ctx.stats.userAccesses++;
   for (let attempt = 0; attempt < 4; attempt++) {
     const hit = tlbLookup(ctx.m, ctx.cpu, mm, vpn);
-    if (hit && (!write || (hit.pte & PTE.WRITE) !== 0)) {
+    if (hit && (!write || (hit.pte & WRITE_DIRTY) === WRITE_DIRTY)) {
       ctx.stats.tlbHits++;
       checkTlbHit(ctx, mm, vpn, hit.pte, hit.gen);
+      if (write) checkWriteThroughTlb(ctx, mm, vpn, pteFrame(hit.pte));
       touchData(ctx, pteFrame(hit.pte), write);
       yield Step.USER;
       return 'ok';
     }
-    ctx.stats.tlbMisses++;
+    if (hit && write && (hit.pte & PTE.WRITE) !== 0) {
+      mark('dirtyBitWalk');
+      ctx.stats.tlbDirtyWalks++;
+    } else ctx.stats.tlbMisses++;
     const pte = walk(ctx, mm, vpn, write);
     if (pte !== 0) {
       const frame = pteFrame(pte);
@@ -87,10 +100,36 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
   throw new ModelAssert('fault does not resolve', `cpu ${ctx.cpu}: vpn ${vpn} still faulting after 4 attempts`);
 }
 
+const WRITE_DIRTY = PTE.WRITE | PTE.DIRTY;
+
+/**
+ * A write went through a writable, dirty TLB entry for `frame`: if the pte
+ * behind it still maps that frame but write-protected, some mprotect or
+ * page_mkclean took the permission away, and unless one is still under way
+ * (before its flush) the entry should be gone.
+ */
+function checkWriteThroughTlb(ctx: Kctx, mm: number, vpn: number, frame: number): void {
+  const { m, mem } = ctx;
+  const table = lookupPteTable(ctx, mm, vpn);
+  if (table === 0) return;
+  const pte = readEntry(ctx, table, pteIndex(vpn));
+  if (!ptePresent(pte) || pteFrame(pte) !== frame || (pte & PTE.WRITE) !== 0) return;
+  if (Atomics.load(mem, m.mm(mm, MM_FIELD.WRPROTECT_BUSY)) > 0 || Atomics.load(mem, m.page(frame, PAGE_FIELD.MKCLEAN_BUSY)) > 0) return;
+  const version = Atomics.load(mem, m.page(frame, PAGE_FIELD.VERSION));
+  const index = Atomics.load(mem, m.page(frame, PAGE_FIELD.STATE)) === PageState.PAGECACHE ? mem[m.page(frame, PAGE_FIELD.INDEX)]! : -1;
+  const disk = index >= 0 ? `, on disk ${Atomics.load(mem, m.fileDiskSlot(index))}` : '';
+  ctx.oracle.report(
+    'WRITE_AFTER_WRPROTECT',
+    { cpu: ctx.cpu, task: ctx.task, mm, address: vpn * 4096, frame },
+    `vpn ${vpn} written through a writable TLB entry to frame ${frame} while its pte is read-only and no mprotect or page_mkclean is under way (data version ${version} -> ${version + 1}${disk})`,
+  );
+}
+
 function touchData(ctx: Kctx, frame: number, write: boolean): void {
   if (!write || frame === ZERO_PAGE) return;
   const at = ctx.m.page(frame, PAGE_FIELD.DATA);
   Atomics.store(ctx.mem, at, ((ctx.task + 1) << 20) | ((ctx.mem[at]! + 1) & 0xfffff));
+  Atomics.add(ctx.mem, ctx.m.page(frame, PAGE_FIELD.VERSION), 1);
 }
 
 /**
@@ -185,11 +224,20 @@ function* doSharedFault(ctx: Kctx, mm: number, vma: Vma, vpn: number, index: num
   const table = yield* allocPteTable(ctx, mm, vpn);
   const at = m.ptEntry(table, pteIndex(vpn));
   const ptl = pteLockptr(ctx, table);
+  // a disk file has write-notify: a read fault maps the page read-only even in a writable mapping, so the
+  // first write takes do_wp_page and dirties the page; __do_fault holds the page lock (filemap_fault's
+  // find_lock_page) from the lookup to set_page_dirty
+  const diskFile = mappingCapAccountDirty(ctx);
   for (let tries = 0; ; tries++) {
     modelAssert(tries < FIND_RETRIES_MAX, 'a shared fault never installs its page', () => `mm ${mm} vpn ${vpn} file page ${index}`);
-    // another thread's fault mapped it meanwhile: the access goes again
-    if (Atomics.load(mem, at) !== 0) return 'ok';
+    const orig = Atomics.load(mem, at);
+    if (orig !== 0) {
+      // another thread's fault mapped it meanwhile, or a write found it write-protected (write-notify, page_mkclean, mprotect)
+      if (write && ptePresent(orig) && (orig & PTE.WRITE) === 0 && (vma.flags & VMA_FLAGS.WRITE) !== 0) return yield* doWpPageShared(ctx, mm, vpn, table, orig);
+      return 'ok';
+    }
     const page = yield* findOrCreatePage(ctx, index);
+    if (diskFile) yield* lockPage(ctx, page, 'filemap_fault');
     yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, '__do_fault');
     const now = Atomics.load(mem, at);
     const beyondEof = index >= iSizeRead(ctx);
@@ -198,19 +246,54 @@ function* doSharedFault(ctx: Kctx, mm: number, vma: Vma, vpn: number, index: num
     if (now === 0 && !beyondEof && cached) {
       Atomics.add(mem, m.page(page, PAGE_FIELD.MAPCOUNT), 1); // page_add_file_rmap
       Atomics.add(mem, m.mm(mm, MM_FIELD.RSS_FILE), 1);
-      const prot = (vma.flags & VMA_FLAGS.WRITE) !== 0 ? PTE.WRITE : 0;
-      Atomics.store(mem, at, mkPte(page, PTE.PRESENT | PTE.ACCESSED | prot | (write ? PTE.DIRTY : 0)));
+      const writable = (vma.flags & VMA_FLAGS.WRITE) !== 0 && (write || !diskFile);
+      Atomics.store(mem, at, mkPte(page, PTE.PRESENT | PTE.ACCESSED | (writable ? PTE.WRITE : 0) | (write ? PTE.DIRTY : 0)));
       installed = true;
       yield Step.PTE;
     }
     yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
     if (installed) {
-      if (write) setPageDirty(ctx, page);
+      if (write) yield* setPageDirty(ctx, page);
+      if (diskFile) unlockPage(ctx, page);
       return 'ok';
     }
+    if (diskFile) unlockPage(ctx, page);
     yield* freePage(ctx, page); // page_cache_release
     if (beyondEof) return 'segv';
-    if (now !== 0) return 'ok';
+    if (now !== 0) continue; // mapped meanwhile: look at the pte again
     // not in the cache any more (truncated, and the file grew again): retry_find
   }
+}
+
+/**
+ * do_wp_page on a shared writable mapping, the reuse path: under the pte
+ * lock, if the pte is still the one that faulted, it becomes young, dirty
+ * and writable (ptep_set_access_flags, which on x86 of 2.6.38 flushes the
+ * page from every TLB when it changed the pte); after the unlock, the page
+ * is dirtied (set_page_dirty_balance) once nobody holds its lock, so a
+ * writeback between its page_mkclean and TestClearPageDirty cannot clean a
+ * page whose new dirty pte it has already walked past.
+ */
+function* doWpPageShared(ctx: Kctx, mm: number, vpn: number, table: number, orig: number): Path<AccessResult> {
+  const { m, mem } = ctx;
+  const at = m.ptEntry(table, pteIndex(vpn));
+  const ptl = pteLockptr(ctx, table);
+  const page = pteFrame(orig);
+  yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, 'do_wp_page');
+  if (Atomics.load(mem, at) !== orig) {
+    // pte_same failed: someone changed it meanwhile, and the access goes again
+    yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+    return 'ok';
+  }
+  mark('wpFaultReuse');
+  getPage(ctx, page); // dirty_page = old_page; get_page(dirty_page)
+  Atomics.store(mem, at, orig | PTE.ACCESSED | PTE.DIRTY | PTE.WRITE); // pte_mkyoung, maybe_mkwrite(pte_mkdirty())
+  yield Step.PTE;
+  yield* flushTlbPage(ctx, mm, vpn);
+  yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+  ctx.stats.wpFaults++;
+  yield* waitOnPageLocked(ctx, page, 'do_wp_page');
+  if (!ctx.traits.wpFaultNoDirty) yield* setPageDirty(ctx, page);
+  yield* freePage(ctx, page); // put_page
+  return 'ok';
 }

@@ -15,20 +15,85 @@
 // Departures: there is no RCU, and anonymous pages carry no reference count,
 // so the speculative get also checks that the frame is still a page-cache
 // page and gives a count it raised on any other frame straight back.
-// nothing else does. The page lock (lock_page, find_lock_page) is not a
-// lock: the fault checks, under the pte lock, that its page is still the one
-// in the cache and below i_size, which is what filemap_fault and __do_fault
-// check under the page lock (see fault.ts). A new page is up to date at once
-// (no readpage: a tmpfs-like file), and there is no LRU and no writeback.
+// nothing else does. For a tmpfs-like file the page lock (lock_page,
+// find_lock_page) is not a lock: the fault checks, under the pte lock, that
+// its page is still the one in the cache and below i_size, which is what
+// filemap_fault and __do_fault check under the page lock (see fault.ts). A
+// new page is up to date at once, with the data version the disk holds for
+// its index (0 for a tmpfs-like file), and there is no LRU. A disk file
+// (mapping_cap_account_dirty, writeback.ts) takes the page lock where
+// writeback could race: writeback itself, truncate, and the shared write
+// fault; lock_page sleeps by polling (a short timed sleep per try) instead
+// of on the kernel's hashed wait queue, which no model path needs.
 
 import { FILE_FIELD, PAGE_FIELD, PAGE_FLAG, PageState } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
+import { mark } from '../machine/marks.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
-import { condResched } from '../sync/preempt.ts';
+import { condResched, mightSleep } from '../sync/preempt.ts';
+import { scheduleTimeout } from '../sync/sched.ts';
 import { allocPage, freePage, freePages, getPage, PAGEVEC_SIZE } from '../page/alloc.ts';
 import { fileWord } from './rmap.ts';
+
+/** How long lock_page sleeps between tries, in µs. */
+const PAGE_LOCK_POLL_US = 20;
+/** Tries before a page lock is called never released (a hang, reported instead of waited for). */
+const PAGE_LOCK_TRIES_MAX = 1_000_000;
+
+/** mapping_cap_account_dirty: the file is on a disk with writeback (0 for a tmpfs-like file). */
+export function mappingCapAccountDirty(ctx: Kctx): boolean {
+  return Atomics.load(ctx.mem, fileWord(ctx, FILE_FIELD.ACCOUNT_DIRTY)) !== 0;
+}
+
+export function flagsAt(ctx: Kctx, page: number): number {
+  return ctx.m.page(page, PAGE_FIELD.FLAGS);
+}
+
+/** trylock_page */
+function trylockPage(ctx: Kctx, page: number): boolean {
+  return (Atomics.or(ctx.mem, flagsAt(ctx, page), PAGE_FLAG.LOCKED) & PAGE_FLAG.LOCKED) === 0;
+}
+
+/** lock_page: sleep until PG_locked is ours. */
+export function* lockPage(ctx: Kctx, page: number, site: string): Path {
+  yield* mightSleep(ctx, site);
+  for (let tries = 0; !trylockPage(ctx, page); tries++) {
+    modelAssert(tries < PAGE_LOCK_TRIES_MAX, 'lock_page never gets the page', () => `${site}: frame ${page}`);
+    if (tries === 0) mark('pageLockSlept');
+    yield* scheduleTimeout(ctx, PAGE_LOCK_POLL_US);
+  }
+}
+
+export function unlockPage(ctx: Kctx, page: number): void {
+  const was = Atomics.and(ctx.mem, flagsAt(ctx, page), ~PAGE_FLAG.LOCKED);
+  modelAssert((was & PAGE_FLAG.LOCKED) !== 0, 'unlock_page of a page not locked', () => `frame ${page}`);
+}
+
+/** wait_on_page_locked: sleep until nobody holds PG_locked (without taking it). */
+export function* waitOnPageLocked(ctx: Kctx, page: number, site: string): Path {
+  for (let tries = 0; (Atomics.load(ctx.mem, flagsAt(ctx, page)) & PAGE_FLAG.LOCKED) !== 0; tries++) {
+    modelAssert(tries < PAGE_LOCK_TRIES_MAX, 'wait_on_page_locked never sees the page unlocked', () => `${site}: frame ${page}`);
+    yield* mightSleep(ctx, site);
+    yield* scheduleTimeout(ctx, PAGE_LOCK_POLL_US);
+  }
+}
+
+/**
+ * set_page_dirty. For a disk file, __set_page_dirty_nobuffers: PG_dirty,
+ * and if it was clean the radix tree's dirty tag under tree_lock while the
+ * page is still in the cache; for a tmpfs-like file (no writeback),
+ * __set_page_dirty_no_writeback: PG_dirty alone.
+ */
+export function* setPageDirty(ctx: Kctx, page: number): Path {
+  const was = Atomics.or(ctx.mem, flagsAt(ctx, page), PAGE_FLAG.DIRTY);
+  if (!mappingCapAccountDirty(ctx) || (was & PAGE_FLAG.DIRTY) !== 0) return;
+  yield* spinLockIrqsave(ctx, treeLock(ctx), LockClass.TREE_LOCK, '__set_page_dirty_nobuffers');
+  const index = ctx.mem[ctx.m.page(page, PAGE_FIELD.INDEX)]!;
+  if (pageCacheLookup(ctx, index) === page) Atomics.or(ctx.mem, flagsAt(ctx, page), PAGE_FLAG.TAG_DIRTY);
+  yield* spinUnlockIrqrestore(ctx, treeLock(ctx), LockClass.TREE_LOCK);
+}
 
 /** Lookups one fault makes before the model calls it a livelock (each lost race means another task made progress). */
 export const FIND_RETRIES_MAX = 10_000;
@@ -83,6 +148,7 @@ function* addToPageCache(ctx: Kctx, page: number, index: number): Path<boolean> 
   const added = Atomics.load(mem, slot) === 0;
   if (added) {
     mem[m.page(page, PAGE_FIELD.INDEX)] = index;
+    mem[m.page(page, PAGE_FIELD.VERSION)] = Atomics.load(mem, m.fileDiskSlot(index)); // readpage: the contents are the disk's
     getPage(ctx, page); // page_cache_get: the page cache's reference
     Atomics.store(mem, slot, page);
     Atomics.add(mem, fileWord(ctx, FILE_FIELD.NR_PAGES), 1);
@@ -110,11 +176,6 @@ export function* findOrCreatePage(ctx: Kctx, index: number): Path<number> {
   }
 }
 
-/** set_page_dirty. */
-export function setPageDirty(ctx: Kctx, page: number): void {
-  Atomics.or(ctx.mem, ctx.m.page(page, PAGE_FIELD.FLAGS), PAGE_FLAG.DIRTY);
-}
-
 /**
  * truncate_inode_pages(mapping, from): every page at file index `from` or
  * beyond leaves the page cache. As truncate_inode_pages_range does it: look
@@ -129,6 +190,7 @@ export function setPageDirty(ctx: Kctx, page: number): void {
 export function* truncateInodePages(ctx: Kctx, from: number): Path {
   const { m, mem } = ctx;
   const n = m.size.filePages;
+  const accountDirty = mappingCapAccountDirty(ctx);
   let index = Math.max(0, from);
   while (index < n) {
     const vec: number[] = [];
@@ -141,10 +203,11 @@ export function* truncateInodePages(ctx: Kctx, from: number): Path {
     }
     if (vec.length === 0) break;
     for (const page of vec) {
-      // lock_page is not modelled (see the module comment); truncate_inode_page
+      // a disk file's page is locked against writeback (truncate_inode_pages_range's lock_page); see the module comment for the rest
+      if (accountDirty) yield* lockPage(ctx, page, 'truncate_inode_pages');
       const mapped = Atomics.load(mem, m.page(page, PAGE_FIELD.MAPCOUNT));
       modelAssert(mapped <= 0, 'page-cache page still mapped after unmap_mapping_range', () => `frame ${page}: mapcount ${mapped}`);
-      Atomics.and(mem, m.page(page, PAGE_FIELD.FLAGS), ~PAGE_FLAG.DIRTY); // cancel_dirty_page
+      Atomics.and(mem, m.page(page, PAGE_FIELD.FLAGS), ~(PAGE_FLAG.DIRTY | PAGE_FLAG.TAG_DIRTY)); // cancel_dirty_page; the radix tree's tags go with the slot
       yield* spinLockIrqsave(ctx, treeLock(ctx), LockClass.TREE_LOCK, 'remove_from_page_cache');
       const slot = m.pageCacheSlot(mem[m.page(page, PAGE_FIELD.INDEX)]!);
       modelAssert(Atomics.load(mem, slot) === page, 'page-cache slot changed under truncate', () => `frame ${page}`);
@@ -152,9 +215,13 @@ export function* truncateInodePages(ctx: Kctx, from: number): Path {
       Atomics.sub(mem, fileWord(ctx, FILE_FIELD.NR_PAGES), 1);
       ctx.stats.pageCacheRemovals++;
       yield* spinUnlockIrqrestore(ctx, treeLock(ctx), LockClass.TREE_LOCK);
+      if (accountDirty) unlockPage(ctx, page);
       yield* freePage(ctx, page); // page_cache_release: never the last reference, pagevec_lookup holds one
     }
     yield* freePages(ctx, vec, vec.length); // pagevec_release
     yield* condResched(ctx);
   }
+  // then the filesystem frees the blocks past the new size (every page there was locked and removed first,
+  // so no writepage lands after this): a page read there again is zeros, data version 0
+  if (accountDirty) for (let i = Math.max(0, from); i < n; i++) Atomics.store(mem, m.fileDiskSlot(i), 0);
 }

@@ -116,7 +116,7 @@ function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, r
   const page = vmNormalPage(ptent);
   if (page === 0) return 0;
   if (Atomics.load(ctx.mem, ctx.m.page(page, PAGE_FIELD.STATE)) === PageState.PAGECACHE) {
-    if ((ptent & PTE.DIRTY) !== 0) setPageDirty(ctx, page);
+    if ((ptent & PTE.DIRTY) !== 0) yield* setPageDirty(ctx, page);
     rss[RSS_FILE]!--;
   } else {
     rss[RSS_ANON]!--;

@@ -4,7 +4,12 @@
 // lock, then one flush_tlb_range, which on x86 of that era is flush_tlb_mm.
 // Invariant: when mprotect returns, no TLB anywhere keeps a writable entry
 // for a pte it made read-only, and a later write from user space faults and,
-// the vma no longer being VM_WRITE, gets SIGSEGV.
+// the vma no longer being VM_WRITE, gets SIGSEGV. While one that removes
+// write permission is under way, the mm's WRPROTECT_BUSY count says so, and
+// a write through a stale writable entry is not yet WRITE_AFTER_WRPROTECT.
+// Making a shared mapping of a disk file writable again gives the write bit
+// only to dirty ptes (dirty_accountable: the vma wants write-notify, so a
+// clean page's first write must still fault and dirty the page).
 
 import { MM_FIELD, PTE, VMA_FIELD, VMA_FLAGS, pteFrame } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
@@ -16,6 +21,7 @@ import { flushTlbMm } from '../cpu/tlbflush.ts';
 import { ZERO_PAGE } from '../page/alloc.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, pteIndex, pteLockptr, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES } from './pgtable.ts';
 import { vmas, type Vma } from './vma.ts';
+import { mappingCapAccountDirty } from './filemap.ts';
 
 /**
  * pte_modify with the vma's new vm_page_prot. Read-only clears the write
@@ -25,13 +31,14 @@ import { vmas, type Vma } from './vma.ts';
  * do_wp_page's reuse path instead, which this model's fault handler lacks;
  * the outcome for user space is the same, a writable page.
  */
-function pteModify(pte: number, writable: boolean): number {
+function pteModify(pte: number, writable: boolean, dirtyAccountable: boolean): number {
   if (!writable) return pte & ~PTE.WRITE;
+  if (dirtyAccountable) return (pte & PTE.DIRTY) !== 0 ? pte | PTE.WRITE : pte;
   return pteFrame(pte) === ZERO_PAGE ? pte : pte | PTE.WRITE;
 }
 
 /** change_pte_range: ptep_modify_prot_start clears the pte (so hardware A/D updates are not lost), commit writes it back. */
-function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, writable: boolean): Path {
+function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
   const ptl = pteLockptr(ctx, table);
   yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, 'change_pte_range');
   ctx.ptlHeld++;
@@ -40,35 +47,35 @@ function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, wr
     const at = ctx.m.ptEntry(table, pteIndex(addr));
     if ((Atomics.load(ctx.mem, at) & PTE.PRESENT) === 0) continue;
     const ptent = Atomics.exchange(ctx.mem, at, 0); // ptep_modify_prot_start
-    Atomics.store(ctx.mem, at, pteModify(ptent, writable)); // ptep_modify_prot_commit
+    Atomics.store(ctx.mem, at, pteModify(ptent, writable, dirtyAccountable)); // ptep_modify_prot_commit
     yield Step.PTE;
   } while ((addr += 1) !== end);
   ctx.ptlHeld--;
   yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
 }
 
-function* changePmdRange(ctx: Kctx, pmdTable: number, addr: number, end: number, writable: boolean): Path {
+function* changePmdRange(ctx: Kctx, pmdTable: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
   let next: number;
   do {
     next = addrEnd(addr, end, PMD_PAGES);
     const e = readEntry(ctx, pmdTable, pmdIndex(addr));
     if (e === 0) continue; // pmd_none_or_clear_bad
-    yield* changePteRange(ctx, pteFrame(e), addr, next, writable);
+    yield* changePteRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
   } while ((addr = next) !== end);
 }
 
-function* changePudRange(ctx: Kctx, pudTable: number, addr: number, end: number, writable: boolean): Path {
+function* changePudRange(ctx: Kctx, pudTable: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
   let next: number;
   do {
     next = addrEnd(addr, end, PUD_PAGES);
     const e = readEntry(ctx, pudTable, pudIndex(addr));
     if (e === 0) continue;
-    yield* changePmdRange(ctx, pteFrame(e), addr, next, writable);
+    yield* changePmdRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
   } while ((addr = next) !== end);
 }
 
 /** change_protection(vma, start, end, newprot, dirty_accountable): the walk, then one flush for the whole range. */
-function* changeProtection(ctx: Kctx, mm: number, start: number, end: number, writable: boolean): Path {
+function* changeProtection(ctx: Kctx, mm: number, start: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
   const pgd = pgdFrame(ctx, mm);
   let addr = start;
   let next: number;
@@ -77,10 +84,10 @@ function* changeProtection(ctx: Kctx, mm: number, start: number, end: number, wr
     next = addrEnd(addr, end, PGD_PAGES);
     const e = readEntry(ctx, pgd, pgdIndex(addr));
     if (e === 0) continue;
-    yield* changePudRange(ctx, pteFrame(e), addr, next, writable);
+    yield* changePudRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
   } while ((addr = next) !== end);
   // flush_tlb_range(vma, start, end): x86 before 3.6 flushes the whole mm, after every pte lock is dropped
-  yield* flushTlbMm(ctx, mm);
+  if (!ctx.traits.mprotectNoFlush) yield* flushTlbMm(ctx, mm);
 }
 
 /** mprotect_fixup for a whole vma: new vm_flags first, so a fault racing the pte walk already sees them. */
@@ -89,8 +96,11 @@ function* mprotectFixup(ctx: Kctx, mm: number, vma: Vma, writable: boolean): Pat
   if (newflags === vma.flags) return;
   Atomics.store(ctx.mem, ctx.m.vma(mm, vma.slot, VMA_FIELD.FLAGS), newflags);
   vma.flags = newflags;
+  // vma_wants_writenotify: a shared writable mapping of a file with dirty accounting
+  const shared = VMA_FLAGS.FILE | VMA_FLAGS.SHARED;
+  const dirtyAccountable = writable && (newflags & shared) === shared && mappingCapAccountDirty(ctx);
   // mmu_notifier_invalidate_range_start/end: no notifiers registered in this model
-  yield* changeProtection(ctx, mm, vma.start, vma.end, writable);
+  yield* changeProtection(ctx, mm, vma.start, vma.end, writable, dirtyAccountable);
 }
 
 /**
@@ -112,7 +122,10 @@ export function* mprotectRange(ctx: Kctx, mm: number, start: number, end: number
     covered = v.end;
   }
   if (covered !== end) throw new BadInput(`mprotect [${start}, ${end}): [${covered}, ${end}) is not mapped (ENOMEM)`);
+  const busyAt = ctx.m.mm(mm, MM_FIELD.WRPROTECT_BUSY);
+  if (!writable) Atomics.add(ctx.mem, busyAt, 1);
   for (const v of list) yield* mprotectFixup(ctx, mm, v, writable);
+  if (!writable) Atomics.sub(ctx.mem, busyAt, 1);
   yield* upWrite(ctx, sem);
   ctx.fn = caller;
 }

@@ -3,10 +3,11 @@
 // when the machine has stopped (RSS and page conservation). At rest every
 // frame is free, reserved, reachable from some mm's page tables or in the
 // file's page cache; each mm's MM_ANONPAGES and MM_FILEPAGES equal the
-// anonymous and page-cache pages its ptes map; and a page-cache page has
-// one reference for the cache plus one per pte that maps it.
+// anonymous and page-cache pages its ptes map; a page-cache page has one
+// reference for the cache plus one per pte that maps it; and a clean page of
+// a disk file holds no data newer than the disk's (LOST_WRITE).
 
-import { FILE_FIELD, MM_FIELD, PAGE_FIELD, PageState, PTRS_PER_TABLE, HDR, pteFrame, ptePresent } from '../machine/layout.ts';
+import { FILE_FIELD, MM_FIELD, PAGE_FIELD, PAGE_FLAG, PageState, PTRS_PER_TABLE, HDR, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import type { Oracle } from '../oracle/rules.ts';
 import type { Kctx } from '../sync/context.ts';
@@ -18,7 +19,10 @@ import { exitMmap } from './mmap.ts';
 
 /**
  * Return from munmap or madvise over [start, end): no TLB anywhere may still
- * translate an address there to anything but what its pte maps now.
+ * translate an address there to anything but what its pte maps now. A page
+ * that page_mkclean is working on is the exception: its ptes are none for a
+ * moment while it flushes them (ptep_clear_flush), and an entry a fault
+ * filled after this call's zap may still be waiting for that flush.
  */
 export function* returnToUser(ctx: Kctx, mm: number, start: number, end: number, syscall: string): Path {
   for (const e of tlbEntriesInRange(ctx.m, mm, start, end)) {
@@ -26,7 +30,8 @@ export function* returnToUser(ctx: Kctx, mm: number, start: number, end: number,
     const pte = table === 0 ? 0 : readEntry(ctx, table, pteIndex(e.vpn));
     const frame = pteFrame(e.pte);
     const same = ptePresent(pte) && pteFrame(pte) === frame && Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.GEN)) === e.gen;
-    if (!same) {
+    const mkcleanFlushing = pte === 0 && Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.MKCLEAN_BUSY)) > 0;
+    if (!same && !mkcleanFlushing) {
       ctx.oracle.report(
         'TLB_AFTER_RETURN',
         { cpu: ctx.cpu, task: ctx.task, mm, address: e.vpn * 4096, frame },
@@ -78,7 +83,21 @@ function walkMm(mem: Int32Array, m: Kctx['m'], mm: number, reach: Uint8Array, pt
   return mapped;
 }
 
-/** The file's page cache at rest: each page is reachable, and holds the cache's reference and one per mapping pte. */
+/**
+ * LOST_WRITE for a page-cache page that leaves the cache's view (dropped, or
+ * the run ends): if it is clean, the disk must hold its data version. The
+ * task named is the page's last writer.
+ */
+export function checkPageWritten(mem: Int32Array, m: Kctx['m'], oracle: Oracle, page: number, index: number, cpu: number, when: string): void {
+  if (mem[m.file(0, FILE_FIELD.ACCOUNT_DIRTY)] === 0 || (Atomics.load(mem, m.page(page, PAGE_FIELD.FLAGS)) & PAGE_FLAG.DIRTY) !== 0) return;
+  const version = Atomics.load(mem, m.page(page, PAGE_FIELD.VERSION));
+  const disk = Atomics.load(mem, m.fileDiskSlot(index));
+  if (version <= disk) return;
+  const writer = (Atomics.load(mem, m.page(page, PAGE_FIELD.DATA)) >>> 20) - 1;
+  oracle.report('LOST_WRITE', { cpu, task: writer, mm: -1, frame: page }, `${when}: file page ${index} (frame ${page}) is clean with data version ${version}, the disk holds ${disk}; last written by task ${writer}`);
+}
+
+/** The file's page cache at rest: each page is reachable, and holds the cache's reference and one per mapping pte; a clean page's data is on the disk. */
 function checkPageCache(mem: Int32Array, m: Kctx['m'], oracle: Oracle, reach: Uint8Array, ptes: Int32Array): void {
   let cached = 0;
   for (let index = 0; index < m.size.filePages; index++) {
@@ -93,6 +112,8 @@ function checkPageCache(mem: Int32Array, m: Kctx['m'], oracle: Oracle, reach: Ui
       oracle.report('PAGE_LEAK', { cpu: -1, task: -1, mm: -1, frame }, `page-cache slot ${index} holds frame ${frame}, which is ${state === PageState.FREE ? 'free' : `not the page of file page ${index}`}`);
     } else if (mapcount !== ptes[frame] || count !== 1 + ptes[frame]!) {
       oracle.report('BAD_PAGE_MAP', { cpu: -1, task: -1, mm: -1, frame }, `page-cache page ${frame} (file page ${index}): count ${count}, mapcount ${mapcount}, mapped by ${ptes[frame]} ptes`);
+    } else {
+      checkPageWritten(mem, m, oracle, frame, index, -1, 'at the end of the run');
     }
   }
   const nr = mem[m.file(0, FILE_FIELD.NR_PAGES)]!;

@@ -14,6 +14,8 @@ export const RULES = {
   RSS_MISMATCH: "an mm's rss counters differ from what its page tables map",
   SLEEP_IN_ATOMIC: 'a sleeping function was called with preemption or interrupts disabled',
   LOCK_NOT_OWNER: 'a lock was released by a cpu that did not hold it',
+  LOST_WRITE: "a page-cache page was dropped, or the run ended, clean while its data was newer than the disk's: a write landed after the page was cleaned and nothing dirtied it again",
+  WRITE_AFTER_WRPROTECT: 'a write went through a writable TLB entry after the mprotect or page_mkclean that write-protected its pte had finished',
   SOFT_LOCKUP: 'a cpu stayed in one spin or ack wait past --lockup-ms, or a task slept on a lock 60 times that long (a hung task)',
 } as const;
 export type Rule = keyof typeof RULES;

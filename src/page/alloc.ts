@@ -77,6 +77,8 @@ export function* allocPage(ctx: Kctx, gfp: Gfp, state: PageStateValue): Path<num
   mem[m.page(frame, PAGE_FIELD.INDEX)] = 0;
   mem[m.page(frame, PAGE_FIELD.PT_SLOT)] = slot + 1;
   mem[m.page(frame, PAGE_FIELD.FLAGS)] = 0;
+  mem[m.page(frame, PAGE_FIELD.VERSION)] = 0;
+  mem[m.page(frame, PAGE_FIELD.MKCLEAN_BUSY)] = 0;
   mem[m.page(frame, PAGE_FIELD.PTL + LOCK.NEXT)] = 0;
   mem[m.page(frame, PAGE_FIELD.PTL + LOCK.SERVING)] = 0;
   mem[m.page(frame, PAGE_FIELD.PTL + LOCK.OWNER)] = 0;

@@ -1,6 +1,6 @@
 // The story of a violation, per cpu, from the trace of its replay: who cached
 // the frame in a TLB, who cleared its pte, who flushed (and whom), who freed
-// it, and who touched it.
+// it, which task was preempted or switched in between, and who touched it.
 
 import type { RunResult } from '../engine/result.ts';
 import type { TraceEvent } from '../stats/trace.ts';
@@ -30,7 +30,7 @@ export function explainText(r: RunResult, rule: string): string {
   if (!v || !mark) return `no ${rule} in this run's trace`;
   const about = (e: TraceEvent): boolean => v.frame >= 0 && e.args?.frame === v.frame;
   const first = events.find((e) => about(e) && e.ts <= mark.ts)?.ts ?? mark.ts - 1;
-  const flushes = (e: TraceEvent): boolean => (e.cat === 'tlb' && e.ph === 'X') || (e.cat === 'ipi' && e.ph === 'X') || e.cat === 'gather';
+  const flushes = (e: TraceEvent): boolean => (e.cat === 'tlb' && e.ph === 'X') || (e.cat === 'ipi' && e.ph === 'X') || e.cat === 'gather' || e.cat === 'sched';
   const lines = [`how ${rule} came about (frame ${v.frame}; times in ${r.clock} µs):`];
   for (let cpu = 0; cpu < r.config.cpus; cpu++) {
     const story = events.filter((e) => e.tid === cpu && e.ts >= first && e.ts <= mark.ts && (e === mark || about(e) || flushes(e)));

@@ -43,6 +43,7 @@ const machineSchema = z.strictObject({
   allocFail: z.union([z.enum(['never', 'always', 'once']), z.number().min(0, 'must be at least 0').max(1, 'must be at most 1')]).optional(),
   kworker: z.boolean().optional(),
   probe: z.boolean().optional(),
+  writeback: z.boolean().optional(),
 });
 
 const workloadSchema = z.strictObject({
@@ -81,14 +82,17 @@ const OP_ARGS = {
   mprotect: z.strictObject({ ...range, writable: z.boolean() }),
   'exec-shift': z.strictObject({ ...range, shift: pagesField }),
   truncate: z.strictObject({ pages: count(0, SCENARIO_REGION_PAGES), measure: measureField }),
+  msync: z.strictObject(range),
+  fsync: z.strictObject({ measure: measureField }),
+  reclaim: z.strictObject({ pages: count(1, SCENARIO_REGION_PAGES), measure: measureField }),
   sleep: z.strictObject({ ms: count(1, 3_600_000) }),
   exit: z.strictObject({ measure: measureField }),
   repeat: z.strictObject({ times: count(1, PROGRAM_OPS_MAX), do: z.array(z.unknown()).min(1, 'nothing to repeat') }),
 } as const;
 type OpName = keyof typeof OP_ARGS;
-const BARE_OPS = ['barrier', 'exit'] as const;
+const BARE_OPS = ['barrier', 'exit', 'fsync'] as const;
 /** System calls under study are measured unless the file says otherwise. */
-const MEASURED_BY_DEFAULT = new Set<string>(['munmap', 'madvise', 'mprotect', 'exec-shift', 'truncate', 'exit']);
+const MEASURED_BY_DEFAULT = new Set<string>(['munmap', 'madvise', 'mprotect', 'exec-shift', 'truncate', 'exit', 'msync', 'fsync', 'reclaim']);
 
 export interface Scenario {
   file: string;
@@ -146,7 +150,7 @@ function zodProblems(problems: Problems, base: Path, error: z.ZodError): void {
 /** One program item: `barrier`, `exit`, or a one-key map from an operation to its arguments. */
 function parseOp(item: unknown, path: Path, problems: Problems, depth: number): ScenarioOp | null {
   if (typeof item === 'string') {
-    if ((BARE_OPS as readonly string[]).includes(item)) return item === 'barrier' ? { op: 'barrier' } : { op: 'exit', measure: true };
+    if ((BARE_OPS as readonly string[]).includes(item)) return item === 'barrier' ? { op: 'barrier' } : { op: item as 'exit' | 'fsync', measure: true };
     problems.add(path, `unknown operation ${JSON.stringify(item)} (known: ${[...Object.keys(OP_ARGS), 'barrier'].join(', ')})`);
     return null;
   }
@@ -179,6 +183,10 @@ function parseOp(item: unknown, path: Path, problems: Problems, depth: number): 
       return { op: 'sleep', ms: a.ms as number };
     case 'exit':
       return { op: 'exit', measure };
+    case 'fsync':
+      return { op: 'fsync', measure };
+    case 'reclaim':
+      return { op: 'reclaim', pages: a.pages as number, measure };
     case 'truncate':
       return { op: 'truncate', pages: a.pages as number, measure };
     case 'mmap':
@@ -189,7 +197,7 @@ function parseOp(item: unknown, path: Path, problems: Problems, depth: number): 
     case 'exec-shift':
       return { op: 'exec-shift', start: a.start as number, pages: a.pages as number, shift: a.shift as number, measure };
     default:
-      return { op: name as 'write' | 'read' | 'munmap' | 'madvise', start: a.start as number, pages: a.pages as number, measure };
+      return { op: name as 'write' | 'read' | 'munmap' | 'madvise' | 'msync', start: a.start as number, pages: a.pages as number, measure };
   }
 }
 
@@ -340,6 +348,7 @@ export function parseScenario(file: string, text: string): Scenario {
   if (m.allocFail !== undefined) options.allocFail = String(m.allocFail);
   if (m.kworker !== undefined) options.kworker = m.kworker;
   if (m.probe !== undefined) options.probe = m.probe;
+  if (m.writeback !== undefined) options.writeback = m.writeback;
   if (s.seed !== undefined) options.seed = s.seed;
   if (s.mode !== undefined) options.mode = s.mode;
   if ((s.workload === undefined) === (s.tasks === undefined)) problems.add([], 'give either `workload` (a built-in one) or `tasks` (programs), not both and not neither');

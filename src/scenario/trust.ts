@@ -41,6 +41,8 @@ const RUN_CONFIG_SCHEMA = z.strictObject({
   immapLock: z.enum(['spinlock', 'mutex']),
   probe: z.boolean(),
   kworker: z.boolean(),
+  diskFile: z.boolean(),
+  writeback: z.boolean(),
   latencyStats: z.boolean(),
   durationMs: int,
   rounds: int,
@@ -49,6 +51,10 @@ const RUN_CONFIG_SCHEMA = z.strictObject({
   scenario: z.unknown(),
   crash: z.strictObject({ cpu: int, step: int }).nullable(),
 });
+
+/** A field added to RunConfig and not here (or the other way round) fails the typecheck, not a replay. */
+type SchemaKeys = keyof z.infer<typeof RUN_CONFIG_SCHEMA>;
+export const SCHEMA_COVERS_RUN_CONFIG: [Exclude<keyof RunConfig, SchemaKeys>, Exclude<SchemaKeys, keyof RunConfig>] extends [never, never] ? true : false = true;
 
 /** `where` names the data in the one line a refusal is (`block 3 of campaign x: config.cpus: ...`). */
 export function checkRunConfig(where: string, data: unknown): RunConfig {

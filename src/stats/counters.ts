@@ -27,6 +27,7 @@ export const COUNTER_NAMES = [
   'userAccesses',
   'tlbHits',
   'tlbMisses',
+  'tlbDirtyWalks', // writes through a TLB entry without the dirty bit, which walk the page table to set it (x86 caches D)
   'condResched',
   'iMmapLockBreaks', // unmap_mapping_range_vma dropped the i_mmap lock (need_resched or a waiter) and restarted its walk
   'pteUnmapWrongPage', // rework-seed: pte_unmap_unlock(pte - 1) named another page-table page
@@ -39,6 +40,12 @@ export const COUNTER_NAMES = [
   'sleepingLockWaits', // sleeps on a mutex or rw-semaphore
   'kworkerRuns',
   'probeWakeups',
+  'wpFaults', // do_wp_page on a shared file page: the write-protected pte made writable and dirty again
+  'mkcleanPtes', // ptes page_mkclean write-protected and cleaned
+  'pagesWrittenBack', // writepage calls: a page's data version written to the disk
+  'fsyncs', // msync(MS_SYNC) and fsync calls
+  'pagesReclaimed', // clean, unmapped page-cache pages reclaim dropped
+  'flusherRuns', // wake-ups of the bdi flusher thread
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export type Counters = Record<CounterName, number>;

@@ -10,11 +10,13 @@ import { scenarioWorkload } from './program.ts';
 import { tlbFlush1Workload, tlbFlush2Workload, tlbFlush3Workload, pageFault1Workload, pageFault2Workload, pageFault3Workload, mmap1Workload, mmap2Workload } from './willitscale.ts';
 import { execWorkload } from './exec.ts';
 import { pressureWorkload } from './pressure.ts';
+import { writebackWorkload } from './writeback.ts';
 
 export const WORKLOADS: readonly Workload[] = [munmapWorkload, exitWorkload, madviseWorkload, mixWorkload, truncateWorkload,
   tlbFlush1Workload, tlbFlush2Workload, tlbFlush3Workload, pageFault1Workload, pageFault2Workload, pageFault3Workload, mmap1Workload, mmap2Workload,
   execWorkload,
   pressureWorkload,
+  writebackWorkload,
 ];
 
 /** A built-in workload by name, or `scenario`, the workload of scenario files (it runs only with one). */

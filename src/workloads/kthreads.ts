@@ -7,15 +7,21 @@
 //   next period, is woken by the timer interrupt, and records how late it
 //   got the cpu; the wake-up asks for an immediate reschedule, so the delay
 //   is exactly the time until the running task reached a preemption point.
-// Both stop once every user task has exited (kthread_should_stop).
+// - flusher: the backing device's flush thread (bdi_writeback_thread,
+//   kupdate-style): every FLUSHER_PERIOD_US it writes back every dirty page
+//   of the file (write_cache_pages, WB_SYNC_NONE), then sleeps again.
+// All stop once every user task has exited (kthread_should_stop).
 
 import { HDR } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
 import { scheduleTimeout } from '../sync/sched.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
+import { writeCachePages } from '../mm/writeback.ts';
 
 export const KWORKER_PERIOD_US = 4000;
+/** dirty_writeback_centisecs, scaled to runs of a few ms: the flusher wakes this often. */
+export const FLUSHER_PERIOD_US = 1000;
 /** cyclictest's default interval. */
 export const PROBE_PERIOD_US = 1000;
 /** Every loop has a bound: far more periods than any run lasts. */
@@ -44,5 +50,14 @@ export function* probeThread(ctx: Kctx): Path {
     ctx.stats.probeWakeups++;
     // the next period after now: a probe that missed periods does not catch up in a burst
     next += PROBE_PERIOD_US * Math.max(1, Math.ceil((nowUs - next) / PROBE_PERIOD_US));
+  }
+}
+
+export function* bdiFlusherThread(ctx: Kctx): Path {
+  for (let i = 0; i < KTHREAD_LOOPS_MAX && !kthreadShouldStop(ctx); i++) {
+    yield* scheduleTimeout(ctx, FLUSHER_PERIOD_US);
+    if (kthreadShouldStop(ctx)) return;
+    ctx.stats.flusherRuns++;
+    yield* writeCachePages(ctx, 0, ctx.m.size.filePages); // wb_writeback -> writeback_inodes_wb -> do_writepages
   }
 }

@@ -18,6 +18,8 @@ import { exitMm, returnToUser } from '../mm/syscall.ts';
 import { mprotectRange } from '../mm/mprotect.ts';
 import { shiftArgPages } from '../mm/exec.ts';
 import { truncateFile } from '../mm/truncate.ts';
+import { sysMsync, vfsFsync } from '../mm/writeback.ts';
+import { shrinkPageCache } from '../mm/vmscan.ts';
 import { REGION_BASE, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 import { TaskKind } from '../machine/layout.ts';
 
@@ -43,6 +45,11 @@ export function barriersPassed(ops: readonly ScenarioOp[]): number {
 /** Every mmap in `ops`, repeats not multiplied (a mapping is the same one each time round). */
 export function mmapsOf(ops: readonly ScenarioOp[]): Extract<ScenarioOp, { op: 'mmap' }>[] {
   return ops.flatMap((op) => (op.op === 'repeat' ? mmapsOf(op.ops) : op.op === 'mmap' ? [op] : []));
+}
+
+/** The program calls msync or fsync or reclaims pages somewhere, so the file it maps lives on a disk (one with writeback). */
+export function syncsFile(ops: readonly ScenarioOp[]): boolean {
+  return ops.some((op) => (op.op === 'repeat' ? syncsFile(op.ops) : op.op === 'msync' || op.op === 'fsync' || op.op === 'reclaim'));
 }
 
 function scenarioOf(config: RunConfig): ScenarioProgram {
@@ -81,9 +88,15 @@ function* runOps(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, ops: readonly Scena
   }
 }
 
+function* reclaimPath(ctx: Kctx, pages: number): Path {
+  yield* shrinkPageCache(ctx, pages);
+}
+
 function opPath(ctx: Kctx, mm: number, op: Exclude<ScenarioOp, { op: 'repeat' | 'barrier' | 'sleep' }>): Path {
   if (op.op === 'exit') return exitMm(ctx);
   if (op.op === 'truncate') return truncateFile(ctx, op.pages);
+  if (op.op === 'fsync') return vfsFsync(ctx);
+  if (op.op === 'reclaim') return reclaimPath(ctx, op.pages);
   const start = REGION_BASE + op.start;
   const end = start + op.pages;
   switch (op.op) {
@@ -99,6 +112,8 @@ function opPath(ctx: Kctx, mm: number, op: Exclude<ScenarioOp, { op: 'repeat' | 
       return madviseDontneed(ctx, mm, start, end);
     case 'mprotect':
       return mprotectRange(ctx, mm, start, end, op.writable);
+    case 'msync':
+      return sysMsync(ctx, mm, start, end);
     case 'exec-shift':
       return shiftArgPages(ctx, mm, start, end, op.shift);
   }
@@ -125,6 +140,7 @@ export const scenarioWorkload: Workload = {
     return Math.min(MAX_VMAS + 1, Math.max(0, ...perMm.values()));
   },
   memoryNeeded: scenarioMemory,
+  diskFile: (c) => scenarioOf(c).tasks.some((t) => syncsFile(t.program)),
   tasks: (c) => {
     const sc = scenarioOf(c);
     return sc.tasks.map((t, i) => {

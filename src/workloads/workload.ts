@@ -60,6 +60,10 @@ export interface Workload {
   /** Page-cache slots the file needs: one past the highest file page a MAP_SHARED mapping may fault (none when absent). */
   filePagesNeeded?(config: RunConfig): number;
   program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path;
+  /** Defaults of run flags that suit this workload better than the general ones. */
+  defaults?: { mms?: number; tasksPerCpu?: number; writeback?: boolean };
+  /** The file must live on a disk with writeback (its program syncs it); --writeback implies it too. */
+  diskFile?(config: RunConfig): boolean;
   /** The user tasks, when the workload places them itself (a scenario file); otherwise `userTasks`. */
   tasks?(config: RunConfig): TaskSpec[];
 }
