@@ -12,7 +12,9 @@
 //   (g) a hunt campaign's seeds per second with 2 jobs against 1, once every
 //       worker has compiled its hot paths (a real campaign runs thousands of
 //       seeds, so its first few seconds on a cold worker do not count);
-//   (h) PCT's seeds per second against random's on the same campaign.
+//   (h) PCT's seeds per second against random's on the same campaign;
+//   (i) the (g) campaign through Redis with 2 worker processes of 1 job
+//       each against a local pool of 2 jobs, 1,000 seeds, both warm.
 // Native anchors (bench/native/anchors.c, built with the host's C compiler
 // when there is one) are measured first, in the same run: munmap and
 // MADV_DONTNEED ns per page, an mprotect's TLB shootdown of another core, and
@@ -25,6 +27,7 @@ import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
 import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campaign.ts';
+import { benchQueue } from './queue-bench.ts';
 
 const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
@@ -157,6 +160,16 @@ const randomPerSec = meanOf(byStrategy.random!);
 const pctPerSec = meanOf(byStrategy.pct!);
 rows.push(`(h) hunt strategies (munmap, 64 pages, 3 cpus, ${STRATEGY_SEEDS} seeds twice each, 2 jobs): random ${randomPerSec.toFixed(1)} seeds/s, pct ${pctPerSec.toFixed(1)}: pct at ${(pctPerSec / randomPerSec).toFixed(2)}x`);
 results.strategySeedsPerSec = { random: randomPerSec, pct: pctPerSec, ratio: pctPerSec / randomPerSec, rounds: byStrategy };
+
+// (i)
+const QUEUE_SEEDS = 1000;
+const queue = await benchQueue(campaignBase, QUEUE_SEEDS);
+rows.push(
+  queue
+    ? `(i) hunt campaign through Redis (munmap, 300 pages, ${QUEUE_SEEDS} seeds): 2 worker processes x 1 job ${queue.queueSeedsPerSec.toFixed(1)} seeds/s, local --jobs 2 ${queue.localSeedsPerSec.toFixed(1)}: ${queue.ratio.toFixed(2)}x`
+    : '(i) hunt campaign through Redis: skipped, no redis-server on this machine',
+);
+results.queueCampaign = queue;
 
 mkdirSync('bench', { recursive: true });
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');

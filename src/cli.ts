@@ -13,6 +13,9 @@ import { registerReplay } from './cli/replay.ts';
 import { registerShrink } from './cli/shrink.ts';
 import { registerReport } from './cli/report.ts';
 import { registerList } from './cli/list.ts';
+import { registerWorker } from './cli/worker.ts';
+import { OutputFailed, STDOUT_PATH } from './report/json.ts';
+import { QueueFailed } from './queue/redis.ts';
 
 export function buildProgram(out: Out): Command {
   const program = new Command('shootdown')
@@ -20,12 +23,20 @@ export function buildProgram(out: Out): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: () => {} })
     .showHelpAfterError(false);
-  for (const register of [registerRun, registerCompare, registerScale, registerHunt, registerReplay, registerShrink, registerReport, registerList]) register(program, out);
+  for (const register of [registerRun, registerCompare, registerScale, registerHunt, registerReplay, registerShrink, registerReport, registerList, registerWorker]) register(program, out);
   return program;
 }
 
+const FILE_FLAGS = ['--json', '--trace', '--csv', '--out', '--html'];
+
+/** `--json -` (or any output file given as -) puts that file on stdout, so the text a command prints goes to stderr instead. */
+function fileOnStdout(argv: readonly string[]): boolean {
+  return argv.some((a, i) => FILE_FLAGS.some((f) => a === `${f}=${STDOUT_PATH}` || (a === f && argv[i + 1] === STDOUT_PATH)));
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram((s) => process.stdout.write(s + '\n'));
+  const text = fileOnStdout(argv) ? process.stderr : process.stdout;
+  const program = buildProgram((s) => text.write(s + '\n'));
   interrupts.install();
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -39,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof BadInput) {
       process.stderr.write(`shootdown: ${e.message}\n`);
       return EXIT_BAD_INPUT;
+    }
+    if (e instanceof OutputFailed || e instanceof QueueFailed) {
+      process.stderr.write(`shootdown: ${e.message}\n`);
+      return 1;
     }
     process.stderr.write(`shootdown: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
     return 1;

@@ -2,37 +2,12 @@
 // Exit codes: 0 clean, 1 violation, 2 bad input with one `shootdown: ` line
 // naming the flag on stderr and never a stack trace.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TIMEOUT_MS = 60_000;
-
-interface CliRun {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): CliRun {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: TIMEOUT_MS,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
-
-function describeRun(r: CliRun): string {
-  return `exit ${r.status} (signal ${r.signal})\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`;
-}
+import { ROOT, cli, cliAsync, describeRun } from './cli-process.ts';
 
 interface BadCase {
   name: string;
@@ -70,24 +45,13 @@ const BAD_INPUT: BadCase[] = [
   { name: 'pressure over two address spaces', args: ['run', '--workload', 'pressure', '--cpus', '2', '--mms', '2'], names: '--mms' },
   // The flag the user typed is --variants; accept the message naming it or its singular.
   { name: 'compare with an unknown variant', args: ['compare', '--variants', 'nope'], names: /--variants?\b/ },
+  { name: 'a queue campaign with --shard (the queue splits the seeds)', args: ['hunt', '--queue', 'redis://127.0.0.1:1/0', '--shard', '1/2'], names: '--shard' },
+  { name: '--campaign without --queue', args: ['hunt', '--campaign', 'x-1'], names: '--campaign' },
+  { name: 'a queue URL that is not redis://', args: ['hunt', '--queue', 'ftp://127.0.0.1/'], names: '--queue' },
+  { name: 'a queue URL with a query string', args: ['worker', '--queue', 'redis://127.0.0.1/0?tls=1'], names: '--queue' },
+  { name: 'worker --lock-ms below what a lock can be renewed in', args: ['worker', '--queue', 'redis://127.0.0.1:1/0', '--lock-ms', '10'], names: '--lock-ms' },
+  { name: 'worker without --queue', args: ['worker'], names: '--queue' },
 ];
-
-/** The CLI as a child process without blocking, so independent cases run side by side. */
-function cliAsync(...args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, stdout, stderr });
-    });
-  });
-}
 
 describe('bad input: exit 2, one line naming the flag, no stack trace', () => {
   for (const c of BAD_INPUT) {

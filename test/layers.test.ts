@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-const LAYERS = ['machine', 'stats', 'oracle', 'sync', 'cpu', 'page', 'gather', 'mm', 'workloads', 'engine', 'scenario', 'report'] as const;
+const LAYERS = ['machine', 'stats', 'oracle', 'sync', 'cpu', 'page', 'gather', 'mm', 'workloads', 'engine', 'scenario', 'report', 'queue'] as const;
 
 /** Where a path (relative to the project root, '/'-separated) sits. */
 type Zone =

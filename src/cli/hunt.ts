@@ -4,17 +4,16 @@ import { Command } from 'commander';
 import { BadInput } from '../machine/errors.ts';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseDuration, type RunOptions } from '../engine/configure.ts';
 import { ARTIFACT_SCHEMA, makeArtifact, pctHorizonSteps, runCampaign, type Artifact, type CampaignResult } from '../engine/campaign.ts';
-import { pctBound } from '../engine/strategy.ts';
 import { exploreBounded } from '../engine/bounded.ts';
-import { artifactName, writeArtifact } from '../report/artifact.ts';
-import { RESULT_SCHEMA } from '../engine/result.ts';
+import { artifactName } from '../report/artifact.ts';
 import { startProgress } from '../report/progress.ts';
-import { coverageText, workloadText } from '../report/summary.ts';
-import { allTasks } from '../engine/boot.ts';
-import { checkOutputPath, writeJsonAtomic } from '../report/json.ts';
+import { workloadText } from '../report/summary.ts';
+import { checkOutputPath, folderBeside, writeJsonAtomic } from '../report/json.ts';
+import { finishHunt, huntFileHead, pctText } from './hunt-finish.ts';
+import { huntOnQueue } from './hunt-queue.ts';
 import { loadScenario, type Scenario } from '../scenario/load.ts';
 import { SCENARIO_ARG, configFor, interrupts, nonNegativeInt, parseShard, positiveInt, runFlags, runOptions } from './common.ts';
 import type { Out } from './common.ts';
@@ -34,8 +33,12 @@ export function registerHunt(program: Command, out: Out): void {
       .option('--artifacts <dir>', 'where artifacts go (default: beside --json, or here)')
       .option('--preemptions <k>', 'bounded: at most this many preemptions per schedule', '1')
       .option('--max-schedules <n>', 'bounded: stop after this many schedules', '100000')
+      .option('--queue <url>', 'run the campaign on `shootdown worker`s through Redis: redis://[:password@]host:port/db, or rediss:// for TLS')
+      .option('--campaign <id>', 'with --queue: follow a campaign already started (after the coordinator was stopped, or from another machine)')
+      .option('--block-seeds <n>', 'with --queue: seeds per block (default: the seeds in about 64 blocks, at most 500)')
       .argument('[scenario]', SCENARIO_ARG),
   ).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+    if (o.queue !== undefined || o.campaign !== undefined) return huntOnQueue(out, file, o, cmd);
     const scenario = file ? loadScenario(file) : null;
     const base = runOptions(scenario, o, cmd, '--variant');
     if (o.strategy === 'bounded') return huntBounded(scenario, base, o);
@@ -46,17 +49,14 @@ export function registerHunt(program: Command, out: Out): void {
     const jobs = o.jobs === undefined ? availableParallelism() : positiveInt('--jobs', o.jobs, 256);
     const firstSeed = positiveInt('--first-seed', o.firstSeed);
     const shard = o.shard === undefined ? null : parseShard(o.shard as string);
-    const dir = (o.artifacts as string | undefined) ?? (o.json ? dirname(o.json as string) : '.');
+    const dir = (o.artifacts as string | undefined) ?? (o.json ? folderBeside(o.json as string) : '.');
     if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
     if (o.json) checkOutputPath('--json', o.json as string);
     if (config.strategy.kind === 'pct' && o.pctSteps === undefined) {
       config.strategy.steps = pctHorizonSteps(config, firstSeed);
     }
     out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
-    if (config.strategy.kind === 'pct') {
-      const threads = allTasks(config).length + config.cpus;
-      out(`  pct depth ${config.strategy.depth} over about ${config.strategy.steps} steps and ${threads} threads (tasks and interrupt contexts): each run finds a bug of that depth with probability at least ${pctBound(threads, config.strategy.steps, config.strategy.depth).toExponential(2)}`);
-    }
+    if (config.strategy.kind === 'pct') out(pctText(config.strategy, config));
     const progress = startProgress('hunt', Number.isFinite(timeMs) && seeds === Number.MAX_SAFE_INTEGER ? 0 : seeds);
     let result: CampaignResult;
     try {
@@ -68,34 +68,7 @@ export function registerHunt(program: Command, out: Out): void {
     } finally {
       progress.stop();
     }
-    const artifacts: string[] = [];
-    for (const g of result.groups) artifacts.push(writeArtifact(dir, makeArtifact({ ...config, seed: g.seed }, g.rule).artifact));
-    out(`${result.seedsRun} seeds in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.seedsPerSec} seeds/s; ${result.groups.length} distinct violations, ${result.errors.length} failed runs`);
-    for (const g of result.groups) out(`  ${g.rule} x${g.count}, first at seed ${g.seed}: ${g.detail}`);
-    for (const f of artifacts) out(`  artifact: ${f}`);
-    out(coverageText(result.coverage, result.neverPreempted, result.seedsRun));
-    const found = result.groups.length > 0 || result.errors.length > 0;
-    if (o.json) {
-      writeJsonAtomic(o.json as string, {
-        schema: RESULT_SCHEMA,
-        command: 'hunt',
-        variant: config.variant,
-        workload: config.workload,
-        strategy: config.strategy,
-        shard,
-        seedsRun: result.seedsRun,
-        seedsPerSec: result.seedsPerSec,
-        found,
-        violations: result.groups.map((g) => ({ rule: g.rule, location: g.location, seed: g.seed, count: g.count, detail: g.detail })),
-        errors: result.errors,
-        firstFailingSeed: result.firstFailingSeed,
-        artifacts,
-        coverage: result.coverage,
-        neverPreempted: result.neverPreempted,
-        config,
-      });
-    }
-    process.exitCode = found ? 1 : 0;
+    finishHunt(out, o, config, shard, dir, result, (g) => makeArtifact({ ...config, seed: g.seed }, g.rule).artifact, {});
   });
 
   /** hunt --strategy bounded: every schedule with at most k preemptions, one thread. */
@@ -104,7 +77,7 @@ export function registerHunt(program: Command, out: Out): void {
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
     const k = nonNegativeInt('--preemptions', o.preemptions);
     const maxSchedules = positiveInt('--max-schedules', o.maxSchedules);
-    const dir = (o.artifacts as string | undefined) ?? (o.json ? dirname(o.json as string) : '.');
+    const dir = (o.artifacts as string | undefined) ?? (o.json ? folderBeside(o.json as string) : '.');
     if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
     if (o.json) checkOutputPath('--json', o.json as string);
     out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions (up to ${maxSchedules})`);
@@ -121,11 +94,7 @@ export function registerHunt(program: Command, out: Out): void {
     }
     if (o.json) {
       writeJsonAtomic(o.json as string, {
-        schema: RESULT_SCHEMA,
-        command: 'hunt',
-        variant: config.variant,
-        workload: config.workload,
-        strategy: { kind: 'bounded', preemptions: k },
+        ...huntFileHead(config, { kind: 'bounded', preemptions: k }),
         schedules: r.schedules,
         exhausted: r.exhausted,
         seedsRun: r.schedules,

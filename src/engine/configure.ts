@@ -3,7 +3,7 @@
 // naming the flag and what is wrong with it.
 
 import { BadInput } from '../machine/errors.ts';
-import type { AllocFail, ImmapLock, Mode, PreemptModel, RunConfig, ScenarioProgram } from '../machine/config.ts';
+import { allocFailText, type AllocFail, type ImmapLock, type Mode, type PreemptModel, type RunConfig, type ScenarioProgram } from '../machine/config.ts';
 import { MAX_MMS, MAX_VMAS, PAGE_SIZE, TLB_WAYS, layoutBytes } from '../machine/layout.ts';
 import { VARIANTS, findVariant } from '../gather/variants.ts';
 import { WORKLOADS, findWorkload } from '../workloads/index.ts';
@@ -169,4 +169,39 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     throw new BadInput(`--memory ${o.memory ?? '(default)'}: the machine would need ${Math.ceil(bytes / 1024 ** 2)} MiB of shared memory, more than the ${MAX_MACHINE_BYTES / 1024 ** 3} GiB limit`);
   }
   return config;
+}
+
+/** The flags that give this config: makeConfig(flagsOf(c)) is c again, for any c makeConfig made. */
+export function flagsOf(c: RunConfig): RunOptions {
+  return {
+    variant: c.variant,
+    workload: c.workload,
+    mode: c.mode,
+    seed: c.seed,
+    cpus: c.cpus,
+    pages: c.pages,
+    preempt: c.preempt,
+    allocFail: allocFailText(c.allocFail),
+    memory: String(c.memoryPages * PAGE_SIZE),
+    tlbEntries: c.tlbEntries,
+    overlap: c.overlap,
+    readerAccesses: c.readerAccesses,
+    maxSteps: c.maxSteps,
+    lockupMs: c.lockupMs,
+    tasksPerCpu: c.tasksPerCpu,
+    mms: c.mms,
+    immapLock: c.immapLock,
+    probe: c.probe,
+    kworker: c.kworker,
+    writeback: c.writeback,
+    latencyStats: c.latencyStats,
+    duration: `${c.durationMs}ms`,
+    rounds: c.rounds,
+    crash: c.crash ? `${c.crash.cpu}:${c.crash.step}` : undefined,
+    strategy: c.strategy.kind,
+    ...(c.strategy.kind === 'pct' ? { depth: c.strategy.depth, pctSteps: c.strategy.steps } : {}),
+    trace: c.traceLimit > 0,
+    traceLimit: c.traceLimit,
+    ...(c.scenario ? { scenario: c.scenario } : {}),
+  };
 }

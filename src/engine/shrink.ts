@@ -10,7 +10,7 @@
 
 import type { RunConfig } from '../machine/config.ts';
 import { BadInput } from '../machine/errors.ts';
-import { makeConfig, type RunOptions } from './configure.ts';
+import { flagsOf, makeConfig, type RunOptions } from './configure.ts';
 import { runDeterministic } from './deterministic.ts';
 import { artifactOf, makeArtifact, type Artifact } from './campaign.ts';
 import { DecisionLog, type RecordedSchedule } from './strategy.ts';
@@ -20,31 +20,10 @@ export interface ShrinkStep {
   seed: number;
 }
 
-/** The options a config came from, so a smaller one is checked and sized like any user input. */
+/** The options a config came from, so a smaller one is checked like any user input, and its memory sized again for it. */
 function optionsOf(c: RunConfig): RunOptions {
-  return {
-    variant: c.variant,
-    workload: c.workload,
-    seed: c.seed,
-    cpus: c.cpus,
-    pages: c.pages,
-    preempt: c.preempt,
-    allocFail: c.allocFail.kind === 'probability' ? String(c.allocFail.p) : c.allocFail.kind,
-    tlbEntries: c.tlbEntries,
-    overlap: c.overlap,
-    readerAccesses: c.readerAccesses,
-    maxSteps: c.maxSteps,
-    lockupMs: c.lockupMs,
-    tasksPerCpu: c.tasksPerCpu,
-    mms: c.mms,
-    immapLock: c.immapLock,
-    probe: c.probe,
-    kworker: c.kworker,
-    writeback: c.writeback,
-    rounds: c.rounds,
-    ...(c.scenario ? { scenario: c.scenario } : {}),
-    ...(c.strategy.kind === 'pct' ? { strategy: 'pct', depth: c.strategy.depth, pctSteps: c.strategy.steps } : {}),
-  };
+  const { memory: _memory, ...o } = flagsOf(c);
+  return o;
 }
 
 function candidates(c: RunConfig): [string, RunOptions][] {

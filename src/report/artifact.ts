@@ -1,42 +1,58 @@
 // Reading and writing artifacts: a failing case saved by `hunt` or `shrink`,
-// replayed by `replay`. A file that is not one is refused with one line
-// naming it.
+// replayed by `replay`. An artifact may come from another machine, so it is
+// data: size-limited, its config checked as a queued block's is
+// (checkRunConfig), and anything else is refused with one line naming it.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BadInput } from '../machine/errors.ts';
-import { findVariant } from '../gather/variants.ts';
-import { findWorkload } from '../workloads/index.ts';
+import { checkRunConfig } from '../scenario/trust.ts';
 import { ARTIFACT_SCHEMA, type Artifact } from '../engine/campaign.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { writeJsonAtomic } from './json.ts';
 
-const ArtifactSchema = z.object({
+/** Far above any artifact a hunt writes (the choices of a run are run-length encoded). */
+export const ARTIFACT_BYTES_MAX = 64 * 1024 ** 2;
+const DECISIONS_MAX = 8 * 1024 ** 2;
+const decisionList = z.array(z.number().int().nonnegative().max(2 ** 53)).max(DECISIONS_MAX);
+
+const ARTIFACT_FILE_SCHEMA = z.strictObject({
   schema: z.literal(ARTIFACT_SCHEMA),
   kind: z.literal('artifact'),
-  rule: z.string(),
-  step: z.number(),
-  detail: z.string(),
-  decisions: z.array(z.number().int().nonnegative()),
-  preemptions: z.array(z.number().int().nonnegative()),
-  reschedules: z.array(z.number().int().nonnegative()),
-  irqDeferrals: z.array(z.number().int().nonnegative()),
-  config: z.looseObject({
-    variant: z.string(),
-    workload: z.string(),
-    mode: z.literal('deterministic'),
-    seed: z.number().int().nonnegative(),
-    cpus: z.number().int().positive(),
-    pages: z.number().int().positive(),
-  }),
+  rule: z.string().max(100),
+  step: z.number().int().min(-1),
+  detail: z.string().max(10_000),
+  decisions: decisionList,
+  preemptions: decisionList,
+  reschedules: decisionList,
+  irqDeferrals: decisionList,
+  config: z.unknown(),
 });
+
+/** An artifact from anywhere (a file, a block's result): refused with one line naming `where` unless it is one. */
+export function checkArtifact(where: string, json: unknown): Artifact {
+  const schema = (json as { schema?: unknown } | null)?.schema;
+  if (typeof schema === 'number' && schema < ARTIFACT_SCHEMA && (json as { kind?: unknown }).kind === 'artifact') {
+    throw new BadInput(`${where}: an artifact of schema ${schema}, from before task preemptions were recorded; run hunt again to make one of schema ${ARTIFACT_SCHEMA}`);
+  }
+  const parsed = ARTIFACT_FILE_SCHEMA.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new BadInput(`${where}: not a shootdown artifact (${issue.path.join('.') || 'top level'}: ${issue.message})`);
+  }
+  const config = checkRunConfig(where, parsed.data.config);
+  if (config.mode !== 'deterministic') throw new BadInput(`${where}: config.mode: an artifact replays a deterministic run`);
+  return { ...parsed.data, config } as Artifact;
+}
 
 export function readArtifact(file: string): Artifact {
   let text: string;
   try {
+    if (statSync(file).size > ARTIFACT_BYTES_MAX) throw new BadInput(`${file}: larger than ${ARTIFACT_BYTES_MAX / 1024 ** 2} MiB; not a shootdown artifact`);
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof BadInput) throw e;
     throw new BadInput(`${file}: cannot read (${e instanceof Error ? e.message : String(e)})`);
   }
   let json: unknown;
@@ -45,19 +61,7 @@ export function readArtifact(file: string): Artifact {
   } catch (e) {
     throw new BadInput(`${file}: not JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  const schema = (json as { schema?: unknown } | null)?.schema;
-  if (typeof schema === 'number' && schema < ARTIFACT_SCHEMA && (json as { kind?: unknown }).kind === 'artifact') {
-    throw new BadInput(`${file}: an artifact of schema ${schema}, from before task preemptions were recorded; run hunt again to make one of schema ${ARTIFACT_SCHEMA}`);
-  }
-  const parsed = ArtifactSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new BadInput(`${file}: not a shootdown artifact (${issue.path.join('.') || 'top level'}: ${issue.message})`);
-  }
-  const a = parsed.data as unknown as Artifact;
-  if (!findVariant(a.config.variant)) throw new BadInput(`${file}: config.variant ${JSON.stringify(a.config.variant)} is unknown`);
-  if (!findWorkload(a.config.workload)) throw new BadInput(`${file}: config.workload ${JSON.stringify(a.config.workload)} is unknown`);
-  return a;
+  return checkArtifact(file, json);
 }
 
 export function artifactName(config: RunConfig, rule: string): string {

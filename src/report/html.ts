@@ -6,7 +6,7 @@
 // embedded as JSON with `<` escaped; every plot is a `canvas[data-plot]`, and
 // the page sets `window.__plotsRendered` to the number of charts it created.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
@@ -145,14 +145,20 @@ function recognise(file: string, value: unknown): ReportInput {
   return { kind, file, data: parsed.data as unknown as ScaleFile };
 }
 
-/** Reads and recognises every file; the first one that is unreadable, not JSON or not a result is refused. */
+/** Far above any result shootdown writes (a compare of a few variants with their histograms is a few MiB); a file may come from anywhere. */
+export const RESULT_FILE_BYTES_MAX = 128 * 1024 ** 2;
+
+/** Reads and recognises every file; the first one that is unreadable, too large, not JSON or not a result is refused. */
 export function loadReportInputs(files: string[]): ReportInput[] {
   if (files.length === 0) throw new BadInput('report: no result files given');
   return files.map((file) => {
     let text: string;
     try {
+      const bytes = statSync(file).size;
+      if (bytes > RESULT_FILE_BYTES_MAX) throw refuse(file, `${bytes} bytes, larger than the ${RESULT_FILE_BYTES_MAX / 1024 ** 2} MiB a result file may be`);
       text = readFileSync(file, 'utf8');
     } catch (e) {
+      if (e instanceof BadInput) throw e;
       throw refuse(file, `cannot read (${e instanceof Error ? e.message : String(e)})`);
     }
     let value: unknown;

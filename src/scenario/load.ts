@@ -9,6 +9,7 @@
 // exit comes last, and no program runs more than PROGRAM_OPS_MAX operations.
 
 import { readFileSync, statSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { basename } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
@@ -122,11 +123,13 @@ class Problems {
   readonly lines: string[] = [];
   constructor(
     private readonly file: string,
-    private readonly where: (path: Path) => number,
+    /** The line a path is on; null for data that has no lines (a program taken from a queue or an artifact). */
+    private readonly where: (path: Path) => number | null,
   ) {}
   add(path: Path, what: string): void {
     const field = path.length === 0 ? '(file)' : path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${p}` : p), '');
-    this.lines.push(`${this.file}:${this.where(path)}: ${field}: ${what}`);
+    const line = this.where(path);
+    this.lines.push(`${this.file}${line === null ? '' : `:${line}`}: ${field}: ${what}`);
   }
 }
 
@@ -394,4 +397,36 @@ function checkTasks(tasks: { cpu: number; mm?: number | undefined; program: unkn
     });
   }
   return out;
+}
+
+/** A program operation back in the file's form (`{munmap: {start, pages, measure}}`), so data from elsewhere meets the file's checks; what is not an operation passes as it is, to be refused there. */
+function asFileOp(op: unknown, depth: number): unknown {
+  if (op === null || typeof op !== 'object' || Array.isArray(op) || depth > REPEAT_DEPTH_MAX) return op;
+  const { op: name, ...args } = op as Record<string, unknown>;
+  if (typeof name !== 'string') return op;
+  if (name === 'barrier' && Object.keys(args).length === 0) return 'barrier';
+  if (name === 'repeat') {
+    const { ops, ...rest } = args;
+    return { repeat: { ...rest, do: Array.isArray(ops) ? ops.map((o) => asFileOp(o, depth + 1)) : ops } };
+  }
+  return { [name]: args };
+}
+
+/**
+ * A scenario program that did not come from a file (a queued block, an
+ * artifact): the same checks as a file's tasks, and it must read back
+ * exactly as given. Throws one BadInput line naming the first problem.
+ */
+export function checkProgramData(where: string, data: unknown, cpus: number): ScenarioProgram {
+  const problems = new Problems(where, () => null);
+  const shape = z.strictObject({ name: z.string().max(200), tasks: z.array(z.strictObject({ cpu: count(0, MAX_CPUS - 1), mm: count(0, MAX_MMS - 1), program: z.array(z.unknown()).min(1).max(PROGRAM_OPS_MAX) })).min(1).max(MAX_CPUS * 16) }).safeParse(data);
+  if (!shape.success) {
+    zodProblems(problems, [], shape.error);
+    throw new BadInput(problems.lines[0]!);
+  }
+  const tasks = shape.data.tasks.map((t) => ({ cpu: t.cpu, mm: t.mm, program: t.program.map((o) => asFileOp(o, 0)) }));
+  const program = checkTasks(tasks, cpus, shape.data.name, problems);
+  if (problems.lines.length > 0) throw new BadInput(problems.lines[0]!);
+  if (!isDeepStrictEqual(program, shape.data)) throw new BadInput(`${where}: does not read back as the program it claims to be`);
+  return program;
 }
