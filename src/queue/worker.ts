@@ -28,7 +28,8 @@ export const STALLS_MAX = 3;
 /** Blocks each campaign's BullMQ worker holds at once: two, so the pool has the next block's seeds while one block's last seeds finish. */
 const BLOCKS_AT_ONCE = 2;
 const CAMPAIGNS_MAX = 64;
-const WATCH_MS = 1000;
+/** How often an idle worker looks for new campaigns: a campaign's start waits this long at most for its first block to be taken. */
+const WATCH_MS = 200;
 
 export interface WorkerOptions {
   target: QueueTarget;
