@@ -40,7 +40,7 @@ describe('same-cpu preemption', () => {
     const r = await campaign({ ...shared, variant: 'legacy' }, 200, false);
     expect(r.groups).toEqual([]);
     expect(r.errors).toEqual([]);
-    // and preemption did happen inside its gather, at tlb_finish_mmu's preempt_enable
+    // and it was preempted right where its gather ends: put_cpu_var's preempt_enable in tlb_finish_mmu
     expect(r.coverage.find((p) => p.point === 'tlb_finish_mmu:PREEMPT')?.seeds).toBeGreaterThan(0);
   }, 120_000);
 
