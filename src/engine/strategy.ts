@@ -4,21 +4,22 @@
 // kernel would need need_resched set there, by the tick or by a wake-up; the
 // strategy stands for both); elsewhere, whether a wake-up sets need_resched
 // now, so that code testing need_resched() sees it and the switch comes at
-// the next point the preemption model allows; and, while an interrupt waits for a cpu that
-// runs a task with interrupts on, whether it is taken at this step point or
+// the next point the preemption model allows; and, while an interrupt waits
+// for a cpu that runs a task with interrupts on, whether it is taken at this step point or
 // put off (at most IRQ_DEFER_STEPS_MAX of that cpu's steps: delivery takes
 // time while the target goes on). Every decision comes from the run's seed,
 // so a run is reproducible from its config alone, and every decision can be
 // recorded and replayed.
 // - random: uniform over the cpus with work; each seed draws its own
 //   preemption density, log-uniform between once in 4096 points and every
-//   point, and its own interrupt delay (half the seeds take interrupts at
+//   point (the same density for wake-ups), and its own interrupt delay (half the seeds take interrupts at
 //   once, the others put them off with a probability drawn up to 63/64).
 // - pct: probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010)
 //   over tasks, as the paper's threads: each task gets a random priority
 //   above depth d; the highest-priority task that can run runs (on its cpu,
 //   preempting the current task at a preemption point when that one ranks
-//   lower); at d - 1 random steps the running task drops to priority d - i.
+//   lower, and elsewhere waking as a higher-priority task would: need_resched
+//   set); at d - 1 random steps the running task drops to priority d - i.
 //   Each cpu's interrupt context ranks as one more thread, as CHESS treats
 //   interrupts: an idle cpu takes its interrupts when its context ranks
 //   highest, and a cpu running a task takes them at once only when its
