@@ -157,7 +157,8 @@ export class CpuRunner {
   get busy(): boolean {
     const c = this.curr;
     if (c !== null && c.at !== Step.SLEEP) return true;
-    return this.slots.some((s) => this.runnable(s));
+    for (const s of this.slots) if (this.runnable(s)) return true;
+    return false;
   }
 
   /** Something is due at `nowUs` even with no runnable task: an interrupt, an expired timer, kernel threads to stop. */
