@@ -120,6 +120,8 @@ class PctChooser implements Chooser {
   private view: SchedView | null = null;
   private readonly fair: RandomChooser;
   private unfair = true;
+  /** The lowest priority any thread has: priorities only ever drop, so it is kept rather than searched for at every wait. */
+  private lowest: number;
   constructor(seed: number, private readonly tasks: number, cpus: number, depth: number, private readonly horizonSteps: number) {
     const rng = new Rng(seed);
     // a random permutation of depth .. depth + threads - 1
@@ -130,13 +132,14 @@ class PctChooser implements Chooser {
       [this.priority[i], this.priority[j]] = [this.priority[j]!, this.priority[i]!];
     }
     for (let i = 1; i < depth; i++) this.changes.set(1 + rng.below(Math.max(1, horizonSteps)), depth - i);
+    this.lowest = depth;
     this.fair = new RandomChooser(seed);
   }
   attach(view: SchedView): void {
     this.view = view;
   }
   waited(_cpu: number, task: number): void {
-    if (task >= 0) this.priority[task] = Math.min(...this.priority) - 1;
+    if (task >= 0) this.priority[task] = --this.lowest;
   }
   /** The thread of `cpu` that PCT would run now: its next task, a higher-ranked one that may preempt it, or its interrupt context. */
   private best(cpu: number): number {
@@ -166,6 +169,7 @@ class PctChooser implements Chooser {
     let best = this.highest(ready);
     if (drop !== undefined) {
       this.priority[this.best(ready[best]!)] = drop;
+      this.lowest = Math.min(this.lowest, drop);
       best = this.highest(ready);
     }
     return best;
