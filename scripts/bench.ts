@@ -55,7 +55,7 @@ results.native = anchors;
 const steps: Record<string, number> = {};
 for (const variant of ['legacy', 'rework']) {
   const r = await run({ variant, workload: 'munmap', pages: 100000, preempt: 'none', cpus: 4, readerAccesses: 2000 });
-  steps[variant] = Math.round(r.steps / (r.elapsedMs / 1000));
+  steps[variant] = Math.round(r.steps / (r.host.elapsedMs / 1000));
   rows.push(`(a) deterministic ${variant.padEnd(7)} munmap 100000 pages: ${steps[variant]!.toLocaleString('en-US')} steps/s`);
 }
 results.deterministicStepsPerSec = steps;
@@ -98,7 +98,7 @@ for (const variant of ['legacy', 'rework']) {
   for (const cpus of [1, 2, 4, 8]) {
     const r = await run({ variant, workload: 'mix', cpus, mode: 'parallel', rounds: 5 });
     scaling[variant]![cpus] = r.opsPerSec;
-    rows.push(`(d) parallel mix ${variant.padEnd(7)} ${cpus} cpus: ${r.opsPerSec} ops/s (${r.counters.ops} ops, ${r.elapsedMs.toFixed(0)} ms)`);
+    rows.push(`(d) parallel mix ${variant.padEnd(7)} ${cpus} cpus: ${r.opsPerSec} ops/s (${r.counters.ops} ops, ${r.host.elapsedMs.toFixed(0)} ms)`);
   }
 }
 results.opsPerSecByCpus = scaling;
@@ -111,11 +111,11 @@ const STATS_MIX_ROUNDS = 100;
 const mix = { variant: 'rework', workload: 'mix', cpus: 4, rounds: STATS_MIX_ROUNDS };
 await run(mix); // warm up the JIT before either is timed
 for (let i = 0; i < STATS_ROUNDS; i++) {
-  for (const latencyStats of [true, false]) cost[latencyStats ? 'on' : 'off']! += (await run({ ...mix, latencyStats })).elapsedMs / STATS_ROUNDS;
+  for (const latencyStats of [true, false]) cost[latencyStats ? 'on' : 'off']! += (await run({ ...mix, latencyStats })).host.elapsedMs / STATS_ROUNDS;
 }
 const traced = { on: 0, off: 0 };
 for (let i = 0; i < STATS_ROUNDS; i++) {
-  for (const trace of [true, false]) traced[trace ? 'on' : 'off'] += (await run({ ...mix, trace, traceLimit: 10_000_000 })).elapsedMs / STATS_ROUNDS;
+  for (const trace of [true, false]) traced[trace ? 'on' : 'off'] += (await run({ ...mix, trace, traceLimit: 10_000_000 })).host.elapsedMs / STATS_ROUNDS;
 }
 rows.push(`(f) tracing: ${traced.on.toFixed(0)} ms on, ${traced.off.toFixed(0)} ms off (deterministic mix): ${(traced.on / traced.off).toFixed(2)}x`);
 results.traceCost = { msOn: traced.on, msOff: traced.off, slowdown: traced.on / traced.off };

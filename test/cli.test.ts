@@ -117,7 +117,7 @@ describe('run', () => {
     const why = describeRun(r);
     expect(r.status, why).toBe(0);
     const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    expect(json.schema).toBe(2);
+    expect(json.schema).toBe(3);
     expect(json.variant).toBe('rework');
     expect(json.mode).toBe('deterministic');
     expect(json).toHaveProperty('seed');

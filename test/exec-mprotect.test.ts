@@ -32,7 +32,7 @@ function machine() {
   const { m } = bootMachine(config);
   const oracle = new Oracle('rework', 1, 100, () => 0, () => {});
   const ctx = bootCtx(m, config, oracle);
-  const ctx1 = newKctx({ m, cpu: 1, config, traits: ctx.traits, oracle, rng: new Rng(2), now: () => 0, latencyStats: false });
+  const ctx1 = newKctx({ m, cpu: 1, config, traits: ctx.traits, oracle, rng: new Rng(2), watchNow: () => 0, latencyStats: false });
   for (const c of [ctx, ctx1]) {
     c.task = c.cpu;
     c.mm = 0;

@@ -33,7 +33,7 @@ describe('hunt, replay, shrink', () => {
     expect(h.stdout).toMatch(/^  FREE_WHILE_REMOTE_TLB x6, first at seed 1:/m); // grouped: every seed, the lowest first
     expect(h.stdout).toMatch(/seeds\/s/);
     const report = JSON.parse(readFileSync(json, 'utf8')) as { schema: number; seedsRun: number; found: boolean; firstFailingSeed: number; violations: { rule: string; seed: number; count: number }[]; artifacts: string[] };
-    expect(report.schema).toBe(2);
+    expect(report.schema).toBe(3);
     expect(report.seedsRun).toBe(6);
     expect(report.found).toBe(true);
     expect(report.firstFailingSeed).toBe(1);
@@ -96,7 +96,7 @@ describe('hunt, replay, shrink', () => {
       [['hunt', '--jobs', '0'], '--jobs'],
       [['hunt', '--mode', 'parallel'], '--mode'],
       [['replay', notArtifact], 'not a shootdown artifact'],
-      [['replay', oldArtifact], 'an artifact of schema 2, from before task preemptions were recorded'],
+      [['replay', oldArtifact], 'an artifact of schema 2, from an older shootdown'],
     ] as const) {
       const r = cli(...args);
       expect(r.status, r.why).toBe(2);

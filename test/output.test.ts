@@ -20,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function isResult(text: string): boolean {
   const r = JSON.parse(text) as { schema?: number; variant?: string };
-  return r.schema === 2 && r.variant === 'rework';
+  return r.schema === 3 && r.variant === 'rework';
 }
 
 describe('--json onto what the path names', () => {

@@ -197,7 +197,7 @@ describe('oracles on MAP_SHARED pages', () => {
     const { m } = bootMachine(config);
     const oracle = new Oracle('rework', 1, 100, () => 0, () => {});
     const c0 = bootCtx(m, config, oracle);
-    const c1 = newKctx({ m, cpu: 1, config, traits: c0.traits, oracle, rng: c0.rng, now: () => 0, latencyStats: false });
+    const c1 = newKctx({ m, cpu: 1, config, traits: c0.traits, oracle, rng: c0.rng, watchNow: () => 0, latencyStats: false });
     c0.task = 0;
     c1.task = 1;
     c1.mm = 0;

@@ -55,7 +55,8 @@ describe('parallel mode', () => {
       expect(r.violations).toEqual([]);
       expect(r.threads).toBe(8);
       expect(r.counters.ops).toBeGreaterThan(0);
-      expect(r.clockUs).toBeGreaterThanOrEqual(4_000_000);
+      expect(r.host.runMs).toBeGreaterThanOrEqual(4000);
+      expect(r.clockUs).toBeGreaterThan(0);
     }, 60_000);
   }
 });

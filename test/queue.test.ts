@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CAMPAIGNS_KEY, blocksOf, queueName, type Campaign } from '../src/queue/blocks.ts';
+import { BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, blocksOf, queueName, type Campaign } from '../src/queue/blocks.ts';
 import { parseQueueUrl, bullOptions, connectRedis } from '../src/queue/redis.ts';
 import { makeConfig } from '../src/engine/configure.ts';
 import { CliProcess, cliAsync, cliAsyncWith, describeRun, oneLine } from './cli-process.ts';
@@ -158,7 +158,7 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     const target = parseQueueUrl('url', redis.url);
     const id = 'hostile-1';
     const config = makeConfig({ variant: 'rework', cpus: '2', pages: '64' });
-    const campaign: Campaign = { schema: 1, id, config, firstSeed: 1, seeds: 4, blockSeeds: 4, blocks: 1, startedMs: Date.now() };
+    const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id, config, firstSeed: 1, seeds: 4, blockSeeds: 4, blocks: 1, startedMs: Date.now() };
     const good = blocksOf(campaign)[0]!;
     const hostile: [string, unknown, RegExp][] = [
       ['wrong-schema', { hello: 'world' }, /schema/],

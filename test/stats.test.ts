@@ -14,31 +14,35 @@ import type { TraceEvent, TraceFile } from '../src/stats/trace.ts';
 import { run } from './helpers.ts';
 
 describe('lock_stat', () => {
-  it('counts acquisitions, contentions and bounces of two cpus on one pte lock exactly', () => {
+  it('counts acquisitions, contentions and bounces of two cpus on one pte lock exactly, timed on their model clocks', () => {
     const config = makeConfig({ variant: 'rework', workload: 'munmap', pages: 64, cpus: 2 });
     const { m } = bootMachine(config);
     const oracle = new Oracle('rework', 1, 100, () => 0, () => {});
     const boot = bootCtx(m, config, oracle);
-    let clock = 0;
-    const cpu = (n: number) => newKctx({ m, cpu: n, config, traits: boot.traits, oracle, rng: boot.rng, now: () => clock, latencyStats: true });
+    const cpu = (n: number) => newKctx({ m, cpu: n, config, traits: boot.traits, oracle, rng: boot.rng, watchNow: () => 0, latencyStats: true });
     const [c0, c1] = [cpu(0), cpu(1)];
+    const transferNs = config.costs.cacheLineTransferNs;
+    expect(transferNs).toBeGreaterThan(0);
     const lock = m.page(runToEnd(allocPage(boot, 'GFP_KERNEL', PageState.PAGETABLE)), PAGE_FIELD.PTL);
     const take = (c: typeof c0, site: string) => runToEnd(spinLock(c, lock, LockClass.PTE_LOCK, site));
     const drop = (c: typeof c0) => runToEnd(spinUnlock(c, lock, LockClass.PTE_LOCK));
     // cpu 0 three times: the first has no previous holder, the next two follow cpu 0 itself
     for (let i = 0; i < 3; i++) {
       take(c0, 'a');
-      clock += 5;
+      c0.clockNs += 5000;
       drop(c0);
     }
-    take(c1, 'b'); // after cpu 0: a bounce
+    expect(c0.clockNs).toBe(15_000);
+    take(c1, 'b'); // after cpu 0: a bounce; cpu 1's clock (0) moves to the release, plus the line's transfer
+    expect(c1.clockNs).toBe(15_000 + transferNs);
     const waiter = spinLock(c0, lock, LockClass.PTE_LOCK, 'contended-site');
     expect(waiter.next().value).toBe(Step.SPIN); // cpu 0 spins: a contention
-    expect(waiter.next().value).toBe(Step.SPIN);
-    clock += 7;
+    expect(waiter.next().value).toBe(Step.SPIN); // spinning costs no model time: the wait is measured from the release
+    c1.clockNs += 7000;
     drop(c1);
     runToEnd(waiter); // cpu 0 gets it after cpu 1: a bounce, and a contention bounce
-    clock += 3;
+    expect(c0.clockNs).toBe(15_000 + 7000 + 2 * transferNs);
+    c0.clockNs += 3000;
     drop(c0);
     const [s] = mergeLockStat([c0.lockStat.snapshot(), c1.lockStat.snapshot()]);
     expect(s!.class).toBe(LockClass.PTE_LOCK);
@@ -47,7 +51,7 @@ describe('lock_stat', () => {
     expect(s!.acqBounces).toBe(2);
     expect(s!.conBounces).toBe(1);
     expect(s!.contentionPoints).toEqual([{ site: 'contended-site', count: 1 }]);
-    expect(s!.waittimeMaxNs).toBe(7000);
+    expect(s!.waittimeMaxNs).toBe(7000 + 2 * transferNs);
     expect(s!.holdtimeMaxNs).toBe(7000);
     expect(s!.holdtimeTotalNs).toBe((5 + 5 + 5 + 7 + 3) * 1000);
   });

@@ -15,7 +15,7 @@ import { checkRunConfig } from '../src/scenario/trust.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { checkArtifact } from '../src/report/artifact.ts';
 import { loadReportInputs } from '../src/report/html.ts';
-import { CampaignTally, blocksOf, checkBlock, checkBlockResult, type BlockResult, type Campaign } from '../src/queue/blocks.ts';
+import { BLOCK_SCHEMA_VERSION, CampaignTally, blocksOf, checkBlock, checkBlockResult, type BlockResult, type Campaign } from '../src/queue/blocks.ts';
 import { cliAsync, describeRun, oneLine } from './cli-process.ts';
 import { redactUrl, parseQueueUrl } from '../src/queue/redis.ts';
 
@@ -70,13 +70,13 @@ describe('checkRunConfig: a config from elsewhere meets the checks flags meet', 
 });
 
 describe('blocks and their results', () => {
-  const campaign: Campaign = { schema: 1, id: 'c-1', config, firstSeed: 1, seeds: 20, blockSeeds: 10, blocks: 2, startedMs: 0 };
+  const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id: 'c-1', config, firstSeed: 1, seeds: 20, blockSeeds: 10, blocks: 2, startedMs: 0 };
   const [b0, b1] = blocksOf(campaign) as [ReturnType<typeof blocksOf>[0], ReturnType<typeof blocksOf>[0]];
   let pool: Piscina;
   let results: BlockResult[];
   const resultOf = async (b: typeof b0): Promise<BlockResult> => {
     const r = await runCampaign({ base: b.config, firstSeed: b.firstSeed, seeds: b.count, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, pool);
-    return { schema: 1, campaign: b.campaign, index: b.index, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, coverage: r.coverage, artifacts: r.groups.map((g) => makeArtifact({ ...b.config, seed: g.seed }, g.rule).artifact) };
+    return { schema: BLOCK_SCHEMA_VERSION, campaign: b.campaign, index: b.index, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, coverage: r.coverage, artifacts: r.groups.map((g) => makeArtifact({ ...b.config, seed: g.seed }, g.rule).artifact) };
   };
   beforeAll(async () => {
     pool = campaignPool(2);

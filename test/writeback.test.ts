@@ -281,7 +281,7 @@ describe("a race 2.6.38 had, kept: a dirty shared pte zapped before its flush (f
       const oracle = new Oracle(variant, 1, 100, () => 0, () => {});
       const boot = bootCtx(m, config, oracle);
       const onCpu = (cpu: number, task: number, mm: number) => {
-        const ctx = newKctx({ m, cpu, config, traits: boot.traits, oracle, rng: boot.rng, now: () => 0, latencyStats: false });
+        const ctx = newKctx({ m, cpu, config, traits: boot.traits, oracle, rng: boot.rng, watchNow: () => 0, latencyStats: false });
         ctx.task = task;
         ctx.mm = mm;
         if (mm >= 0) switchMm(ctx, mm);

@@ -11,6 +11,11 @@
  *                         thread: about one IPI round trip
  *   pingpong_ns           a cache line bounced between two cores by two
  *                         spinning threads: one round trip
+ *   fault_ns_per_page     the first write to each page of a fresh private
+ *                         anonymous mapping: one page fault (zeroing included)
+ *   switch_ns             two threads on one core passing a byte through
+ *                         two pipes: half a round trip, one context switch
+ *                         with its read and write system calls
  *
  * Every loop is bounded; a spinning thread gives up after SPIN_LIMIT tries,
  * so a descheduled partner can slow the figure but never hang the bench.
@@ -60,11 +65,55 @@ static void pin(int cpu) {
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+static double last_fault_ns;
+
 static char *touched(size_t pages) {
   char *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) { perror("mmap"); exit(1); }
+  double t0 = now_ns();
   for (size_t i = 0; i < pages; i++) p[i * PAGE] = 1;
+  last_fault_ns = (now_ns() - t0) / pages;
   return p;
+}
+
+static double fault_ns_per_page(void) {
+  double per[ROUNDS];
+  for (int r = 0; r < ROUNDS; r++) {
+    char *p = touched(PAGES);
+    per[r] = last_fault_ns;
+    munmap(p, PAGES * PAGE);
+  }
+  return median(per, ROUNDS);
+}
+
+#define SWITCHES 20000
+static int ping[2], pong[2];
+
+static void *switcher(void *arg) {
+  (void)arg;
+  pin(0);
+  char c;
+  for (int i = 0; i < SWITCHES; i++) {
+    if (read(ping[0], &c, 1) != 1 || write(pong[1], &c, 1) != 1) return (void *)1;
+  }
+  return NULL;
+}
+
+static double switch_ns(void) {
+  if (pipe(ping) || pipe(pong)) return -1;
+  pthread_t t;
+  pin(0);
+  pthread_create(&t, NULL, switcher, NULL);
+  char c = 0;
+  double t0 = now_ns();
+  for (int i = 0; i < SWITCHES; i++) {
+    if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1) break;
+  }
+  double ns = (now_ns() - t0) / (2.0 * SWITCHES);
+  void *r;
+  pthread_join(t, &r);
+  close(ping[0]); close(ping[1]); close(pong[0]); close(pong[1]);
+  return r ? -1 : ns;
 }
 
 static double unmap_ns_per_page(int dontneed) {
@@ -149,7 +198,9 @@ int main(void) {
   double alone = mprotect_ns(0);
   double shot = mprotect_ns(1);
   double pp = pingpong_ns();
-  printf("{\"munmap_ns_per_page\": %.1f, \"madvise_ns_per_page\": %.1f, \"mprotect_alone_ns\": %.1f, \"mprotect_shootdown_ns\": %.1f, \"shootdown_ns\": %.1f, \"pingpong_ns\": %.1f, \"cpus\": %ld}\n",
-         munmap_ns, madvise_ns, alone, shot, shot - alone, pp, sysconf(_SC_NPROCESSORS_ONLN));
+  double fault = fault_ns_per_page();
+  double sw = switch_ns();
+  printf("{\"munmap_ns_per_page\": %.1f, \"madvise_ns_per_page\": %.1f, \"mprotect_alone_ns\": %.1f, \"mprotect_shootdown_ns\": %.1f, \"shootdown_ns\": %.1f, \"pingpong_ns\": %.1f, \"fault_ns_per_page\": %.1f, \"switch_ns\": %.1f, \"cpus\": %ld}\n",
+         munmap_ns, madvise_ns, alone, shot, shot - alone, pp, fault, sw, sysconf(_SC_NPROCESSORS_ONLN));
   return 0;
 }

@@ -12,6 +12,9 @@ import { startProgress } from '../report/progress.ts';
 import { writeJsonAtomic } from '../report/json.ts';
 import { inFileTerms, type Scenario } from '../scenario/load.ts';
 import { WORKLOADS } from '../workloads/index.ts';
+import { availableParallelism } from 'node:os';
+import { defaultCosts, loadCostFile } from '../machine/costs.ts';
+import { hostWarning } from '../report/summary.ts';
 
 /** Where a command prints its lines. */
 export type Out = (s: string) => void;
@@ -26,14 +29,14 @@ export function runFlags(cmd: Command): Command {
     .option('--cpus <n>', 'simulated cpus', '4')
     .option('--tasks-per-cpu <n>', 'user tasks per cpu (default 1)')
     .option('--mms <n>', 'address spaces the user tasks are spread over (default 1; writeback 2)')
-    .addOption(new Option('--preempt <model>', 'none, voluntary or full').default('full'))
+    .addOption(new Option('--preempt <model>', 'none, voluntary or full (compare: a list, e.g. none,full)').default('full'))
     .option('--immap-lock <type>', 'i_mmap lock: spinlock (2.6.38) or mutex (after the series)', 'spinlock')
     .option('--probe', 'a cyclictest-like latency probe thread per cpu')
     .option('--no-kworker', 'no per-cpu kernel thread (it makes cpus lazy on the last user mm)')
     .option('--writeback', 'the file lives on a disk, and a flusher thread writes its dirty pages back every 1 ms (default: on for writeback)')
     .option('--no-writeback', 'no flusher thread, even for the writeback workload')
     .option('--no-latency-stats', 'no latency histograms (to measure what they cost)')
-    .option('--duration <time>', 'looping workloads: stop starting rounds after this long (10s, 500ms)')
+    .option('--duration <time>', 'looping workloads: stop starting rounds after this long (10s, 500ms; a budget on the watchdog clock: host time in parallel mode)')
     .option('--rounds <n>', 'looping workloads: rounds per task', '10')
     .addOption(new Option('--crash <cpu:step>', 'test hook: that cpu throws at that step').hideHelp())
     .option('--alloc-fail <policy>', 'GFP_NOWAIT batch-page allocation: never, always, once (the first on each cpu) or a probability', 'never')
@@ -48,6 +51,8 @@ export function runFlags(cmd: Command): Command {
     .option('--strategy <name>', 'deterministic scheduler: random or pct (hunt: also bounded)', 'random')
     .option('--depth <d>', 'pct: bug depth (priority change points + 1)', '3')
     .option('--pct-steps <k>', 'pct: steps a run is expected to take (where change points fall)')
+    .option('--costs <file>', 'a cost table (YAML, ns per event) over costs/default.yaml: what the modelled machine is')
+    .addOption(new Option('--no-model-clocks', 'bench: every step costs 1 µs and events carry no times (to measure what the clocks cost)').hideHelp())
     .option('--lock-stat', 'print lock_stat for every lock class')
     .option('--trace <file>', 'write a Chrome trace / Perfetto JSON of the run (compare: one file per variant, named FILE.variant.json)')
     .option('--trace-limit <n>', 'trace events each cpu may record', '200000')
@@ -84,6 +89,8 @@ export function options(o: Record<string, unknown>): RunOptions {
     depth: o.depth as string,
     pctSteps: o.pctSteps as string | undefined,
     traceLimit: o.traceLimit as string,
+    ...(o.costs !== undefined ? { costs: loadCostFile(o.costs as string, defaultCosts()) } : {}),
+    modelClocks: o.modelClocks !== false,
   };
 }
 
@@ -137,6 +144,8 @@ export function variantList(o: Record<string, unknown>): string[] {
 /** Run each config in turn, with a progress bar when it takes a while. */
 export async function runAll(label: string, configs: RunConfig[], what: (c: RunConfig) => string): Promise<RunResult[]> {
   const results: RunResult[] = [];
+  const warning = configs.map((c) => hostWarning(c, availableParallelism())).find((w) => w !== null);
+  if (warning) process.stderr.write(`${warning}\n`);
   const progress = startProgress(label, configs.length);
   try {
     for (const c of configs) {

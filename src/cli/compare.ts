@@ -14,16 +14,18 @@ export function registerCompare(program: Command, out: Out): void {
   runFlags(program.command('compare').description('the same workload and seed under several variants, side by side').argument('[scenario]', SCENARIO_ARG).option('--variants <list>', 'comma-separated variants', 'legacy,rework')).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
     const scenario = file ? loadScenario(file) : null;
     const base = runOptions(scenario, o, cmd, '--variants');
-    const configs = variantList(o).map((variant) => configFor(scenario, { ...base, variant }, '--variants'));
+    const preempts = String(base.preempt ?? 'full').split(',').map((p) => p.trim());
+    const configs = preempts.flatMap((preempt) => variantList(o).map((variant) => configFor(scenario, { ...base, preempt, variant }, '--variants')));
+    const name = (c: (typeof configs)[number]): string => (preempts.length > 1 ? `${c.variant}.${c.preempt}` : c.variant);
     if (o.json) checkOutputPath('--json', o.json as string);
     if (o.trace) checkOutputPath('--trace', o.trace as string);
-    const results = await runAll('compare', configs, (c) => c.variant);
-    if (o.trace) for (const r of results) if (r.trace) writeJsonAtomic(traceFileFor(o.trace as string, r.variant), r.trace);
+    const results = await runAll('compare', configs, name);
+    if (o.trace) for (const r of results) if (r.trace) writeJsonAtomic(traceFileFor(o.trace as string, name(r.config)), r.trace);
     const c0 = configs[0]!;
-    out(`shootdown compare: ${workloadText(c0)}, ${c0.cpus} cpus, --preempt ${c0.preempt}, ${c0.mode} mode, seed ${c0.seed}`);
+    out(`shootdown compare: ${workloadText(c0)}, ${c0.cpus} cpus, --preempt ${preempts.join(',')}, ${c0.mode} mode, seed ${c0.seed}${c0.probe ? ', probe on' : ''}`);
     out(compareTable(results));
-    if (o.lockStat) for (const r of results) out(`\n${r.variant}:\n${lockStatText(r.lockStat, clockName(r))}`);
-    for (const r of results) if (r.error) out(`${r.variant}: ${r.error.name}: ${r.error.message}`);
+    if (o.lockStat) for (const r of results) out(`\n${name(r.config)}:\n${lockStatText(r.lockStat, clockName(r))}`);
+    for (const r of results) if (r.error) out(`${name(r.config)}: ${r.error.name}: ${r.error.message}`);
     if (o.json) writeJsonAtomic(o.json as string, { schema: RESULT_SCHEMA, command: 'compare', results: results.map(withoutTrace) } satisfies CompareFile);
     process.exitCode = results.some(failed) ? 1 : 0;
   });

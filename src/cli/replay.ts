@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import { runDeterministic } from '../engine/deterministic.ts';
+import { withoutHostFigures } from '../engine/result.ts';
 import { readArtifact } from '../report/artifact.ts';
 import { explainText } from '../report/explain.ts';
 import { summarize } from '../report/summary.ts';
@@ -14,7 +15,7 @@ export function registerReplay(program: Command, out: Out): void {
     .command('replay')
     .description('re-run an artifact: the same violation at the same step')
     .argument('<artifact>', 'a file written by hunt or shrink')
-    .option('--json <file>', 'write the result as JSON (wall time left out, so two replays are byte-identical)')
+    .option('--json <file>', 'write the result as JSON (host figures left out, so two replays are byte-identical)')
     .option('--trace <file>', 'write the Perfetto trace of the failing run')
     .option('--explain', 'tell, per cpu, what led to the violation')
     .action((file: string, o: Record<string, unknown>) => {
@@ -22,7 +23,7 @@ export function registerReplay(program: Command, out: Out): void {
       if (o.json) checkOutputPath('--json', o.json as string);
       if (o.trace) checkOutputPath('--trace', o.trace as string);
       const traced = Boolean(o.trace || o.explain);
-      const r = { ...runDeterministic({ ...a.config, traceLimit: traced ? Math.max(a.config.traceLimit, 1_000_000) : 0 }, { replay: a }), elapsedMs: 0 };
+      const r = withoutHostFigures(runDeterministic({ ...a.config, traceLimit: traced ? Math.max(a.config.traceLimit, 1_000_000) : 0 }, { replay: a }));
       out(summarize(r));
       const again = r.violations.find((v) => v.rule === a.rule && v.step === a.step);
       out(again ? `reproduced: ${a.rule} at step ${a.step}` : `not reproduced: ${a.rule} was expected at step ${a.step}`);

@@ -5,12 +5,19 @@
 // spins. A lazy target leaves the mm instead of flushing, so it gets at most
 // one IPI per mm. mm_cpumask is kept by switch_mm, enter_lazy_tlb and
 // leave_mm exactly as the comments in that file describe.
+// In model time: the sender stamps its slot with the send time before it
+// raises the vectors; a target takes the interrupt no earlier than that plus
+// the delivery cost (a running target goes on with its task until its clock
+// gets there, as the interrupt is still on its way; one that only waits or
+// idles takes it at once, its clock moving up to that time), and stamps its ack time in the sender's slot before it
+// clears its bit; the sender's wait ends at the last target's ack time plus
+// the cache-line transfer that brings the mask back.
 
-import { CPU_FIELD, MM_FIELD, TlbState, HDR } from '../machine/layout.ts';
+import { CPU_FIELD, MM_FIELD, TlbState, HDR, NS_WORDS, loadNs, storeNs } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { mark } from '../machine/marks.ts';
-import { fnEnter, type Kctx } from '../sync/context.ts';
+import { charge, clockAtLeast, fnEnter, type Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable, irqsDisabled } from '../sync/preempt.ts';
 import { SpinWatch } from '../sync/spin.ts';
 import { tlbFlushAll, tlbFlushOne } from './tlb.ts';
@@ -32,7 +39,13 @@ export function activeMm(ctx: Kctx, cpu = ctx.cpu): number {
 
 function localFlush(ctx: Kctx): void {
   tlbFlushAll(ctx.m, ctx.cpu);
+  charge(ctx, ctx.costs.tlbFlushAllNs);
   ctx.stats.tlbFlushesLocal++;
+}
+
+/** Where target `cpu` stamps its ack time in `sender`'s slot. */
+function ackNsAt(ctx: Kctx, sender: number, cpu: number): number {
+  return ctx.m.cpu(sender, CPU_FIELD.FLUSH_ACK_NS) + cpu * NS_WORDS;
 }
 
 /** leave_mm(cpu): drop out of the lazy mm's cpumask and load swapper_pg_dir. */
@@ -70,16 +83,25 @@ export function enterLazyTlb(ctx: Kctx): void {
 }
 
 /**
- * smp_invalidate_interrupt for every raised vector. Runs in interrupt
- * context on this cpu, between two steps of whatever it was running.
- * Returns the number of IPIs handled.
+ * smp_invalidate_interrupt for every raised vector that has arrived by
+ * `arrivedByNs` (model time; Infinity for a cpu that only waits or idles,
+ * which takes every raised vector at once). Runs in interrupt context on
+ * this cpu, between two steps of whatever it was running. A vector still on
+ * its way stays raised. Returns the number of IPIs handled.
  */
-export function serviceIpis(ctx: Kctx): number {
+export function serviceIpis(ctx: Kctx, arrivedByNs = Infinity): number {
   const m = ctx.m;
   const mem = ctx.mem;
   const pendingAt = m.cpu(ctx.cpu, CPU_FIELD.IPI_PENDING);
   if (Atomics.load(mem, pendingAt) === 0) return 0;
-  const pending = Atomics.exchange(mem, pendingAt, 0);
+  let pending = Atomics.load(mem, pendingAt);
+  if (ctx.modelClocks && arrivedByNs !== Infinity) {
+    for (let sender = 0; sender < m.size.cpus; sender++) {
+      if ((pending & bit(sender)) !== 0 && loadNs(mem, m.cpu(sender, CPU_FIELD.FLUSH_SENT_NS)) + ctx.costs.ipiDeliveryNs > arrivedByNs) pending &= ~bit(sender);
+    }
+    if (pending === 0) return 0;
+  }
+  pending = Atomics.and(mem, pendingAt, ~pending) & pending; // take the arrived vectors, leave the others raised
   ctx.trace?.counter(`CPU ${ctx.cpu} pending IPIs`, ctx.now(), 0);
   let handled = 0;
   for (let sender = 0; sender < m.size.cpus; sender++) {
@@ -87,6 +109,8 @@ export function serviceIpis(ctx: Kctx): number {
     handled++;
     const maskAt = m.cpu(sender, CPU_FIELD.FLUSH_CPUMASK);
     if ((Atomics.load(mem, maskAt) & bit(ctx.cpu)) === 0) continue;
+    clockAtLeast(ctx, loadNs(mem, m.cpu(sender, CPU_FIELD.FLUSH_SENT_NS)) + ctx.costs.ipiDeliveryNs);
+    charge(ctx, ctx.costs.ipiHandlerNs);
     const startUs = ctx.trace ? ctx.now() : 0;
     const flushMm = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_MM)) - 1;
     const flushVa = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_VA)) - 1;
@@ -94,9 +118,11 @@ export function serviceIpis(ctx: Kctx): number {
       if (mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] === TlbState.OK) {
         if (flushVa < 0) tlbFlushAll(m, ctx.cpu);
         else tlbFlushOne(m, ctx.cpu, flushMm, flushVa);
+        charge(ctx, flushVa < 0 ? ctx.costs.tlbFlushAllNs : ctx.costs.tlbFlushOneNs);
         ctx.cpuStats.tlbFlushesLocal++;
       } else if (!ctx.traits.skipLazyLeave) {
         leaveMm(ctx);
+        charge(ctx, ctx.costs.tlbFlushAllNs);
         mark('lazyLeave');
         ctx.cpuStats.lazyLeaves++;
       }
@@ -106,6 +132,7 @@ export function serviceIpis(ctx: Kctx): number {
       ctx.trace.slice('smp_invalidate_interrupt', 'ipi', startUs, endUs, { sender });
       ctx.trace.flow('t', ipiFlowId(sender, Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_SEQ)), ctx.cpu), startUs);
     }
+    storeNs(mem, ackNsAt(ctx, sender, ctx.cpu), ctx.clockNs); // read by the sender once it sees the ack
     Atomics.and(mem, maskAt, ~bit(ctx.cpu)); // ack
     // a sender that backed off waits on its own interrupt word: wake it (the host's wake-up, not a kernel one)
     Atomics.notify(mem, m.cpu(sender, CPU_FIELD.IPI_PENDING));
@@ -124,6 +151,7 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_VA), vpn + 1);
   Atomics.store(mem, maskAt, mask);
   const seq = Atomics.add(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_SEQ), 1) + 1;
+  storeNs(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_SENT_NS), ctx.clockNs); // read by each target once it sees its vector
   const trace = ctx.trace && ctx.trace.hasRoom(2 * m.size.cpus) ? ctx.trace : null;
   for (let target = 0; target < m.size.cpus; target++) {
     if ((mask & bit(target)) === 0) continue;
@@ -144,6 +172,9 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
       yield Step.SPIN;
     } while (Atomics.load(mem, maskAt) !== 0);
   }
+  let lastAckNs = 0;
+  for (let target = 0; target < m.size.cpus; target++) if ((mask & bit(target)) !== 0) lastAckNs = Math.max(lastAckNs, loadNs(mem, ackNsAt(ctx, ctx.cpu, target)));
+  clockAtLeast(ctx, lastAckNs + ctx.costs.cacheLineTransferNs);
   const ackedUs = ctx.now();
   ctx.lat.recordUs('ipiAckWait', ackedUs - sentUs);
   if (trace) for (let target = 0; target < m.size.cpus; target++) if ((mask & bit(target)) !== 0) trace.flow('f', ipiFlowId(ctx.cpu, seq, target), ackedUs);
@@ -157,9 +188,15 @@ function* flushTlb(ctx: Kctx, mm: number, vpn: number, staleMask?: number): Path
   const caller = fnEnter(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   if (!ctx.traits.flushPreemptible) preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   if (activeMm(ctx) === mm) {
-    if (ctx.mm !== mm) leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
-    else if (vpn < 0) localFlush(ctx);
-    else tlbFlushOne(ctx.m, ctx.cpu, mm, vpn);
+    if (ctx.mm !== mm) {
+      leaveMm(ctx); // current->mm is gone: exit_mmap runs lazily on this mm
+      charge(ctx, ctx.costs.tlbFlushAllNs);
+    } else if (vpn < 0) {
+      localFlush(ctx);
+    } else {
+      tlbFlushOne(ctx.m, ctx.cpu, mm, vpn);
+      charge(ctx, ctx.costs.tlbFlushOneNs);
+    }
   }
   const mask = (staleMask ?? Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK))) & ~bit(ctx.cpu);
   if (mask !== 0 && !ctx.traits.noIpi) yield* flushTlbOthers(ctx, mask, mm, vpn);

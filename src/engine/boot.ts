@@ -43,7 +43,7 @@ export function layoutSizeFor(config: RunConfig): LayoutSize {
 export function bootCtx(m: Machine, config: RunConfig, oracle: Oracle): Kctx {
   const traits = findVariant(config.variant);
   if (!traits) throw new ModelAssert('unknown variant', config.variant);
-  return newKctx({ m, cpu: 0, config, traits, oracle, rng: new Rng(config.seed), now: () => 0, latencyStats: false });
+  return newKctx({ m, cpu: 0, config, traits, oracle, rng: new Rng(config.seed), watchNow: () => 0, latencyStats: false });
 }
 
 /** Run a path to completion with nobody else running (boot time). */

@@ -211,8 +211,8 @@ export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, p
   };
 }
 
-/** Artifacts record task preemptions and interrupt timing since schema 3; older ones cannot be replayed. */
-export const ARTIFACT_SCHEMA = 3;
+/** Artifacts record task preemptions and interrupt timing since schema 3, and a config with the cost table since 4; older ones cannot be replayed. */
+export const ARTIFACT_SCHEMA = 4;
 
 /** A failing seed as a replayable artifact: the config, the seed, and every scheduling decision. */
 export interface Artifact extends RecordedSchedule {

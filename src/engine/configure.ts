@@ -8,6 +8,7 @@ import { MAX_MMS, MAX_VMAS, PAGE_SIZE, TLB_WAYS, layoutBytes } from '../machine/
 import { VARIANTS, findVariant } from '../gather/variants.ts';
 import { WORKLOADS, findWorkload } from '../workloads/index.ts';
 import { layoutSizeFor } from './boot.ts';
+import { defaultCosts, type CostTable } from '../machine/costs.ts';
 
 export const MAX_CPUS = 31;
 /** The largest machine buffer a run may ask for. */
@@ -48,6 +49,9 @@ export interface RunOptions {
   traceLimit?: string | number;
   /** The tasks and programs of a scenario file (workload `scenario`); checked by its loader. */
   scenario?: ScenarioProgram;
+  /** The cost table (already read and checked, see loadCostFile); the default table when absent. */
+  costs?: CostTable;
+  modelClocks?: boolean;
 }
 
 /** "10s", "500ms", "2m" or a number of milliseconds. */
@@ -138,6 +142,8 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     traceLimit: o.trace ? int('--trace-limit', o.traceLimit, 200_000, 100, 50_000_000) : 0,
     strategy: { kind: 'random' },
     scenario: o.scenario ?? null,
+    costs: o.costs ?? defaultCosts(),
+    modelClocks: o.modelClocks ?? true,
   };
   if (o.scenario) {
     // the scenario places its own tasks: every mm it names exists, and a cpu's runqueue holds its tasks
@@ -203,5 +209,7 @@ export function flagsOf(c: RunConfig): RunOptions {
     trace: c.traceLimit > 0,
     traceLimit: c.traceLimit,
     ...(c.scenario ? { scenario: c.scenario } : {}),
+    costs: c.costs,
+    modelClocks: c.modelClocks,
   };
 }

@@ -5,6 +5,12 @@
 // and every slice checks the poison and stop words. A failure here poisons
 // the machine so every other cpu stops. A heartbeat word lets the main
 // thread's watchdog see a cpu that stopped making steps.
+// Model time: the cpu publishes its clock horizon after every step, an idle
+// cpu (or a task in a user-space wait) follows the others' horizons, and a
+// running cpu more than CLOCK_SKEW_NS ahead of the others waits for them
+// (clocks.ts); the host's time is used only for the watchdog and for the
+// host figures: elapsed time and steal, the gaps between two looks at the
+// clock longer than STEAL_GAP_MS that no wait of ours explains.
 
 import { threadId } from 'node:worker_threads';
 import { CPU_FIELD, HDR, Machine, type LayoutSize } from '../machine/layout.ts';
@@ -17,6 +23,7 @@ import { CpuRunner } from './runner.ts';
 import { cpuStateDump } from './dump.ts';
 import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
+import { ClockBoard } from './clocks.ts';
 
 export interface CpuJob {
   sab: SharedArrayBuffer;
@@ -36,11 +43,17 @@ const YIELDS_BEFORE_WAIT = 256;
 const YIELD_WAIT_MS = 0.01;
 /** then wait longer; an IPI or a wake-up on this cpu's word ends any wait at once. */
 const SPIN_WAIT_MS = 0.1;
-const IDLE_WAIT_MS_MAX = 1;
+/** An idle cpu looks at the others' clocks this often: they move without telling it. */
+const IDLE_WAIT_MS = 0.05;
 /** How long the first worker thread waits for the last to start: loading TypeScript on a busy host takes seconds. */
 export const START_BARRIER_MS = 30_000;
-/** Steps between two reads of the real clock for the tick and timers. */
-const CLOCK_EVERY_STEPS = 8;
+/** Steps between two looks at the other cpus' clocks (the skew bound) and at the host's (steal). */
+const SKEW_CHECK_STEPS = 16;
+/** A cpu ahead of the others spins this many looks before it waits on its interrupt word. */
+const SKEW_SPINS = 64;
+const SKEW_WAIT_MS = 0.02;
+/** A gap in a worker's steps longer than this, not spent in a wait of ours, is the host's (steal). */
+export const STEAL_GAP_MS = 1;
 
 /**
  * The start barrier: every cpu waits for the last worker thread to load.
@@ -78,35 +91,67 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const offsetMs = performance.timeOrigin - job.startEpochMs;
   const hostNowUs = (): number => (performance.now() + offsetMs) * 1000;
   let runStartUs = 0;
-  const now = (): number => hostNowUs() - runStartUs;
+  const watchNow = (): number => hostNowUs() - runStartUs;
   let runner: CpuRunner | undefined;
   const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1), (v) => runner?.traceViolation(v));
-  runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, now, CLOCK_EVERY_STEPS);
+  runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, watchNow);
+  const r = runner;
+  const board = new ClockBoard(m, job.config.modelClocks);
   const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
   let error: CpuReport['error'] = null;
+  let stealMs = 0;
+  let lookedMs = 0;
+  /** Our own waits are not steal: the next look at the host clock starts after them. */
+  const waitOnOwnWord = (ms: number): void => {
+    Atomics.wait(mem, pendingAt, 0, ms);
+    lookedMs = performance.now();
+  };
+  const publish = (): void => board.publish(job.cpu, r.actNs(), r.holdNs());
+  /** The skew bound: wait while this cpu is too far ahead, unless an interrupt waits for it. */
+  const waitForSlowerCpus = (): void => {
+    const limitMs = performance.now() + job.config.lockupMs;
+    for (let n = 0; !board.mayStep(r.clockNs, r.waits, board.othersHoldNs(job.cpu)); n++) {
+      if (m.stopped || r.hasPendingIpi()) return;
+      if (n < SKEW_SPINS) continue;
+      if (performance.now() > limitMs) throw new SoftLockup(job.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${job.config.lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
+      waitOnOwnWord(SKEW_WAIT_MS);
+    }
+  };
   try {
     runStartUs = waitForAllCpus(mem, job.config.cpus, hostNowUs);
     noteRunning(mem);
+    lookedMs = performance.now();
     let spins = 0;
     outer: for (;;) {
       for (let i = 0; i < SLICE_STEPS; i++) {
-        const kind = runner.step();
+        const kind = r.step();
+        publish();
+        if ((i & (SKEW_CHECK_STEPS - 1)) === 0) {
+          const t = performance.now();
+          if (t - lookedMs > STEAL_GAP_MS) stealMs += t - lookedMs;
+          lookedMs = t;
+        }
         if (kind === Step.SPIN || kind === Step.SLEEP || kind === Step.YIELD) {
-          if (++spins > SPINS_BEFORE_YIELD) Atomics.wait(mem, pendingAt, 0, spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
+          if (kind === Step.YIELD) r.followOthers(board.othersActNs(job.cpu));
+          if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
           continue;
         }
         spins = 0;
-        if (kind === -1 && !runner.busy) {
-          if (runner.done && Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
-            runner.step(); // a last look at the mailbox
+        if (kind === -1 && !r.busy) {
+          if (r.done && Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
+            r.step(); // a last look at the mailbox
             break outer;
           }
-          const untilTimerMs = (runner.nextTimerUs() - now()) / 1000;
-          Atomics.wait(mem, pendingAt, 0, Math.max(SPIN_WAIT_MS, Math.min(IDLE_WAIT_MS_MAX, untilTimerMs)));
+          r.followOthers(board.othersActNs(job.cpu));
+          publish();
+          if (r.hasWork()) continue; // a timer came due as the clock followed the others
+          waitOnOwnWord(IDLE_WAIT_MS);
           Atomics.add(mem, heartbeatAt, 1);
           if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
+          continue;
         }
+        if ((i & (SKEW_CHECK_STEPS - 1)) === 0) waitForSlowerCpus();
       }
       Atomics.add(mem, heartbeatAt, 1);
       if (m.poisoned) throw new Poisoned(`cpu ${job.cpu} stopped: another cpu failed`);
@@ -121,8 +166,9 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
       for (let c = 0; c < job.config.cpus; c++) Atomics.notify(mem, m.cpu(c, CPU_FIELD.IPI_PENDING));
     }
   } finally {
+    board.publish(job.cpu, Infinity, Infinity); // gone: it holds nobody back and makes no event
     Atomics.sub(mem, HDR.CPUS_RUNNING, 1);
     Atomics.store(mem, m.cpu(job.cpu, CPU_FIELD.LOOP_DONE), 1);
   }
-  return runner.report(threadId, oracle.violations, oracle.dropped, error);
+  return { ...r.report(threadId, oracle.violations, oracle.dropped, error), hostStealMs: stealMs };
 }

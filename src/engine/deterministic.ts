@@ -1,11 +1,12 @@
 // The deterministic engine: one thread steps every cpu; a seeded scheduler
 // picks which cpu takes the next step among those with something to do (a
-// runnable task, a pending interrupt, an expired timer). Time is virtual and
-// parallel: each cpu with work takes one step per microsecond on average, so
-// a step advances the clock by 1 / (cpus with work); when every cpu is idle
-// time jumps to the next timer. The strategy also decides preemptions of
-// tasks and the timing of interrupts inside each cpu's step (strategy.ts).
-// The same seed gives the same run, byte for byte.
+// runnable task, a pending interrupt, an expired timer) and within the
+// clocks' skew bound (clocks.ts). Each cpu keeps its own model clock, as in
+// parallel mode; an idle cpu's clock follows the others up to its next
+// timer. The watchdog's clock is the old step clock: each cpu with work
+// takes one step per µs on average. The strategy also decides preemptions
+// of tasks and the timing of interrupts inside each cpu's step
+// (strategy.ts). The same seed gives the same run, byte for byte.
 
 import { HDR } from '../machine/layout.ts';
 import { Step } from '../machine/step.ts';
@@ -18,6 +19,7 @@ import { bootMachine } from './boot.ts';
 import { CpuRunner, type PointCount } from './runner.ts';
 import { cpuStateDump } from './dump.ts';
 import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
+import { ClockBoard } from './clocks.ts';
 
 export const VIOLATION_RECORD_LIMIT = 100;
 
@@ -57,11 +59,12 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const t0 = performance.now();
   const { m, tasks } = bootMachine(config);
   let steps = 0;
-  /** Virtual microseconds: a microsecond per step of each busy cpu, plus idle time skipped. */
-  let clockUs = 0;
+  /** The watchdog's clock, µs: a µs per step of each busy cpu. */
+  let watchUs = 0;
   const runners: CpuRunner[] = [];
   const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1), (v) => runners[v.cpu]?.traceViolation(v));
-  for (let cpu = 0; cpu < config.cpus; cpu++) runners.push(new CpuRunner(m, cpu, config, tasks, oracle, () => clockUs));
+  for (let cpu = 0; cpu < config.cpus; cpu++) runners.push(new CpuRunner(m, cpu, config, tasks, oracle, () => watchUs));
+  const board = new ClockBoard(m, config.modelClocks);
   const base = opts.chooser ?? makeChooser(config, tasks.length, opts.replay);
   const chooser = opts.record ? recording(base, opts.record) : base;
   const view: SchedView = { nextTask: (cpu) => runners[cpu]!.nextTask(), preemptors: (cpu) => runners[cpu]!.preemptors() };
@@ -72,10 +75,17 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const ready: CpuRunner[] = [];
   try {
     for (;;) {
+      for (const r of runners) board.publish(r.cpu, r.actNs(), r.holdNs());
+      board.snapshotAct();
+      for (const r of runners) {
+        r.followOthers(board.othersActSnapshotNs(r.cpu));
+        board.publish(r.cpu, r.actNs(), r.holdNs());
+      }
+      board.snapshotAct();
       // Rebuilt in place: the set rarely changes size, and resizing an array each step is a measurable cost.
       let nReady = 0;
       for (const r of runners) {
-        if (!r.hasWork(clockUs)) continue;
+        if (!r.hasWork() || !board.mayStep(r.clockNs, r.waits, board.othersHoldNs(r.cpu, true))) continue;
         ready[nReady] = r;
         readyCpus[nReady++] = r.cpu;
       }
@@ -85,14 +95,11 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       }
       if (nReady === 0) {
         if (runners.every((r) => r.done)) break;
-        const next = Math.min(...runners.map((r) => r.nextTimerUs()));
-        if (next === Infinity) throw new SoftLockup(-1, 'deterministic scheduler', 'every task is asleep and no timer is set: a deadlock');
-        clockUs = Math.ceil(next);
-        continue;
+        throw new SoftLockup(-1, 'deterministic scheduler', 'every task is asleep and no timer is set: a deadlock');
       }
       if (steps >= config.maxSteps) throw new SoftLockup(-1, 'deterministic scheduler', `no end after ${steps} steps (--max-steps)`);
       if (steps % CHUNK_STEPS === 0 && steps > 0) {
-        for (const r of runners) r.checkHungTasks(clockUs); // cpus with nothing to do are never stepped
+        for (const r of runners) r.checkHungTasks(); // cpus with nothing to do are never stepped
         yield;
         if (opts.aborted?.()) {
           error = { name: 'Interrupted', message: `stopped by a signal after ${steps} steps; the results so far are kept` };
@@ -103,7 +110,7 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       const kind = chosen.step();
       if (kind === Step.SPIN || kind === Step.YIELD || kind === -1) chooser.waited?.(chosen.cpu, chosen.ctx.task);
       steps++;
-      clockUs += 1 / ready.length;
+      watchUs += 1 / ready.length;
     }
     if (!error) checkQuiescent(m.mem, m, oracle, 0);
   } catch (e) {
@@ -111,7 +118,8 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
     if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);
   }
   const reports: CpuReport[] = runners.map((r, i) => (i === 0 ? r.report(0, oracle.violations, oracle.dropped, null) : r.report(0, [], 0, null)));
-  const result = assemble(config, reports, [], { steps, elapsedMs: performance.now() - t0, clockUs, maxConcurrentCpus: 1, error });
+  const elapsedMs = performance.now() - t0;
+  const result = assemble(config, reports, [], { steps, elapsedMs, runMs: elapsedMs, maxConcurrentCpus: 1, error });
   result.preemptionPoints = mergePoints(runners.flatMap((r) => r.preemptionPoints()));
   return result;
 }

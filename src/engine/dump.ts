@@ -3,7 +3,7 @@
 // the loaded mm, pending IPIs, the sender slot's unacked targets, and the
 // locks each cpu holds. It reads without locks: a report, not a snapshot.
 
-import { CPU_FIELD, FILE_FIELD, HDR, LOCK, MM_FIELD, MUTEX, PAGE_FIELD, PageState, RWSEM, TASK_FIELD, TaskState, TlbState, type Machine } from '../machine/layout.ts';
+import { CPU_FIELD, FILE_FIELD, HDR, LOCK, MM_FIELD, MUTEX, PAGE_FIELD, PageState, RWSEM, RWSEM_WRITER, TASK_FIELD, TaskState, TlbState, type Machine } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { spinIsLocked } from '../sync/spinlock.ts';
 
@@ -44,7 +44,7 @@ function heldSleepingLocks(m: Machine, config: RunConfig): Map<number, string[]>
   };
   for (let mm = 0; mm < m.size.mms; mm++) {
     const sem = m.mm(mm, MM_FIELD.MMAP_SEM);
-    if (mem[sem + RWSEM.ACTIVITY] === RWSEM.WRITER) note(mem[sem + RWSEM.OWNER]! - 1, `mm ${mm} mmap_sem (write)`);
+    if (mem[sem + RWSEM.ACTIVITY] === RWSEM_WRITER) note(mem[sem + RWSEM.OWNER]! - 1, `mm ${mm} mmap_sem (write)`);
   }
   if (config.immapLock === 'mutex') note(mem[m.file(0, FILE_FIELD.I_MMAP_LOCK + MUTEX.OWNER)]! - 1, 'i_mmap_mutex');
   return held;

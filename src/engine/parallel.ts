@@ -104,8 +104,8 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
   return assemble(config, reports, final.violations, {
     steps: reports.reduce((n, r) => n + r.steps, 0),
     elapsedMs,
-    // run time counts from the start barrier: worker start-up is not part of it
-    clockUs: elapsedMs * 1000 - Atomics.load(mem, HDR.RUN_START_US),
+    // host run time counts from the start barrier: worker start-up is not part of it
+    runMs: Atomics.load(mem, HDR.RUN_START_US) > 0 ? elapsedMs - Atomics.load(mem, HDR.RUN_START_US) / 1000 : elapsedMs,
     maxConcurrentCpus: Atomics.load(mem, HDR.CPUS_CONCURRENT_MAX),
     error,
   });

@@ -1,7 +1,10 @@
-// The result of a run, as written to JSON (schema 1) and summarised on the
+// The result of a run, as written to JSON (schema 3) and summarised on the
 // terminal. Counters of the measured operation are exact; totals cover every
-// task and every cpu's interrupt work.
+// task and every cpu's interrupt work. Every time is model time (the cpus'
+// clocks, in both modes), except the `host` figures, which say how the host
+// ran the model.
 
+import { availableParallelism } from 'node:os';
 import type { RunConfig } from '../machine/config.ts';
 import { newCounters, addCounters, type Counters } from '../stats/counters.ts';
 import type { Violation } from '../oracle/rules.ts';
@@ -10,7 +13,7 @@ import { mergeLockStat, type LockClassStat } from '../stats/lockstat.ts';
 import { mergeTrace, type TraceEvent, type TraceFile } from '../stats/trace.ts';
 import type { TaskRecord } from '../workloads/workload.ts';
 
-export const RESULT_SCHEMA = 2;
+export const RESULT_SCHEMA = 3;
 
 /** How a run ended when it did not end well: the error, and for a lockup every cpu's state. */
 export interface RunError {
@@ -37,6 +40,24 @@ export interface CpuReport {
   lockStat: LockClassStat[];
   trace: { events: TraceEvent[]; dropped: number } | null;
   error: RunError | null;
+  /** The model time of the cpu's last step of a user task, ns. */
+  activeUntilNs: number;
+  /** Parallel mode: host time this cpu's worker lost to the host's scheduler, ms. */
+  hostStealMs?: number;
+}
+
+/** How the host ran the model: wall-clock figures, never model ones. */
+export interface HostFigures {
+  /** The whole run, worker start-up included. */
+  elapsedMs: number;
+  /** Parallel: from the start barrier to the end; deterministic: as elapsedMs. */
+  runMs: number;
+  /** Measured operations per host second of runMs. */
+  opsPerSec: number;
+  /** Parallel: time the worker threads lost to host descheduling (gaps between a worker's steps over STEAL_GAP_MS that no wait of its own explains), summed over cpus. */
+  stealMs: number;
+  /** The host's cores (os.availableParallelism). */
+  cores: number;
 }
 
 export interface RunResult {
@@ -50,12 +71,13 @@ export interface RunResult {
   violationsDropped: number;
   counters: MeasuredCounters;
   totals: Counters;
-  /** Measured operations per second of the run's clock (virtual in deterministic mode). */
+  /** Measured operations per model second. */
   opsPerSec: number;
-  /** The run's clock: real in parallel mode; virtual in deterministic mode (each busy cpu takes a step per microsecond). */
-  clock: 'real' | 'virtual';
-  /** Run length on that clock, in microseconds. */
+  /** Every time in the result is model time: the cpus' clocks, advanced by the cost table (config.costs). */
+  clock: 'model';
+  /** Run length in model time, µs: to the last step of a user task on any cpu. */
   clockUs: number;
+  host: HostFigures;
   latency: LatencyReport;
   /** lock_stat per lock class, merged over cpus. */
   lockStat: LockClassStat[];
@@ -63,7 +85,6 @@ export interface RunResult {
   trace?: TraceFile;
   /** Deterministic: scheduler steps; parallel: steps summed over cpus. */
   steps: number;
-  elapsedMs: number;
   /** Parallel: distinct worker threads that ran cpus, and the most cpus seen running at once. */
   threads: number;
   maxConcurrentCpus: number;
@@ -72,7 +93,8 @@ export interface RunResult {
   preemptionPoints?: { point: string; passed: number; preempted: number }[];
 }
 
-export function assemble(config: RunConfig, reports: CpuReport[], finalViolations: Violation[], extra: { steps: number; elapsedMs: number; clockUs: number; maxConcurrentCpus: number; error: RunResult['error'] }): RunResult {
+export function assemble(config: RunConfig, reports: CpuReport[], finalViolations: Violation[], extra: { steps: number; elapsedMs: number; runMs: number; maxConcurrentCpus: number; error: RunResult['error'] }): RunResult {
+  const clockUs = Math.max(0, ...reports.map((r) => r.activeUntilNs)) / 1000;
   const measured = newCounters();
   const totals = newCounters();
   let rssBefore = 0;
@@ -105,20 +127,35 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
     violationsDropped: reports.reduce((n, r) => n + r.violationsDropped, 0),
     counters: { ...measured, rssBefore, rssAfter },
     totals,
-    opsPerSec: extra.clockUs > 0 ? Math.round((measured.ops / extra.clockUs) * 1e6 * 100) / 100 : 0,
-    clock: config.mode === 'parallel' ? 'real' : 'virtual',
-    clockUs: Math.round(extra.clockUs),
+    opsPerSec: perSecond(measured.ops, clockUs / 1000),
+    clock: 'model',
+    clockUs: Math.round(clockUs * 1000) / 1000,
+    host: {
+      elapsedMs: Math.round(extra.elapsedMs * 1000) / 1000,
+      runMs: Math.round(extra.runMs * 1000) / 1000,
+      opsPerSec: perSecond(measured.ops, extra.runMs),
+      stealMs: Math.round(reports.reduce((n, r) => n + (r.hostStealMs ?? 0), 0) * 1000) / 1000,
+      cores: availableParallelism(),
+    },
     latency: mergeLatency(reports.map((r) => r.latency)),
     lockStat: mergeLockStat(reports.map((r) => r.lockStat)),
     ...(config.traceLimit > 0
-      ? { trace: mergeTrace(config.cpus, reports.flatMap((r) => (r.trace ? [r.trace] : [])), { variant: config.variant, workload: config.workload, seed: config.seed, mode: config.mode, clock: config.mode === 'parallel' ? 'real' : 'virtual (a step per busy cpu per µs)' }) }
+      ? { trace: mergeTrace(config.cpus, reports.flatMap((r) => (r.trace ? [r.trace] : [])), { variant: config.variant, workload: config.workload, seed: config.seed, mode: config.mode, clock: 'model' }) }
       : {}),
     steps: extra.steps,
-    elapsedMs: Math.round(extra.elapsedMs * 1000) / 1000,
     threads: new Set(reports.map((r) => r.threadId)).size,
     maxConcurrentCpus: extra.maxConcurrentCpus,
     error: firstError,
   };
+}
+
+/** The run with its host figures zeroed: what a replay writes, so two replays are byte-identical. */
+export function withoutHostFigures(r: RunResult): RunResult {
+  return { ...r, host: { elapsedMs: 0, runMs: 0, opsPerSec: 0, stealMs: 0, cores: 0 } };
+}
+
+function perSecond(n: number, ms: number): number {
+  return ms > 0 ? Math.round((n / ms) * 1000 * 100) / 100 : 0;
 }
 
 export function errorOf(e: unknown, cpuStates?: () => string[]): RunError {

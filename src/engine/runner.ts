@@ -15,8 +15,12 @@
 // most IRQ_DEFER_STEPS_MAX steps late). Every preemption point
 // passed where another task could have run is counted by the kernel
 // function it is in, with the preemptions taken there, for coverage.
+// Model time: each step advances the cpu's clock by the cost of its kind; a
+// context switch costs its own, and a woken task runs no earlier than its
+// wake-up time plus the wake-up cost. The tick and timers follow this clock;
+// hung tasks and lockups follow the watchdog's (ctx.watchNow).
 
-import { CPU_FIELD, HDR, TASK_FIELD, TaskKind, TaskState, type Machine } from '../machine/layout.ts';
+import { CPU_FIELD, HDR, TASK_FIELD, TaskKind, TaskState, loadNs, type Machine } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step, STEP_NAMES, type Path, type StepKind } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
@@ -24,7 +28,7 @@ import { ModelAssert, SoftLockup, modelAssert } from '../machine/errors.ts';
 import { mark } from '../machine/marks.ts';
 import { newCounters, type Counters } from '../stats/counters.ts';
 import type { Oracle, Violation } from '../oracle/rules.ts';
-import { newKctx, USER_FN, type Kctx } from '../sync/context.ts';
+import { charge, clockAtLeast, newKctx, USER_FN, type Kctx } from '../sync/context.ts';
 import { sectionClose, sectionOpen } from '../sync/preempt.ts';
 import { wakeUpProcess, HUNG_TASK_LOCKUPS } from '../sync/sched.ts';
 import { switchMm, enterLazyTlb, serviceIpis, activeMm } from '../cpu/tlbflush.ts';
@@ -34,6 +38,7 @@ import { kworkerThread, probeThread, bdiFlusherThread } from '../workloads/kthre
 import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
 import type { CpuReport, RunError } from './result.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from './strategy.ts';
+import { IDLE_HOLD } from './clocks.ts';
 
 /** Preemption points passed with another task runnable, and preemptions taken there, by kernel function and step kind: `function:KIND`. */
 export interface PointCount {
@@ -68,7 +73,7 @@ interface Slot {
   ptlHeld: number;
   ptlFreedThisHold: number;
   gatherDepth: number;
-  timerWakeAtUs: number;
+  timerWakeAtNs: number;
   sleptAtUs: number;
   /** ctx.fn while it is switched out. */
   fn: string;
@@ -93,8 +98,6 @@ export class CpuRunner {
   private readonly workload: Workload;
   readonly idleStats: Counters = newCounters();
   steps = 0;
-  /** step() calls, idle ones included. */
-  private calls = 0;
   private nextTickUs = TICK_US;
   private sliceStartUs = 0;
   private kthreadsStopped = false;
@@ -108,12 +111,11 @@ export class CpuRunner {
   private readonly points = new Map<string, Int32Array>();
   private readonly othersBuf: number[] = [];
 
-  /**
-   * `clockEvery`: look at the clock (tick, timers) every this many steps. A
-   * virtual clock is free to read; a real one costs a system timer read, so
-   * parallel mode reads it every few steps (a few microseconds apart).
-   */
-  constructor(m: Machine, readonly cpu: number, config: RunConfig, tasks: TaskSpec[], oracle: Oracle, now: () => number, private readonly clockEvery = 1) {
+  /** The kind of the last step a task took here, or -1 when the cpu went idle. */
+  private lastKind: StepKind | -1 = -1;
+
+  /** `watchNow`: the watchdog's clock, µs (ctx.watchNow). */
+  constructor(m: Machine, readonly cpu: number, config: RunConfig, tasks: TaskSpec[], oracle: Oracle, watchNow: () => number) {
     const traits = findVariant(config.variant);
     const workload = findWorkload(config.workload);
     if (!traits || !workload) throw new ModelAssert('run config', `unknown variant ${config.variant} or workload ${config.workload}`);
@@ -125,7 +127,7 @@ export class CpuRunner {
       traits,
       oracle,
       rng: new Rng((config.seed ^ Math.imul(cpu + 1, 0x9e3779b1)) >>> 0),
-      now,
+      watchNow,
       stats: this.idleStats,
       latencyStats: config.latencyStats,
     });
@@ -135,7 +137,7 @@ export class CpuRunner {
       .map(({ spec, index }) => {
         const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
         this.records.push(rec);
-        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtUs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : kthreadFn(spec.kind) } satisfies Slot;
+        return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtNs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : kthreadFn(spec.kind) } satisfies Slot;
       });
     this.hasKthreads = this.slots.some((s) => s.spec.kind !== TaskKind.USER);
     this.crashAtStep = config.crash && config.crash.cpu === cpu ? config.crash.step : -1;
@@ -161,21 +163,17 @@ export class CpuRunner {
     return false;
   }
 
-  /** Something is due at `nowUs` even with no runnable task: an interrupt, an expired timer, kernel threads to stop. */
-  hasWork(nowUs: number): boolean {
-    return this.busy || this.hasPendingIpi() || this.nextTimerUs() <= nowUs || this.kthreadsToStop();
+  /** Something is due now even with no runnable task: an interrupt, an expired timer, kernel threads to stop. */
+  hasWork(): boolean {
+    return this.busy || this.hasPendingIpi() || this.earliestTimerNs <= this.ctx.clockNs || this.kthreadsToStop();
   }
 
-  /** When the earliest sleeping task's timer expires, or Infinity. */
-  nextTimerUs(): number {
-    return this.earliestTimerUs;
-  }
-  private earliestTimerUs = Infinity;
+  private earliestTimerNs = Infinity;
   /** Timers change only at a context switch and when they fire. */
   private updateEarliestTimer(): void {
     let t = Infinity;
-    for (const s of this.slots) if (!s.exited && s.timerWakeAtUs < t) t = s.timerWakeAtUs;
-    this.earliestTimerUs = t;
+    for (const s of this.slots) if (!s.exited && s.timerWakeAtNs < t) t = s.timerWakeAtNs;
+    this.earliestTimerNs = t;
   }
 
   hasPendingIpi(): boolean {
@@ -191,10 +189,10 @@ export class CpuRunner {
   }
 
   /** hrtimer expiry: wake sleepers whose time has come; the probe is real-time and preempts. */
-  private fireTimers(nowUs: number): void {
+  private fireTimers(nowNs: number): void {
     for (const s of this.slots) {
-      if (s.exited || s.timerWakeAtUs > nowUs) continue;
-      s.timerWakeAtUs = Infinity;
+      if (s.exited || s.timerWakeAtNs > nowNs) continue;
+      s.timerWakeAtNs = Infinity;
       wakeUpProcess(this.ctx, s.index, s.spec.kind === TaskKind.PROBE);
     }
     this.updateEarliestTimer();
@@ -207,14 +205,15 @@ export class CpuRunner {
     if (this.curr && nowUs - this.sliceStartUs >= TIMESLICE_US && this.slots.some((s) => s !== this.curr && this.runnable(s))) {
       Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 1);
     }
-    this.checkHungTasks(nowUs);
+    this.checkHungTasks();
   }
 
   /** khungtaskd: a task asleep on a lock (no timer) for HUNG_TASK_LOCKUPS lockup limits ends the run. */
-  checkHungTasks(nowUs: number): void {
+  checkHungTasks(): void {
+    const nowUs = this.ctx.watchNow();
     const hungUs = this.ctx.config.lockupMs * 1000 * HUNG_TASK_LOCKUPS;
     for (const s of this.slots) {
-      if (s.exited || s.onRq || s.timerWakeAtUs !== Infinity || this.state(s) !== TaskState.SLEEPING) continue;
+      if (s.exited || s.onRq || s.timerWakeAtNs !== Infinity || this.state(s) !== TaskState.SLEEPING) continue;
       if (nowUs - s.sleptAtUs > hungUs) throw new SoftLockup(this.cpu, `task ${s.index} asleep on a lock`, `blocked for ${Math.round((nowUs - s.sleptAtUs) / 1000)} ms (hung task)`);
     }
   }
@@ -268,7 +267,7 @@ export class CpuRunner {
       prev.ptlHeld = ctx.ptlHeld;
       prev.ptlFreedThisHold = ctx.ptlFreedThisHold;
       prev.gatherDepth = ctx.gatherDepth;
-      prev.timerWakeAtUs = ctx.timerWakeAtUs;
+      prev.timerWakeAtNs = ctx.timerWakeAtNs;
       prev.fn = ctx.fn;
       mem[m.task(prev.index, TASK_FIELD.PREEMPT_COUNT)] = prev.preemptCount;
       ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth, at: `${prev.fn}:${STEP_NAMES[prev.at] ?? 'START'}` });
@@ -297,13 +296,15 @@ export class CpuRunner {
       return;
     }
     next.onRq = true;
+    clockAtLeast(ctx, loadNs(mem, m.task(next.index, TASK_FIELD.WAKE_NS)) + ctx.costs.wakeupNs);
+    if (next !== prev) charge(ctx, ctx.costs.contextSwitchNs);
     this.load(next.index, next.mm, next.rec.stats, next.preemptCount);
     ctx.ptlHeld = next.ptlHeld;
     ctx.ptlFreedThisHold = next.ptlFreedThisHold;
     ctx.gatherDepth = next.gatherDepth;
     ctx.fn = next.fn;
-    ctx.timerWakeAtUs = Infinity;
-    next.timerWakeAtUs = Infinity;
+    ctx.timerWakeAtNs = Infinity;
+    next.timerWakeAtNs = Infinity;
     mem[irqAt] = next.irqsDisabled;
     if (next.preemptCount > 0 || next.irqsDisabled > 0) sectionOpen(ctx, 'schedule');
     if (next.mm >= 0) switchMm(ctx, next.mm);
@@ -352,12 +353,10 @@ export class CpuRunner {
     const { ctx } = this;
     if (this.steps === this.crashAtStep) throw new Error(`injected crash on cpu ${this.cpu} at its step ${this.steps}`);
     if (this.irqsEnabled() && this.takeInterruptsNow()) {
-      serviceIpis(ctx);
-      if (++this.calls % this.clockEvery === 0) {
-        const nowUs = ctx.now();
-        if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
-        if (this.earliestTimerUs <= nowUs) this.fireTimers(nowUs);
-      }
+      serviceIpis(ctx, this.waits ? Infinity : ctx.clockNs);
+      const nowUs = ctx.now();
+      if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
+      if (this.earliestTimerNs <= ctx.clockNs) this.fireTimers(ctx.clockNs);
     }
     if (this.kthreadsToStop()) {
       this.kthreadsStopped = true; // kthread_stop: wake each so it sees kthread_should_stop()
@@ -367,7 +366,7 @@ export class CpuRunner {
     if (curr) {
       if (curr.at === Step.SLEEP && this.state(curr) === TaskState.SLEEPING) {
         curr.onRq = false; // deactivate_task: it sleeps until someone wakes it
-        curr.sleptAtUs = ctx.now();
+        curr.sleptAtUs = ctx.watchNow();
         this.contextSwitch(this.pickNext(), false);
       } else if (curr.at === Step.YIELD) {
         // sched_yield: the task stays runnable, so the kernel counts it as involuntary (nivcsw)
@@ -381,16 +380,65 @@ export class CpuRunner {
       if (next) this.contextSwitch(next, false);
     }
     const s = this.curr;
-    if (s === null) return -1;
+    if (s === null) return (this.lastKind = -1);
     this.steps++;
     const r = s.path!.next();
     if (r.done) {
       this.finishCurrent();
-      return -1;
+      return (this.lastKind = -1);
     }
+    ctx.clockNs += ctx.stepCostNs[r.value]!;
+    if (s.spec.kind === TaskKind.USER) this.activeUntilNs = ctx.clockNs;
     s.at = r.value;
-    return r.value;
+    return (this.lastKind = r.value);
   }
+
+  /** The model time of this cpu's last step of a user task (ns): where the run's length ends. */
+  activeUntilNs = 0;
+
+  /** This cpu's model clock, ns. */
+  get clockNs(): number {
+    return this.ctx.clockNs;
+  }
+
+  /** Its task only waits for another cpu (a spin, a user-space wait), or it is idle: it holds no running cpu back by its clock. */
+  get waits(): boolean {
+    return !this.busy || this.lastKind === Step.SPIN || this.lastKind === Step.YIELD;
+  }
+
+  /** The earliest model time (ns) at which this cpu may next make an event another cpu could see (clocks.ts): its clock, or while idle its next timer. */
+  actNs(): number {
+    if (this.busy || this.hasPendingIpi() || this.kthreadsToStop()) return this.ctx.clockNs;
+    return Math.max(this.ctx.clockNs, this.earliestTimerNs);
+  }
+
+  /** How far this cpu holds the running cpus back (clocks.ts): its clock while it runs, Infinity while it waits, IDLE_HOLD while idle. */
+  holdNs(): number {
+    if (this.busy) {
+      if (this.lastKind === Step.SPIN) return Infinity;
+      // a user-space waiter follows the others only up to its next timer: there it holds them, as it will take the timer when it steps
+      if (this.lastKind === Step.YIELD) return this.earliestTimerNs <= this.ctx.clockNs ? this.ctx.clockNs : Infinity;
+      return this.ctx.clockNs;
+    }
+    return this.hasPendingIpi() || this.kthreadsToStop() ? this.ctx.clockNs : IDLE_HOLD;
+  }
+
+
+  /**
+   * Time passes while the cpu waits with nothing of its own to time it: an
+   * idle cpu, a task in a user-space wait. Its clock follows `othersNs`,
+   * the others' earliest horizon, but never past its own next timer, so a
+   * timer is taken at its expiry however far the others have run; an idle
+   * cpu with nobody else to follow skips to its timer.
+   */
+  followOthers(othersNs: number): void {
+    if (this.busy ? this.lastKind !== Step.YIELD : this.hasPendingIpi()) return; // a raised interrupt is taken at its own time
+    const timerNs = this.earliestTimerNs;
+    const toNs = Math.min(othersNs, timerNs);
+    if (Number.isFinite(toNs)) clockAtLeast(this.ctx, toNs);
+  }
+
+
 
   /**
    * The scheduler's look at a running task: with need_resched set, switch if
@@ -433,7 +481,7 @@ export class CpuRunner {
   private takeInterruptsNow(): boolean {
     if (this.decider === null || this.curr === null) return true;
     const nowUs = this.ctx.now();
-    if (!this.hasPendingIpi() && nowUs < this.nextTickUs && this.earliestTimerUs > nowUs) return true;
+    if (!this.hasPendingIpi() && nowUs < this.nextTickUs && this.earliestTimerNs > this.ctx.clockNs) return true;
     if (this.irqDeferred >= IRQ_DEFER_STEPS_MAX || this.decider.takeInterrupt(this.cpu, this.irqDeferred)) {
       this.irqDeferred = 0;
       return true;
@@ -519,6 +567,7 @@ export class CpuRunner {
       lockStat: this.ctx.lockStat.snapshot(),
       trace: this.ctx.trace ? { events: this.ctx.trace.events, dropped: this.ctx.trace.dropped } : null,
       error,
+      activeUntilNs: this.activeUntilNs,
     };
   }
 }

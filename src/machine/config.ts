@@ -1,6 +1,8 @@
 // The run configuration: everything a run is sized and steered by. It is
 // plain data, so it crosses into workers and into result files unchanged.
 
+import type { CostTable } from './costs.ts';
+
 /**
  * The kernel's preemption models. In all three a task can lose the cpu when it
  * returns to user space, blocks, or calls cond_resched(); voluntary adds
@@ -106,7 +108,7 @@ export interface RunConfig {
   readerAccesses: number;
   /** Deterministic mode: the step budget before the run is called stuck. */
   maxSteps: number;
-  /** A cpu in one spin or wait longer than this is a soft lockup (parallel: ms; deterministic: ms of virtual time). */
+  /** A cpu in one spin or wait longer than this is a soft lockup (on the watchdog's clock: host ms in parallel mode, a step per busy cpu per µs in deterministic mode). */
   lockupMs: number;
   /** User tasks per cpu; tasks of one mm are spread over the cpus. */
   tasksPerCpu: number;
@@ -133,6 +135,10 @@ export interface RunConfig {
   diskFile: boolean;
   /** A bdi flusher kernel thread (on cpu 0) writes the file's dirty pages back every few ms (implies diskFile). */
   writeback: boolean;
+  /** What each modelled event costs, in ns of model time (costs/default.yaml, or --costs FILE over it). */
+  costs: CostTable;
+  /** Keep the model clocks (event costs, times carried between cpus, the skew bound); off only to measure what they cost. */
+  modelClocks: boolean;
   /** Test hook: this cpu throws after `step` steps of its own. */
   crash: { cpu: number; step: number } | null;
 }

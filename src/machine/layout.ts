@@ -2,10 +2,23 @@
 // where anything lives. Every region is a run of Int32 words in one
 // SharedArrayBuffer; every field is a named offset inside its record. Nothing
 // outside this file computes an offset. Like the kernel's struct definitions,
-// the tables below are the documentation of the machine.
+// the tables below are the documentation of the machine. Records that hold a
+// lock are laid out by `struct`, each field after the previous one, so a lock
+// that grows moves what follows it; every table is checked when this module
+// loads (fields inside their record, no two overlapping).
+// Model time travels beside the words it belongs to: a lock's release time,
+// a flush's send time and each target's ack time, a task's wake-up time (ns,
+// two words each: low and high 32 bits, written before the atomic that
+// publishes them and read after the atomic that sees them); and each cpu's
+// published clock horizon, a Float64 on its own cache line in `clocks`
+// (element accesses of a typed array never tear, so other cpus read it
+// without a lock).
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
+
+/** Int32 words in a cache line: hot words that different cpus write get lines of their own. */
+export const CACHE_LINE_WORDS = 16;
 
 /** Page-table geometry, x86-64 with 4 KiB pages. */
 export const PAGE_SIZE = 4096;
@@ -59,10 +72,10 @@ export const HDR = {
   CPUS_RUNNING: 14,
   FREE_TOP: 15, // free-frame stack depth, under the zone lock
   PT_FREE_TOP: 16, // free page-table-storage stack depth, under the zone lock
-  ZONE_LOCK: 17, // spinlock, LOCK_WORDS long
   VIOLATIONS: 20, // violations recorded, all cpus
   ONLINE_CPUS: 21,
   NR_FILE_PAGES: 22, // page-cache slots of the file (the highest file page index + 1 any MAP_SHARED mapping may fault)
+  ZONE_LOCK: 24, // spinlock, LOCK.WORDS long
   RUN_START_US: 31, // parallel: when the last cpu passed the start barrier, in µs of the main thread's clock; cpu clocks start there
   WORKLOAD: 32, // WORKLOAD_WORDS words that workloads use to coordinate tasks, WORKLOAD_WORDS_PER_MM per mm
   WORDS: 96,
@@ -74,26 +87,49 @@ export const MAX_MMS = WORKLOAD_WORDS / WORKLOAD_WORDS_PER_MM;
 
 export const RunState = { INIT: 0, RUNNING: 1, DONE: 2, ABORTED: 3 } as const;
 
-/** A ticket spinlock: next ticket, ticket now served, owner cpu + 1 (kept after release: the last holder, for lock_stat's bounces). It is held while NEXT != SERVING. */
-export const LOCK = { NEXT: 0, SERVING: 1, OWNER: 2, WORDS: 3 } as const;
+/**
+ * A ticket spinlock: next ticket, ticket now served, owner cpu + 1 (kept after
+ * release: the last holder, for lock_stat's bounces and the cache-line
+ * transfer), and the model time of the last release (ns, two words). It is
+ * held while NEXT != SERVING.
+ */
+export const LOCK = { NEXT: 0, SERVING: 1, OWNER: 2, RELEASE_NS: 3, WORDS: 5 } as const;
+
+/** Words of a model time in ns (low and high 32 bits). */
+export const NS_WORDS = 2;
+
+/**
+ * A record laid out field after field: each row is a name and its length in
+ * words; the result maps each name to its offset, and WORDS to the total.
+ */
+export function struct<const N extends string>(rows: readonly (readonly [N, number])[]): Readonly<Record<N | 'WORDS', number>> {
+  const out: Record<string, number> = {};
+  let at = 0;
+  for (const [name, words] of rows) {
+    if (!(words >= 1) || name in out) throw new Error(`layout: field ${name} is repeated or has no words`);
+    out[name] = at;
+    at += words;
+  }
+  out.WORDS = at;
+  return out as Record<N | 'WORDS', number>;
+}
 
 /** struct page. */
-export const PAGE_FIELD = {
-  STATE: 0, // PageState
-  REFCOUNT: 1,
-  MAPCOUNT: 2, // number of ptes that map it (the kernel's _mapcount + 1)
-  MM: 3, // owning mm + 1 for anon and page-table pages
-  INDEX: 4, // user vpn for anon pages, table level for page tables
-  GEN: 5, // bumped on every allocation: a TLB entry names the generation it saw
-  DATA: 6, // user page contents: writer task + 1 in the high bits, sequence below
-  TLB_REFS: 7, // TLB entries, on all cpus, that translate to this frame
-  PTL: 8, // split pte lock (page->ptl), LOCK_WORDS long, used when a pte table
-  PT_SLOT: 11, // page-table storage slot + 1 when the frame is a page table
-  FLAGS: 12, // PAGE_FLAG bits (page->flags as far as the model needs them)
-  VERSION: 13, // data version of the contents: bumped by every user write; a page read from the file starts at the file's on-disk version
-  MKCLEAN_BUSY: 14, // oracle bookkeeping: page_mkclean calls working on this page that have not finished (WRITE_AFTER_WRPROTECT)
-  WORDS: 15,
-} as const;
+export const PAGE_FIELD = struct([
+  ['STATE', 1], // PageState
+  ['REFCOUNT', 1],
+  ['MAPCOUNT', 1], // number of ptes that map it (the kernel's _mapcount + 1)
+  ['MM', 1], // owning mm + 1 for anon and page-table pages
+  ['INDEX', 1], // user vpn for anon pages, table level for page tables
+  ['GEN', 1], // bumped on every allocation: a TLB entry names the generation it saw
+  ['DATA', 1], // user page contents: writer task + 1 in the high bits, sequence below
+  ['TLB_REFS', 1], // TLB entries, on all cpus, that translate to this frame
+  ['PTL', LOCK.WORDS], // split pte lock (page->ptl), used when a pte table
+  ['PT_SLOT', 1], // page-table storage slot + 1 when the frame is a page table
+  ['FLAGS', 1], // PAGE_FLAG bits (page->flags as far as the model needs them)
+  ['VERSION', 1], // data version of the contents: bumped by every user write; a page read from the file starts at the file's on-disk version
+  ['MKCLEAN_BUSY', 1], // oracle bookkeeping: page_mkclean calls working on this page that have not finished (WRITE_AFTER_WRPROTECT)
+]);
 
 /**
  * PAGECACHE: a page of the file's page cache. Its REFCOUNT is one for the
@@ -134,30 +170,19 @@ export const CPU_FIELD = {
   HEARTBEAT: 17, // parallel mode: bumped every slice and every idle wait, for the main thread's watchdog
   LOOP_DONE: 18, // parallel mode: this cpu's loop has returned
   FLUSH_SEQ: 19, // this cpu's sender slot: shootdowns sent, so a trace can name each IPI's flow
+  FLUSH_SENT_NS: 20, // this cpu's sender slot: model time the IPIs were sent (NS_WORDS)
   GATHER_PAGES: 24, // FREE_PTE_NR frames
-  WORDS: 24 + 512,
+  FLUSH_ACK_NS: 24 + 512, // this cpu's sender slot: per target cpu, the model time it acked (NS_WORDS each, MAX_CPU_SLOTS of them)
+  WORDS: 24 + 512 + 32 * 2,
 } as const;
+/** Cpus a sender slot has ack times for (IPI masks are 31 bits). */
+export const MAX_CPU_SLOTS = 32;
 export const TlbState = { OK: 0, LAZY: 1 } as const;
 
 /** A TLB entry: tag is mm + 1 (0 empty), then vpn, the pte it was filled from, the frame's generation. */
 export const TLB_FIELD = { TAG: 0, VPN: 1, PTE: 2, GEN: 3, WORDS: 4 } as const;
 export const TLB_WAYS = 4;
 
-/** struct mm_struct with its VMA table. */
-export const MM_FIELD = {
-  PGD: 0, // frame of the pgd page
-  USERS: 1, // mm_users
-  CPUMASK: 2, // mm_cpumask
-  RSS_ANON: 3, // MM_ANONPAGES
-  RSS_FILE: 4, // MM_FILEPAGES
-  RSS_SWAP: 5, // MM_SWAPENTS
-  NR_PTES: 6,
-  MMAP_SEM: 7, // rw-semaphore, RWSEM.WORDS long
-  PAGE_TABLE_LOCK: 15, // spinlock, LOCK.WORDS long
-  EXITED: 18, // exit_mmap done
-  WRPROTECT_BUSY: 19, // oracle bookkeeping: mprotect calls removing write permission that have not returned (WRITE_AFTER_WRPROTECT)
-  VMAS: 20, // MAX_VMAS records of VMA_FIELD
-} as const;
 export const MAX_VMAS = 16;
 /**
  * [START, END) in pages; FLAGS 0 = unused. I_MMAP is 1 while the vma is linked
@@ -174,17 +199,34 @@ export const VMA_FIELD = { START: 0, END: 1, FLAGS: 2, I_MMAP: 3, TRUNCATE_COUNT
  * and maps the page-cache pages themselves.
  */
 export const VMA_FLAGS = { USED: 1, READ: 2, WRITE: 4, ANON: 8, FILE: 16, SHARED: 32 } as const;
-export const MM_WORDS = MM_FIELD.VMAS + MAX_VMAS * VMA_FIELD.WORDS;
 
 /**
  * Sleeping locks keep a FIFO wait list of tasks, linked through
  * TASK_FIELD.WAIT_NEXT and guarded by the lock's own wait_lock spinlock.
  * WAIT_HEAD and WAIT_TAIL are task + 1, 0 when the list is empty.
  */
-/** rw-semaphore (lib/rwsem-spinlock.c): activity is readers holding it, WRITER when a writer holds it. */
-export const RWSEM = { ACTIVITY: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, LAST_CPU: 7, WORDS: 8, WRITER: -1 } as const;
+/** rw-semaphore (lib/rwsem-spinlock.c): activity is readers holding it, RWSEM_WRITER when a writer holds it. */
+export const RWSEM = struct([['ACTIVITY', 1], ['OWNER', 1], ['WAIT_LOCK', LOCK.WORDS], ['WAIT_HEAD', 1], ['WAIT_TAIL', 1], ['LAST_CPU', 1]]);
+export const RWSEM_WRITER = -1;
 /** struct mutex: count 1 unlocked, 0 locked, -1 locked with waiters; owner task + 1. LAST_CPU: cpu + 1 of the last acquirer (lock_stat's bounces). */
-export const MUTEX = { COUNT: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL: 6, LAST_CPU: 7, WORDS: 8 } as const;
+export const MUTEX = struct([['COUNT', 1], ['OWNER', 1], ['WAIT_LOCK', LOCK.WORDS], ['WAIT_HEAD', 1], ['WAIT_TAIL', 1], ['LAST_CPU', 1]]);
+
+/** struct mm_struct with its VMA table. */
+export const MM_FIELD = struct([
+  ['PGD', 1], // frame of the pgd page
+  ['USERS', 1], // mm_users
+  ['CPUMASK', 1], // mm_cpumask
+  ['RSS_ANON', 1], // MM_ANONPAGES
+  ['RSS_FILE', 1], // MM_FILEPAGES
+  ['RSS_SWAP', 1], // MM_SWAPENTS
+  ['NR_PTES', 1],
+  ['MMAP_SEM', RWSEM.WORDS], // rw-semaphore
+  ['PAGE_TABLE_LOCK', LOCK.WORDS], // spinlock
+  ['EXITED', 1], // exit_mmap done
+  ['WRPROTECT_BUSY', 1], // oracle bookkeeping: mprotect calls removing write permission that have not returned (WRITE_AFTER_WRPROTECT)
+  ['VMAS', MAX_VMAS * VMA_FIELD.WORDS], // MAX_VMAS records of VMA_FIELD
+]);
+export const MM_WORDS = MM_FIELD.WORDS;
 
 /**
  * struct address_space (with its inode's size) of the one file the workloads
@@ -196,7 +238,18 @@ export const MUTEX = { COUNT: 0, OWNER: 1, WAIT_LOCK: 2, WAIT_HEAD: 5, WAIT_TAIL
  * cache. The page cache itself is the `pageCache` region: a frame per file
  * page index, 0 when absent, changed only under tree_lock.
  */
-export const FILE_FIELD = { I_MMAP_LOCK: 0, I_MMAP_COUNT: 8, TRUNCATE_COUNT: 9, I_SIZE: 10, I_SIZE_SET: 11, TRUNCATING: 12, TREE_LOCK: 13, NR_PAGES: 16, ACCOUNT_DIRTY: 17, PAGES_WRITTEN: 18, WORDS: 19 } as const;
+export const FILE_FIELD = struct([
+  ['I_MMAP_LOCK', Math.max(MUTEX.WORDS, LOCK.WORDS)],
+  ['I_MMAP_COUNT', 1],
+  ['TRUNCATE_COUNT', 1],
+  ['I_SIZE', 1],
+  ['I_SIZE_SET', 1],
+  ['TRUNCATING', 1],
+  ['TREE_LOCK', LOCK.WORDS],
+  ['NR_PAGES', 1],
+  ['ACCOUNT_DIRTY', 1],
+  ['PAGES_WRITTEN', 1],
+]);
 export const NR_FILES = 1;
 
 /**
@@ -205,10 +258,16 @@ export const NR_FILES = 1;
  * while the task is switched out. WAIT_FLAGS: bit 0 waits as a writer,
  * bit 1 the lock was handed to it.
  */
-export const TASK_FIELD = { STATE: 0, CPU: 1, MM: 2, KIND: 3, WAIT_NEXT: 4, WAIT_FLAGS: 5, PREEMPT_COUNT: 6, WORDS: 8 } as const;
+export const TASK_FIELD = struct([['STATE', 1], ['CPU', 1], ['MM', 1], ['KIND', 1], ['WAIT_NEXT', 1], ['WAIT_FLAGS', 1], ['PREEMPT_COUNT', 1], ['WAKE_NS', NS_WORDS]]);
 export const TaskState = { RUNNING: 0, SLEEPING: 1, EXITED: 2 } as const;
+// TASK_FIELD.WAKE_NS: the model time of the last try_to_wake_up that found it asleep; it runs no earlier than that.
 export const TaskKind = { USER: 0, KWORKER: 1, PROBE: 2, FLUSHER: 3 } as const;
 export const WAIT_FLAG = { WRITER: 1, GRANTED: 2 } as const;
+
+/** Float64 elements between two cpus' clock horizons: a cache line. */
+export const CLOCK_STRIDE = CACHE_LINE_WORDS / 2;
+/** A cpu's two horizons on its line of `clocks` (ns; src/engine/clocks.ts): how far it holds running cpus back, and the earliest it may act. */
+export const CLOCK_SLOT = { HOLD: 0, ACT: 1 } as const;
 
 /** What the machine is sized from. */
 export interface LayoutSize {
@@ -243,15 +302,59 @@ export function layoutRegions(s: LayoutSize): Region[] {
     ['pageCache', NR_FILES * s.filePages, "the file's page cache: frame per file page index, 0 when absent, under tree_lock"],
     ['fileDisk', NR_FILES * s.filePages, "the file's on-disk data version per file page index, written by writepage"],
     ['tasks', s.tasks * TASK_FIELD.WORDS, 'task table and per-cpu runqueues (TASK_FIELD)'],
+    ['clocks', s.cpus * CACHE_LINE_WORDS, "per-cpu clock horizon: a Float64 (ns) on the cpu's own cache line, read by every cpu for the skew bound"],
   ];
   const regions: Region[] = [];
   let offset = 0;
   for (const [name, words, what] of table) {
+    if (name === 'clocks') offset = Math.ceil(offset / CACHE_LINE_WORDS) * CACHE_LINE_WORDS; // Float64 and cache-line aligned
     regions.push({ name, offset, words, what });
     offset += words;
   }
   return regions;
 }
+
+/** Store a model time (ns, an integer below 2^53) in the two words at `at`. */
+export function storeNs(mem: Int32Array, at: number, ns: number): void {
+  mem[at] = ns % 4294967296 | 0;
+  mem[at + 1] = Math.floor(ns / 4294967296);
+}
+
+export function loadNs(mem: Int32Array, at: number): number {
+  return mem[at + 1]! * 4294967296 + (mem[at]! >>> 0);
+}
+
+// The tables checked where they are defined: every field inside its record,
+// none overlapping another, a lock's words inside the record that holds it.
+(function checkLayout(): void {
+  const check = (ok: boolean, what: string): void => {
+    if (!ok) throw new Error(`layout: ${what}`);
+  };
+  const disjoint = (table: string, rows: [string, number, number][], words: number): void => {
+    const sorted = [...rows].sort((a, b) => a[1] - b[1]);
+    for (let i = 0; i < sorted.length; i++) {
+      const [name, at, len] = sorted[i]!;
+      check(at >= 0 && at + len <= words, `${table}.${name} [${at}, ${at + len}) lies outside its ${words} words`);
+      const next = sorted[i + 1];
+      if (next) check(at + len <= next[1], `${table}.${name} overlaps ${table}.${next[0]}`);
+    }
+  };
+  disjoint('HDR', [
+    ['MAGIC', HDR.MAGIC, 1], ['VERSION', HDR.VERSION, 1], ['RUN_STATE', HDR.RUN_STATE, 1], ['POISON', HDR.POISON, 1], ['STOP', HDR.STOP, 1],
+    ['NR_CPUS', HDR.NR_CPUS, 1], ['NR_PAGES', HDR.NR_PAGES, 1], ['NR_PT_SLOTS', HDR.NR_PT_SLOTS, 1], ['NR_MMS', HDR.NR_MMS, 1], ['NR_TASKS', HDR.NR_TASKS, 1],
+    ['TLB_ENTRIES', HDR.TLB_ENTRIES, 1], ['LIVE_TASKS', HDR.LIVE_TASKS, 1], ['CPUS_STARTED', HDR.CPUS_STARTED, 1], ['CPUS_CONCURRENT_MAX', HDR.CPUS_CONCURRENT_MAX, 1],
+    ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
+    ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1],
+    ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
+  ], HDR.WORDS);
+  disjoint('CPU_FIELD', [
+    ...Object.entries(CPU_FIELD).filter(([k]) => !['WORDS', 'GATHER_PAGES', 'FLUSH_ACK_NS', 'FLUSH_SENT_NS'].includes(k)).map(([k, v]) => [k, v, 1] as [string, number, number]),
+    ['FLUSH_SENT_NS', CPU_FIELD.FLUSH_SENT_NS, NS_WORDS], ['GATHER_PAGES', CPU_FIELD.GATHER_PAGES, 512], ['FLUSH_ACK_NS', CPU_FIELD.FLUSH_ACK_NS, MAX_CPU_SLOTS * NS_WORDS],
+  ], CPU_FIELD.WORDS);
+  check(LOCK.RELEASE_NS + NS_WORDS === LOCK.WORDS, 'LOCK.RELEASE_NS is not its last two words');
+  check(VMA_FIELD.WORDS * MAX_VMAS === MM_WORDS - MM_FIELD.VMAS, 'the VMA table is not the end of struct mm_struct');
+  check(WORKLOAD_WORDS_PER_MM * MAX_MMS === WORKLOAD_WORDS, 'workload words do not divide among the mms');
+})();
 
 export function layoutBytes(s: LayoutSize): number {
   const r = layoutRegions(s);
@@ -279,6 +382,8 @@ export class Machine {
   readonly fileDiskBase: number;
   readonly tasksBase: number;
   readonly tlbSets: number;
+  /** Per-cpu clock horizons (ns), one Float64 per cache line: `clocks[cpu * CLOCK_STRIDE]`. */
+  readonly clocks: Float64Array;
 
   constructor(readonly sab: SharedArrayBuffer, size: LayoutSize) {
     this.size = size;
@@ -295,6 +400,7 @@ export class Machine {
     this.pageCacheBase = r.pageCache!;
     this.fileDiskBase = r.fileDisk!;
     this.tasksBase = r.tasks!;
+    this.clocks = new Float64Array(sab, r.clocks! * 4, size.cpus * CLOCK_STRIDE);
     this.tlbSets = size.tlbEntries / TLB_WAYS;
     if (this.mem.length * 4 !== layoutBytes(size)) throw new Error('machine buffer does not match its layout');
   }

@@ -20,7 +20,7 @@ import { MM_FIELD, PAGE_FIELD, PageState, PTE, VMA_FLAGS, mkPte, pteFrame, ptePr
 import { Step, type Path } from '../machine/step.ts';
 import { mark } from '../machine/marks.ts';
 import { ModelAssert, modelAssert } from '../machine/errors.ts';
-import { fnEnter, type Kctx } from '../sync/context.ts';
+import { charge, fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { downRead, upRead } from '../sync/rwsem.ts';
 import { tlbLookup, tlbFill } from '../cpu/tlb.ts';
@@ -84,12 +84,14 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
     if (pte !== 0) {
       const frame = pteFrame(pte);
       tlbFill(ctx.m, ctx.cpu, mm, vpn, pte, Atomics.load(ctx.mem, ctx.m.page(frame, PAGE_FIELD.GEN)));
+      charge(ctx, ctx.costs.tlbNs); // the hardware's page walk
       ctx.trace?.instant('tlb fill', 'tlb', ctx.now(), { vpn, frame });
       touchData(ctx, frame, write);
       yield Step.USER; // the hardware walk happens in user mode
       return 'ok';
     }
     const caller = fnEnter(ctx, 'do_page_fault');
+    charge(ctx, ctx.costs.pageFaultNs);
     const r = yield* handleMmFault(ctx, mm, vpn, write);
     ctx.fn = caller;
     if (r === 'segv') {

@@ -21,7 +21,7 @@ import { checkRunConfig } from '../scenario/trust.ts';
 import { checkArtifact } from '../report/artifact.ts';
 import { isDeepStrictEqual } from 'node:util';
 
-export const BLOCK_SCHEMA_VERSION = 1;
+export const BLOCK_SCHEMA_VERSION = 2;
 /** A block is a config and a few numbers; a scenario program is the biggest part, and a scenario file is at most 1 MiB. */
 export const BLOCK_BYTES_MAX = 1024 ** 2;
 export const RESULT_BYTES_MAX = 64 * 1024 ** 2;

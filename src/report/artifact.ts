@@ -34,7 +34,7 @@ const ARTIFACT_FILE_SCHEMA = z.strictObject({
 export function checkArtifact(where: string, json: unknown): Artifact {
   const schema = (json as { schema?: unknown } | null)?.schema;
   if (typeof schema === 'number' && schema < ARTIFACT_SCHEMA && (json as { kind?: unknown }).kind === 'artifact') {
-    throw new BadInput(`${where}: an artifact of schema ${schema}, from before task preemptions were recorded; run hunt again to make one of schema ${ARTIFACT_SCHEMA}`);
+    throw new BadInput(`${where}: an artifact of schema ${schema}, from an older shootdown (schema 3 added task preemptions, schema 4 the cost table and model clocks); run hunt again to make one of schema ${ARTIFACT_SCHEMA}`);
   }
   const parsed = ARTIFACT_FILE_SCHEMA.safeParse(json);
   if (!parsed.success) {

@@ -72,7 +72,7 @@ const runSchema = z.looseObject({
   violationsDropped: num.default(0),
   counters: z.looseObject({ ops: num, gatherFlushes: num, ipisSent: num }),
   opsPerSec: num,
-  clock: z.enum(['real', 'virtual']),
+  clock: z.enum(['model', 'real', 'virtual']),
   latency: z.looseObject({ summaries: perLatencyName(histSummarySchema), encoded: perLatencyName(encodedHistSchema), preemptOffMax: sectionMaxSchema }),
   // Runs written before lock_stat was wired have none; the report says so.
   lockStat: z.array(lockClassSchema).default([]),
@@ -222,8 +222,9 @@ function perOp(r: RunResult, n: number): string {
   return r.counters.ops > 0 ? fixed2(n / r.counters.ops) : '–';
 }
 
-function clockShort(r: RunResult): string {
-  return r.clock === 'virtual' ? 'virtual µs' : 'µs';
+/** Results written before model clocks (schema 2) said 'real' or 'virtual'. */
+function clockShort(r: { clock: string }): string {
+  return r.clock === 'model' ? 'model µs' : r.clock === 'virtual' ? 'virtual µs' : 'µs';
 }
 
 // ---------------------------------------------------------------- plots
@@ -359,7 +360,7 @@ function comparisonSection(runs: ReportRun[]): string {
     ].join('')}</tr>`;
   });
   return [
-    '<p class="unit">Times are in µs of each run\'s clock: virtual µs (each busy cpu takes one step per virtual µs) for deterministic runs, real µs for parallel runs; ops/s counts seconds of the same clock. A dash means nothing was measured.</p>',
+    '<p class="unit">Times are in model µs: each cpu\'s clock advances by the cost of what it does (the run\'s cost table) and by the times other cpus\' events carry, in both modes; ops/s counts model seconds. A dash means nothing was measured.</p>',
     `<div class="scroll"><table class="compare"><thead><tr>${head1}</tr><tr>${head2}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`,
   ].join('\n');
 }
@@ -469,8 +470,8 @@ function scaleSection(scales: { file: string; data: ScaleFile }[], plots: Plots)
         const color = PALETTE[i % PALETTE.length]!;
         return [curve(`${variant} ops/s`, rows.map((row) => ({ x: row.cpus, y: row.ops_per_sec })), color), curve(`${variant} linear`, rows.map((row) => ({ x: row.cpus, y: row.linear })), color, true)];
       });
-      const clocks = new Set(data.results.map((r) => r.clock));
-      const yTitle = clocks.size === 1 && clocks.has('virtual') ? 'ops per virtual second' : 'ops/s';
+      const clocks = new Set<string>(data.results.map((r) => r.clock));
+      const yTitle = clocks.size === 1 && clocks.has('model') ? 'ops per model second' : clocks.size === 1 && clocks.has('virtual') ? 'ops per virtual second' : 'ops/s';
       const config: ChartConfig = { type: 'line', data: { datasets }, options: chartOptions(title, 'cpus', yTitle, true) };
       const cols = ['cpus', 'variant', 'ops_per_sec', 'linear', 'pte_lock_wait_p99_us', 'ipis_per_op', 'preempt_off_max_us'];
       const rows = data.rows.map(

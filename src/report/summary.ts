@@ -9,6 +9,7 @@ import type { RunResult } from '../engine/result.ts';
 import type { CoveragePoint } from '../engine/campaign.ts';
 import type { LatencyName } from '../stats/latency.ts';
 import type { HistSummary } from '../stats/histogram.ts';
+import { FLAT_STEP_NS } from '../sync/context.ts';
 
 /** Microseconds with a sensible number of digits. */
 export function us(ns: number): string {
@@ -17,7 +18,20 @@ export function us(ns: number): string {
 }
 
 export function clockName(r: RunResult): string {
-  return r.clock === 'virtual' ? 'virtual µs (a step per busy cpu per µs)' : 'µs';
+  return r.config.modelClocks ? 'model µs' : `flat model µs (every step ${FLAT_STEP_NS} ns)`;
+}
+
+/** The host's part of a run, in its own words: wall-clock time is never a model figure. */
+export function hostText(r: RunResult): string {
+  const h = r.host;
+  const steal = r.mode === 'parallel' ? `, ${h.stealMs.toFixed(0)} ms lost to host descheduling (steal)` : '';
+  return `host: ${h.elapsedMs.toFixed(0)} ms elapsed, ${h.opsPerSec} ops per host second${steal}, ${h.cores} host cores`;
+}
+
+/** Parallel mode with more simulated cpus than host cores: the one-line warning. */
+export function hostWarning(c: RunConfig, cores: number): string | null {
+  if (c.mode !== 'parallel' || c.cpus <= cores) return null;
+  return `warning: ${c.cpus} simulated cpus on ${cores} host cores: cpus wait for each other's clocks while the host runs others, so host figures (elapsed, host ops/s, steal) are the host's; model times are not affected`;
 }
 
 function latencyLine(name: string, h: HistSummary): string {
@@ -59,11 +73,12 @@ export function summarize(r: RunResult): string {
   const lines = [
     `shootdown run: variant ${r.variant}, ${workloadText(c)}, ${r.mode} mode, seed ${r.seed}`,
     `  ${c.cpus} cpus, --preempt ${c.preempt}, --alloc-fail ${allocFailText(c.allocFail)}, memory ${c.memoryPages} pages`,
-    `  ${r.mode === 'deterministic' ? `${r.steps} steps` : `${r.threads} worker threads, up to ${r.maxConcurrentCpus} cpus running at once`}, ${r.elapsedMs.toFixed(0)} ms`,
+    `  ${r.mode === 'deterministic' ? `${r.steps} steps` : `${r.threads} worker threads, up to ${r.maxConcurrentCpus} cpus running at once`}, ${us(r.clockUs * 1000)} model µs`,
+    `  ${hostText(r)}`,
     `measured operation (${r.workload}):`,
     ...HEADLINE.map((k) => `  ${k.padEnd(32)} ${r.counters[k]}`),
     `whole run: ${r.totals.pageFaults} page faults, ${r.totals.segfaults} segfaults survived, ${r.totals.ipisHandled} IPIs handled, ${r.totals.lazyLeaves} lazy leaves, ${r.totals.userAccesses} user accesses`,
-    `scheduler: ${r.counters.ops} measured ops, ${r.opsPerSec} ops/s, ${r.totals.voluntarySwitches} voluntary and ${r.totals.involuntarySwitches} involuntary switches, ${r.totals.preemptionsInGather} preemptions inside a gather, ${r.totals.sleepingLockWaits} sleeps on a lock`,
+    `scheduler: ${r.counters.ops} measured ops, ${r.opsPerSec} ops per model second, ${r.totals.voluntarySwitches} voluntary and ${r.totals.involuntarySwitches} involuntary switches, ${r.totals.preemptionsInGather} preemptions inside a gather, ${r.totals.sleepingLockWaits} sleeps on a lock`,
     `latency (${clockName(r)}):`,
     ...LATENCY_LINES.filter(([k]) => r.latency.summaries[k].count > 0).map(([k, name]) => latencyLine(name, r.latency.summaries[k])),
   ];
@@ -97,7 +112,7 @@ const lat = (k: LatencyName, p: keyof HistSummary) => (r: RunResult): number => 
 const count = (v: number): string => String(Math.round(v * 100) / 100);
 
 const COMPARE_ROWS: CompareRow[] = [
-  { name: 'ops/s', value: (r) => r.opsPerSec, show: count },
+  { name: 'ops/s (model)', value: (r) => r.opsPerSec, show: count },
   { name: 'gather flushes per op', value: perOp('gatherFlushes'), show: (v) => v.toFixed(2) },
   { name: 'IPIs per op', value: perOp('ipisSent'), show: (v) => v.toFixed(2) },
   { name: 'flushes under pte lock', value: (r) => r.counters.flushesUnderPteLock, show: count },
@@ -120,24 +135,38 @@ const COMPARE_ROWS: CompareRow[] = [
   { name: 'batch alloc failures', value: (r) => r.totals.batchAllocFailures, show: count },
   { name: 'context switches', value: (r) => r.totals.voluntarySwitches + r.totals.involuntarySwitches, show: count },
   { name: 'violations', value: (r) => r.violations.length + r.violationsDropped, show: count },
+  { name: 'host ops/s', value: (r) => r.host.opsPerSec, show: count },
+  { name: 'host steal ms', value: (r) => r.host.stealMs, show: (v) => v.toFixed(0) },
 ];
 
-/** Variants side by side; every column after the first has its ratio to the first. */
+/** A column's name: the variant, and its preemption model when the columns differ in it. */
+function columnName(r: RunResult, byPreempt: boolean): string {
+  return byPreempt ? `${r.variant} ${r.config.preempt}` : r.variant;
+}
+
+/**
+ * Runs side by side. Each column after the first of its preemption model
+ * has its ratio to that first one (legacy's, when legacy comes first), so
+ * designs are compared under the same model.
+ */
 export function compareTable(results: RunResult[]): string {
-  const base = results[0]!;
+  const byPreempt = new Set(results.map((r) => r.config.preempt)).size > 1;
+  const baseOf = (r: RunResult): RunResult => results.find((b) => b.config.preempt === r.config.preempt)!;
   const w = 26;
-  const cw = 22;
-  const head = ''.padEnd(w) + results.map((r) => r.variant.padStart(cw)).join('');
+  const cw = byPreempt ? 24 : 22;
+  const head = ''.padEnd(w) + results.map((r) => columnName(r, byPreempt).padStart(cw)).join('');
   const rows = COMPARE_ROWS.map((row) => {
-    const b = row.value(base);
     const cells = results.map((r) => {
+      const base = baseOf(r);
       const v = row.value(r);
+      const b = row.value(base);
       const ratio = r === base || b === 0 ? '' : ` (${(v / b).toFixed(2)}x)`;
       return `${row.show(v)}${ratio}`.padStart(cw);
     });
     return row.name.padEnd(w) + cells.join('');
   });
-  const clock = `times in ${clockName(base)}; ratios against ${base.variant}`;
+  const base = results[0]!;
+  const clock = `times in ${clockName(base)}; ratios against ${base.variant}${byPreempt ? ' of the same preemption model' : ''}; host rows are wall-clock`;
   return [head, ...rows, clock].join('\n');
 }
 

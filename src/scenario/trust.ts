@@ -12,6 +12,7 @@ import { BadInput } from '../machine/errors.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { flagsOf, makeConfig } from '../engine/configure.ts';
 import { checkProgramData } from './load.ts';
+import { COST_TABLE_SCHEMA } from '../machine/costs.ts';
 
 const int = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().max(100);
@@ -50,6 +51,8 @@ const RUN_CONFIG_SCHEMA = z.strictObject({
   traceLimit: int,
   scenario: z.unknown(),
   crash: z.strictObject({ cpu: int, step: int }).nullable(),
+  costs: COST_TABLE_SCHEMA,
+  modelClocks: z.boolean(),
 });
 
 /** A field added to RunConfig and not here (or the other way round) fails the typecheck, not a replay. */

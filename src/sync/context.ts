@@ -2,8 +2,13 @@
 // machine, and where to count and report. One exists per cpu; the engine
 // points it at the task it runs. Kernel paths take it as their first argument
 // the way kernel code reaches `current` and `smp_processor_id()`.
+// The cpu's model clock is here too: `clockNs` only moves forward, by the
+// cost of what the cpu does (`charge`) and to the time of an event another
+// cpu made that this one waited for (`clockAtLeast`); `now()` reads it, in
+// both modes, so every time a kernel path measures is model time.
 
 import type { RunConfig, VariantTraits } from '../machine/config.ts';
+import { stepCosts, type CostTable } from '../machine/costs.ts';
 import type { Machine } from '../machine/layout.ts';
 import type { Rng } from '../machine/rng.ts';
 import type { Counters } from '../stats/counters.ts';
@@ -22,8 +27,21 @@ export interface Kctx {
   readonly oracle: Oracle;
   /** Per-cpu stream for this cpu's own random events (GFP_NOWAIT failure). */
   readonly rng: Rng;
-  /** Microseconds: real time in parallel mode, steps in deterministic mode. */
+  /** This cpu's model clock, in ns. */
+  clockNs: number;
+  /** Model time in µs: clockNs / 1000. */
   readonly now: () => number;
+  /**
+   * The watchdog's clock in µs (lockups, hung tasks, --duration): host time
+   * in parallel mode, the engine's step count in deterministic mode. It
+   * bounds waits; no reported figure is read from it.
+   */
+  readonly watchNow: () => number;
+  /** What events cost (ns), and each step kind's cost by Step number. */
+  readonly costs: CostTable;
+  readonly stepCostNs: Float64Array;
+  /** Events carry and charge model time; off (a bench's baseline), each step costs FLAT_STEP_NS and nothing else moves the clock. */
+  readonly modelClocks: boolean;
   /** The running task, or -1 when the cpu is idle. */
   task: number;
   /** The innermost named kernel function the running task is in ('user' in user space): names its step points for preemption coverage. */
@@ -42,8 +60,8 @@ export interface Kctx {
   ptlFreedThisHold: number;
   /** Gathers the running task has open (tlb_gather_mmu not yet finished). */
   gatherDepth: number;
-  /** schedule_timeout: when the running task, about to sleep, wants its timer to wake it (µs), or Infinity. */
-  timerWakeAtUs: number;
+  /** schedule_timeout: when the running task, about to sleep, wants its timer to wake it (model ns), or Infinity. */
+  timerWakeAtNs: number;
   /** This cpu's latency histograms and longest sections. */
   readonly lat: CpuLatency;
   /** The open non-preemptible (preempt or irqs off) and irqs-off sections on this cpu: start time and who opened them. */
@@ -82,9 +100,22 @@ export function lockHoldKey(lock: number, task: number): number {
   return lock * 4096 + task + 1;
 }
 
+/** A step's cost when the model clocks are off. */
+export const FLAT_STEP_NS = 1000;
+
+/** This cpu spent `ns` doing something. */
+export function charge(ctx: Kctx, ns: number): void {
+  if (ctx.modelClocks) ctx.clockNs += ns;
+}
+
+/** An event this cpu waited for happened at `ns` on another cpu's clock: this cpu goes on no earlier. */
+export function clockAtLeast(ctx: Kctx, ns: number): void {
+  if (ctx.modelClocks && ns > ctx.clockNs) ctx.clockNs = ns;
+}
+
 /** A cpu's context before any task runs on it: no task, no mm, nothing held. */
-export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'oracle' | 'rng' | 'now'> & { stats?: Counters; latencyStats: boolean }): Kctx {
-  return {
+export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'oracle' | 'rng' | 'watchNow'> & { stats?: Counters; latencyStats: boolean }): Kctx {
+  const ctx: Kctx = {
     m: base.m,
     mem: base.m.mem,
     cpu: base.cpu,
@@ -92,7 +123,12 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     traits: base.traits,
     oracle: base.oracle,
     rng: base.rng,
-    now: base.now,
+    clockNs: 0,
+    now: () => ctx.clockNs / 1000,
+    watchNow: base.watchNow,
+    costs: base.config.costs,
+    stepCostNs: base.config.modelClocks ? stepCosts(base.config.costs) : new Float64Array(12).fill(FLAT_STEP_NS),
+    modelClocks: base.config.modelClocks,
     task: -1,
     fn: USER_FN,
     mm: -1,
@@ -102,7 +138,7 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     ptlHeld: 0,
     ptlFreedThisHold: 0,
     gatherDepth: 0,
-    timerWakeAtUs: Infinity,
+    timerWakeAtNs: Infinity,
     lat: new CpuLatency(base.latencyStats),
     offSinceUs: 0,
     offWhere: '',
@@ -113,4 +149,5 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     trace: base.config.traceLimit > 0 ? new CpuTrace(base.cpu, base.config.traceLimit) : null,
     timesLocks: base.latencyStats || base.config.traceLimit > 0,
   };
+  return ctx;
 }

@@ -5,7 +5,7 @@
 // A new reader queues behind any waiter, so a stream of faults cannot starve
 // munmap. Taking it may sleep, so it is checked against atomic context.
 
-import { RWSEM, WAIT_FLAG } from '../machine/layout.ts';
+import { RWSEM, RWSEM_WRITER, WAIT_FLAG } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { lockHoldKey, type Kctx } from './context.ts';
@@ -58,7 +58,7 @@ export function* downWrite(ctx: Kctx, sem: number, site: string): Path {
   const startUs = ctx.timesLocks ? ctx.now() : 0;
   yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__down_write');
   if (mem[sem + RWSEM.ACTIVITY] === 0 && waitList(ctx, sem).empty) {
-    mem[sem + RWSEM.ACTIVITY] = RWSEM.WRITER;
+    mem[sem + RWSEM.ACTIVITY] = RWSEM_WRITER;
     mem[sem + RWSEM.OWNER] = ctx.task + 1;
     yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
     noteAcquired(ctx, sem, site, false, startUs);
@@ -76,7 +76,7 @@ function doWake(ctx: Kctx, sem: number): void {
   if (list.empty) return;
   const head = list.first();
   if ((list.flags(head) & WAIT_FLAG.WRITER) !== 0) {
-    mem[sem + RWSEM.ACTIVITY] = RWSEM.WRITER;
+    mem[sem + RWSEM.ACTIVITY] = RWSEM_WRITER;
     list.grant(head);
     return;
   }
@@ -104,7 +104,7 @@ export function* upWrite(ctx: Kctx, sem: number): Path {
   const mem = ctx.mem;
   noteReleased(ctx, sem);
   yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__up_write');
-  if (mem[sem + RWSEM.OWNER] !== ctx.task + 1 || mem[sem + RWSEM.ACTIVITY] !== RWSEM.WRITER) {
+  if (mem[sem + RWSEM.OWNER] !== ctx.task + 1 || mem[sem + RWSEM.ACTIVITY] !== RWSEM_WRITER) {
     ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, 'up_write by a task that does not hold the rwsem for write');
   } else {
     mem[sem + RWSEM.OWNER] = 0;

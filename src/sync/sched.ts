@@ -4,8 +4,10 @@
 // off the cpu only if nobody woke it in between, so no wake-up is lost. Wake-ups
 // cross cpus through the task table (the runqueues) and a notify on the
 // target cpu's interrupt word, which ends an idle cpu's timed wait at once.
+// A wake-up carries the waker's model time in the task table: the woken task
+// runs no earlier than that plus the wake-up cost.
 
-import { CPU_FIELD, TASK_FIELD, TaskState, WAIT_FLAG } from '../machine/layout.ts';
+import { CLOCK_SLOT, CLOCK_STRIDE, CPU_FIELD, TASK_FIELD, TaskState, WAIT_FLAG, storeNs } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from './context.ts';
@@ -35,9 +37,9 @@ export function* schedule(ctx: Kctx): Path {
 /** schedule_timeout_uninterruptible(us): sleep until the tick after `us` has passed (or a wake-up). */
 export function* scheduleTimeout(ctx: Kctx, us: number): Path {
   setCurrentSleeping(ctx);
-  ctx.timerWakeAtUs = ctx.now() + us;
+  ctx.timerWakeAtNs = ctx.clockNs + Math.round(us * 1000);
   yield* schedule(ctx);
-  ctx.timerWakeAtUs = Infinity;
+  ctx.timerWakeAtNs = Infinity;
 }
 
 /**
@@ -47,9 +49,15 @@ export function* scheduleTimeout(ctx: Kctx, us: number): Path {
  */
 export function wakeUpProcess(ctx: Kctx, task: number, preempt = false): boolean {
   const { m, mem } = ctx;
+  if (Atomics.load(mem, m.task(task, TASK_FIELD.STATE)) !== TaskState.SLEEPING) return false;
+  // stamped before the state change publishes it; a waker that loses the race below may leave its own later time, which only delays the task by the difference
+  storeNs(mem, m.task(task, TASK_FIELD.WAKE_NS), ctx.clockNs);
   const was = Atomics.compareExchange(mem, m.task(task, TASK_FIELD.STATE), TaskState.SLEEPING, TaskState.RUNNING);
   if (was !== TaskState.SLEEPING) return false;
   const cpu = mem[m.task(task, TASK_FIELD.CPU)]!;
+  // the woken task's cpu may act from now on: say so before it notices, or an idle cpu could run ahead past the wake-up
+  const actAt = cpu * CLOCK_STRIDE + CLOCK_SLOT.ACT;
+  if (cpu !== ctx.cpu && m.clocks[actAt]! > ctx.clockNs) m.clocks[actAt] = ctx.clockNs;
   if (preempt) Atomics.store(mem, m.cpu(cpu, CPU_FIELD.NEED_RESCHED), 1);
   // the reschedule IPI: an idle cpu waits on this word
   if (cpu !== ctx.cpu) Atomics.notify(mem, m.cpu(cpu, CPU_FIELD.IPI_PENDING));

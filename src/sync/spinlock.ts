@@ -2,10 +2,15 @@
 // it does under CONFIG_PREEMPT; a failed spin is a step point and keeps
 // servicing interrupts unless the caller disabled them. Only the holder may
 // release (LOCK_NOT_OWNER otherwise). pte-lock waits and holds are timed.
+// In model time: the releaser stamps the lock with its clock before it
+// serves the next ticket, and the next holder goes on no earlier than that
+// stamp plus a cache-line transfer when the lock comes from another cpu. A
+// wait lasts from the first try to that moment, however many times the host
+// spun meanwhile.
 
-import { LOCK } from '../machine/layout.ts';
+import { LOCK, loadNs, storeNs } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
-import type { Kctx } from './context.ts';
+import { clockAtLeast, type Kctx } from './context.ts';
 import { preemptDisable, preemptEnable, localIrqSave, localIrqRestore } from './preempt.ts';
 import { SpinWatch } from './spin.ts';
 
@@ -44,9 +49,11 @@ function* acquire(ctx: Kctx, lock: number, cls: LockClassName, site: string): Pa
     } while (Atomics.load(mem, lock + LOCK.SERVING) !== ticket);
   }
   const last = Atomics.exchange(mem, lock + LOCK.OWNER, ctx.cpu + 1);
+  const bounced = last !== 0 && last !== ctx.cpu + 1;
+  clockAtLeast(ctx, loadNs(mem, lock + LOCK.RELEASE_NS) + (bounced ? ctx.costs.cacheLineTransferNs : 0));
   if (ctx.timesLocks) {
     const nowUs = ctx.now();
-    ctx.lockStat.acquired(cls, site, contended, ns(nowUs - startUs), last !== 0 && last !== ctx.cpu + 1);
+    ctx.lockStat.acquired(cls, site, contended, ns(nowUs - startUs), bounced);
     if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockWait', nowUs - startUs);
     ctx.lockSinceUs.set(lock, nowUs);
   }
@@ -75,6 +82,7 @@ function release(ctx: Kctx, lock: number, cls: LockClassName): void {
     if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockHold', heldUs);
     ctx.lockSinceUs.delete(lock);
   }
+  storeNs(mem, lock + LOCK.RELEASE_NS, ctx.clockNs); // read by the next holder once SERVING says it is its turn
   Atomics.add(mem, lock + LOCK.SERVING, 1);
 }
 

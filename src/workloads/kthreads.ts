@@ -22,8 +22,8 @@ import { writeCachePages } from '../mm/writeback.ts';
 export const KWORKER_PERIOD_US = 4000;
 /** dirty_writeback_centisecs, scaled to runs of a few ms: the flusher wakes this often. */
 export const FLUSHER_PERIOD_US = 1000;
-/** cyclictest's default interval. */
-export const PROBE_PERIOD_US = 1000;
+/** cyclictest -i 100, as latency hunts run it: a 1 ms period would sample a unmap of a few thousand pages once or not at all. */
+export const PROBE_PERIOD_US = 100;
 /** Every loop has a bound: far more periods than any run lasts. */
 const KTHREAD_LOOPS_MAX = 1e9;
 

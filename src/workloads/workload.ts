@@ -166,10 +166,10 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   rec.rssAfter = rss();
 }
 
-/** The rounds of a looping workload: --rounds of them, fewer when --duration ends first. */
+/** The rounds of a looping workload: --rounds of them, fewer when --duration ends first (a budget on the watchdog's clock: host time in parallel mode). */
 export function* roundsOf(ctx: Kctx): Generator<number, void, void> {
   const endUs = ctx.config.durationMs > 0 ? ctx.config.durationMs * 1000 : Infinity;
-  for (let round = 0; round < ctx.config.rounds && ctx.now() < endUs; round++) yield round;
+  for (let round = 0; round < ctx.config.rounds && ctx.watchNow() < endUs; round++) yield round;
 }
 
 /** A per-task random stream derived from the run seed. */
