@@ -126,7 +126,7 @@ results.statsCost = { msOn: cost.on, msOff: cost.off, slowdown: cost.on! / cost.
 const perSec: Record<number, number[]> = { 1: [], 2: [] };
 const CAMPAIGN_SEEDS = 300;
 const WARM_SEEDS_PER_JOB = 10;
-const campaignBase = makeConfig({ variant: 'rework', workload: 'munmap', pages: 300 });
+const campaignBase = makeConfig({ variant: 'rework', workload: 'munmap', pages: 300, clockSkew: 'none' });
 for (const jobs of [1, 2, 1, 2]) {
   const pool = campaignPool(jobs);
   try {
@@ -148,7 +148,7 @@ const byStrategy: Record<string, number[]> = { random: [], pct: [] };
 const strategyPool = campaignPool(2);
 try {
   for (const strategy of ['random', 'pct', 'random', 'pct']) {
-    const base = makeConfig({ variant: 'rework', workload: 'munmap', pages: 64, cpus: 3, strategy });
+    const base = makeConfig({ variant: 'rework', workload: 'munmap', pages: 64, cpus: 3, strategy, clockSkew: 'none' });
     if (base.strategy.kind === 'pct') base.strategy.steps = pctHorizonSteps(base, 1);
     await runCampaign({ base, firstSeed: 1_000_001, seeds: 20, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool);
     byStrategy[strategy]!.push((await runCampaign({ base, firstSeed: 1, seeds: STRATEGY_SEEDS, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool)).seedsPerSec);

@@ -53,7 +53,7 @@ try {
     const t0 = performance.now();
     const by: Catches[] = [];
     for (const strategy of STRATEGIES) {
-      const base = makeConfig({ ...(v.huntWith as RunOptions), variant: v.name, strategy });
+      const base = makeConfig({ ...(v.huntWith as RunOptions), variant: v.name, strategy, clockSkew: 'none' });
       if (base.strategy.kind === 'pct') base.strategy.steps = pctHorizonSteps(base, 1);
       by.push(await hunt(base, pool));
     }

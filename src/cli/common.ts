@@ -51,6 +51,7 @@ export function runFlags(cmd: Command): Command {
     .option('--strategy <name>', 'deterministic scheduler: random or pct (hunt: also bounded)', 'random')
     .option('--depth <d>', 'pct: bug depth (priority change points + 1)', '3')
     .option('--pct-steps <k>', 'pct: steps a run is expected to take (where change points fall)')
+    .option('--clock-skew <us>', 'the most a cpu\'s model clock may run ahead of the others, µs, or none (default 20; hunt: none, so a cpu may be held back as long as a descheduled vCPU)')
     .option('--costs <file>', 'a cost table (YAML, ns per event) over costs/default.yaml: what the modelled machine is')
     .addOption(new Option('--no-model-clocks', 'bench: every step costs 1 µs and events carry no times (to measure what the clocks cost)').hideHelp())
     .option('--lock-stat', 'print lock_stat for every lock class')
@@ -91,6 +92,7 @@ export function options(o: Record<string, unknown>): RunOptions {
     traceLimit: o.traceLimit as string,
     ...(o.costs !== undefined ? { costs: loadCostFile(o.costs as string, defaultCosts()) } : {}),
     modelClocks: o.modelClocks !== false,
+    clockSkew: o.clockSkew as string | undefined,
   };
 }
 
@@ -124,6 +126,11 @@ export function runOptions(scenario: Scenario | null, o: Record<string, unknown>
     else o.variant = scenario.variants[0];
   }
   return merged;
+}
+
+/** A hunt's run options: no clock skew bound unless --clock-skew sets one, so the strategy may hold a cpu back as long as a descheduled vCPU could be. */
+export function huntOptions(o: RunOptions): RunOptions {
+  return { ...o, clockSkew: o.clockSkew ?? 'none' };
 }
 
 /** makeConfig, with a refusal of what a scenario file set told as `file:line: field: ...`. */

@@ -13,7 +13,7 @@ import { loadScenario } from '../scenario/load.ts';
 import type { Campaign } from '../queue/blocks.ts';
 import { defaultBlockSeeds, followCampaign, openCampaign, startCampaign, type QueueCampaignResult } from '../queue/coordinator.ts';
 import { parseQueueUrl } from '../queue/redis.ts';
-import { configFor, interrupts, positiveInt, runOptions, type Out } from './common.ts';
+import { configFor, huntOptions, interrupts, positiveInt, runOptions, type Out } from './common.ts';
 import { finishHunt, pctText } from './hunt-finish.ts';
 
 /** Flags of a local hunt that a queue campaign has no use for. */
@@ -41,7 +41,7 @@ export async function huntOnQueue(out: Out, file: string | undefined, o: Record<
     campaign = await openCampaign(target, o.campaign as string);
   } else {
     const scenario = file ? loadScenario(file) : null;
-    const config = configFor(scenario, { ...runOptions(scenario, o, cmd, '--variant'), variant: o.variant as string });
+    const config = configFor(scenario, { ...huntOptions(runOptions(scenario, o, cmd, '--variant')), variant: o.variant as string });
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
     const seeds = o.seeds === undefined ? 1000 : positiveInt('--seeds', o.seeds);
     const firstSeed = positiveInt('--first-seed', o.firstSeed);

@@ -15,7 +15,7 @@ import { checkOutputPath, folderBeside, writeJsonAtomic } from '../report/json.t
 import { finishHunt, huntFileHead, pctText } from './hunt-finish.ts';
 import { huntOnQueue } from './hunt-queue.ts';
 import { loadScenario, type Scenario } from '../scenario/load.ts';
-import { SCENARIO_ARG, configFor, interrupts, nonNegativeInt, parseShard, positiveInt, runFlags, runOptions } from './common.ts';
+import { SCENARIO_ARG, configFor, huntOptions, interrupts, nonNegativeInt, parseShard, positiveInt, runFlags, runOptions } from './common.ts';
 import type { Out } from './common.ts';
 
 export function registerHunt(program: Command, out: Out): void {
@@ -40,7 +40,7 @@ export function registerHunt(program: Command, out: Out): void {
   ).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
     if (o.queue !== undefined || o.campaign !== undefined) return huntOnQueue(out, file, o, cmd);
     const scenario = file ? loadScenario(file) : null;
-    const base = runOptions(scenario, o, cmd, '--variant');
+    const base = huntOptions(runOptions(scenario, o, cmd, '--variant'));
     if (o.strategy === 'bounded') return huntBounded(scenario, base, o);
     const config = configFor(scenario, { ...base, variant: o.variant as string });
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');

@@ -9,6 +9,7 @@ import { VARIANTS, findVariant } from '../gather/variants.ts';
 import { WORKLOADS, findWorkload } from '../workloads/index.ts';
 import { layoutSizeFor } from './boot.ts';
 import { defaultCosts, type CostTable } from '../machine/costs.ts';
+import { DEFAULT_CLOCK_SKEW_US } from './clocks.ts';
 
 export const MAX_CPUS = 31;
 /** The largest machine buffer a run may ask for. */
@@ -52,6 +53,8 @@ export interface RunOptions {
   /** The cost table (already read and checked, see loadCostFile); the default table when absent. */
   costs?: CostTable;
   modelClocks?: boolean;
+  /** µs, or 'none' (no bound; hunt's default). */
+  clockSkew?: string | number;
 }
 
 /** "10s", "500ms", "2m" or a number of milliseconds. */
@@ -144,6 +147,7 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     scenario: o.scenario ?? null,
     costs: o.costs ?? defaultCosts(),
     modelClocks: o.modelClocks ?? true,
+    clockSkewUs: o.clockSkew === 'none' ? 0 : int('--clock-skew', o.clockSkew, DEFAULT_CLOCK_SKEW_US, 1, 1_000_000),
   };
   if (o.scenario) {
     // the scenario places its own tasks: every mm it names exists, and a cpu's runqueue holds its tasks
@@ -211,5 +215,6 @@ export function flagsOf(c: RunConfig): RunOptions {
     ...(c.scenario ? { scenario: c.scenario } : {}),
     costs: c.costs,
     modelClocks: c.modelClocks,
+    clockSkew: c.clockSkewUs === 0 ? 'none' : c.clockSkewUs,
   };
 }

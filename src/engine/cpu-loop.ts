@@ -7,7 +7,7 @@
 // thread's watchdog see a cpu that stopped making steps.
 // Model time: the cpu publishes its clock horizon after every step, an idle
 // cpu (or a task in a user-space wait) follows the others' horizons, and a
-// running cpu more than CLOCK_SKEW_NS ahead of the others waits for them
+// running cpu more than the clock skew bound ahead of the others waits for them
 // (clocks.ts); the host's time is used only for the watchdog and for the
 // host figures: elapsed time and steal, the gaps between two looks at the
 // clock longer than STEAL_GAP_MS that no wait of ours explains.
@@ -23,7 +23,7 @@ import { CpuRunner } from './runner.ts';
 import { cpuStateDump } from './dump.ts';
 import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
-import { ClockBoard } from './clocks.ts';
+import { ClockBoard, skewBoundNs } from './clocks.ts';
 
 export interface CpuJob {
   sab: SharedArrayBuffer;
@@ -96,7 +96,8 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1), (v) => runner?.traceViolation(v));
   runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, watchNow);
   const r = runner;
-  const board = new ClockBoard(m, job.config.modelClocks);
+  const boundNs = skewBoundNs(job.config);
+  const board = new ClockBoard(m, boundNs);
   const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
   let error: CpuReport['error'] = null;
@@ -107,11 +108,24 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     Atomics.wait(mem, pendingAt, 0, ms);
     lookedMs = performance.now();
   };
-  const publish = (): void => board.publish(job.cpu, r.actNs(), r.holdNs());
-  /** The skew bound: wait while this cpu is too far ahead, unless an interrupt waits for it. */
+  const publish = (): void => {
+    r.observe();
+    board.publish(job.cpu, r.seen.actNs, r.seen.holdNs);
+  };
+  /**
+   * The skew bound: wait while this cpu is too far ahead, unless an interrupt
+   * waits for it. Reading every other cpu's line costs cache misses, so the
+   * limit is kept (`skewLimitNs`) and read again when the clock passes it,
+   * or every SKEW_CHECK_STEPS steps, since a limit can also come down (an
+   * idle cpu whose timer becomes the lowest).
+   */
+  let skewLimitNs = -Infinity;
   const waitForSlowerCpus = (): void => {
     const limitMs = performance.now() + job.config.lockupMs;
-    for (let n = 0; !board.mayStep(r.clockNs, r.waits, board.othersHoldNs(job.cpu)); n++) {
+    for (let n = 0; ; n++) {
+      const othersHoldNs = board.othersHoldNs(job.cpu);
+      skewLimitNs = othersHoldNs + boundNs;
+      if (board.mayStep(r.clockNs, r.seen.waits, othersHoldNs)) return;
       if (m.stopped || r.hasPendingIpi()) return;
       if (n < SKEW_SPINS) continue;
       if (performance.now() > limitMs) throw new SoftLockup(job.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${job.config.lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
@@ -133,7 +147,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           lookedMs = t;
         }
         if (kind === Step.SPIN || kind === Step.SLEEP || kind === Step.YIELD) {
-          if (kind === Step.YIELD) r.followOthers(board.othersActNs(job.cpu));
+          if (kind === Step.YIELD && r.followOthers(board.othersActNs(job.cpu))) publish();
           if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
           continue;
         }
@@ -143,15 +157,14 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
             r.step(); // a last look at the mailbox
             break outer;
           }
-          r.followOthers(board.othersActNs(job.cpu));
-          publish();
-          if (r.hasWork()) continue; // a timer came due as the clock followed the others
+          if (r.followOthers(board.othersActNs(job.cpu))) publish();
+          if (r.seen.work) continue; // an interrupt, or a timer that came due as the clock followed the others
           waitOnOwnWord(IDLE_WAIT_MS);
           Atomics.add(mem, heartbeatAt, 1);
           if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
           continue;
         }
-        if ((i & (SKEW_CHECK_STEPS - 1)) === 0) waitForSlowerCpus();
+        if (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0) waitForSlowerCpus();
       }
       Atomics.add(mem, heartbeatAt, 1);
       if (m.poisoned) throw new Poisoned(`cpu ${job.cpu} stopped: another cpu failed`);

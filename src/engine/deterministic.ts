@@ -19,7 +19,7 @@ import { bootMachine } from './boot.ts';
 import { CpuRunner, type PointCount } from './runner.ts';
 import { cpuStateDump } from './dump.ts';
 import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
-import { ClockBoard } from './clocks.ts';
+import { MinOfOthers, effectiveHoldNs, mayStep, skewBoundNs } from './clocks.ts';
 
 export const VIOLATION_RECORD_LIMIT = 100;
 
@@ -64,7 +64,12 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const runners: CpuRunner[] = [];
   const oracle = new Oracle(config.variant, config.seed, VIOLATION_RECORD_LIMIT, () => steps, () => Atomics.add(m.mem, HDR.VIOLATIONS, 1), (v) => runners[v.cpu]?.traceViolation(v));
   for (let cpu = 0; cpu < config.cpus; cpu++) runners.push(new CpuRunner(m, cpu, config, tasks, oracle, () => watchUs));
-  const board = new ClockBoard(m, config.modelClocks);
+  // the cpus' horizons, each step (clocks.ts); one thread, so plain arrays rather than the shared region
+  const actNs = new Float64Array(config.cpus);
+  const holdNs = new Float64Array(config.cpus);
+  const actMin = new MinOfOthers();
+  const holdMin = new MinOfOthers();
+  const boundNs = skewBoundNs(config);
   const base = opts.chooser ?? makeChooser(config, tasks.length, opts.replay);
   const chooser = opts.record ? recording(base, opts.record) : base;
   const view: SchedView = { nextTask: (cpu) => runners[cpu]!.nextTask(), preemptors: (cpu) => runners[cpu]!.preemptors() };
@@ -75,17 +80,20 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const ready: CpuRunner[] = [];
   try {
     for (;;) {
-      for (const r of runners) board.publish(r.cpu, r.actNs(), r.holdNs());
-      board.snapshotAct();
       for (const r of runners) {
-        r.followOthers(board.othersActSnapshotNs(r.cpu));
-        board.publish(r.cpu, r.actNs(), r.holdNs());
+        r.observe();
+        actNs[r.cpu] = r.seen.actNs;
       }
-      board.snapshotAct();
+      actMin.take(actNs, config.cpus);
+      for (const r of runners) {
+        if (r.followOthers(actMin.others(r.cpu))) r.observe();
+        holdNs[r.cpu] = effectiveHoldNs(r.seen.holdNs, r.seen.actNs, actMin.others(r.cpu));
+      }
+      holdMin.take(holdNs, config.cpus);
       // Rebuilt in place: the set rarely changes size, and resizing an array each step is a measurable cost.
       let nReady = 0;
       for (const r of runners) {
-        if (!r.hasWork() || !board.mayStep(r.clockNs, r.waits, board.othersHoldNs(r.cpu, true))) continue;
+        if (!r.seen.work || !mayStep(boundNs, r.clockNs, r.seen.waits, holdMin.others(r.cpu))) continue;
         ready[nReady] = r;
         readyCpus[nReady++] = r.cpu;
       }

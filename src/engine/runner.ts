@@ -113,6 +113,8 @@ export class CpuRunner {
 
   /** The kind of the last step a task took here, or -1 when the cpu went idle. */
   private lastKind: StepKind | -1 = -1;
+  /** HDR.WORD_EPOCH when the task last yielded in a user-space wait. */
+  private yieldEpoch = 0;
 
   /** `watchNow`: the watchdog's clock, µs (ctx.watchNow). */
   constructor(m: Machine, readonly cpu: number, config: RunConfig, tasks: TaskSpec[], oracle: Oracle, watchNow: () => number) {
@@ -161,11 +163,6 @@ export class CpuRunner {
     if (c !== null && c.at !== Step.SLEEP) return true;
     for (const s of this.slots) if (this.runnable(s)) return true;
     return false;
-  }
-
-  /** Something is due now even with no runnable task: an interrupt, an expired timer, kernel threads to stop. */
-  hasWork(): boolean {
-    return this.busy || this.hasPendingIpi() || this.earliestTimerNs <= this.ctx.clockNs || this.kthreadsToStop();
   }
 
   private earliestTimerNs = Infinity;
@@ -353,7 +350,8 @@ export class CpuRunner {
     const { ctx } = this;
     if (this.steps === this.crashAtStep) throw new Error(`injected crash on cpu ${this.cpu} at its step ${this.steps}`);
     if (this.irqsEnabled() && this.takeInterruptsNow()) {
-      serviceIpis(ctx, this.waits ? Infinity : ctx.clockNs);
+      const waits = this.curr === null || this.lastKind === Step.SPIN || this.lastKind === Step.YIELD;
+      serviceIpis(ctx, waits ? Infinity : ctx.clockNs);
       const nowUs = ctx.now();
       if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
       if (this.earliestTimerNs <= ctx.clockNs) this.fireTimers(ctx.clockNs);
@@ -388,6 +386,7 @@ export class CpuRunner {
       return (this.lastKind = -1);
     }
     ctx.clockNs += ctx.stepCostNs[r.value]!;
+    if (r.value === Step.YIELD) this.yieldEpoch = Atomics.load(ctx.mem, HDR.WORD_EPOCH);
     if (s.spec.kind === TaskKind.USER) this.activeUntilNs = ctx.clockNs;
     s.at = r.value;
     return (this.lastKind = r.value);
@@ -401,43 +400,64 @@ export class CpuRunner {
     return this.ctx.clockNs;
   }
 
-  /** Its task only waits for another cpu (a spin, a user-space wait), or it is idle: it holds no running cpu back by its clock. */
-  get waits(): boolean {
-    return !this.busy || this.lastKind === Step.SPIN || this.lastKind === Step.YIELD;
-  }
+  /**
+   * The cpu as the clocks see it (clocks.ts), worked out by observe() once
+   * per look, since each part needs the runqueue walked:
+   * - busy: a task could run;
+   * - userWait: its task waits in user space and no other task of the cpu
+   *   is runnable (and no workload word changed since it last looked);
+   * - waits: it holds no running cpu back by its clock (idle, or its task
+   *   only waits for another cpu: a spin, a user-space wait);
+   * - work: something is due now (a task, an interrupt raised, a timer
+   *   expired, kernel threads to stop);
+   * - actNs: the earliest model time it may next make an event another cpu
+   *   could see: its clock (a spinner's too: it acks IPIs at its clock);
+   *   while idle or in a user-space wait, its next timer;
+   * - holdNs: how far it holds the running cpus back: its clock while it
+   *   runs; Infinity while it waits (a user-space waiter at its next timer
+   *   holds there, as it will take the timer when it steps); IDLE_HOLD
+   *   while idle, for the asking cpu to work out.
+   */
+  readonly seen = { busy: false, userWait: false, waits: true, work: false, actNs: 0, holdNs: 0 };
 
-  /** The earliest model time (ns) at which this cpu may next make an event another cpu could see (clocks.ts): its clock, or while idle its next timer. */
-  actNs(): number {
-    if (this.busy || this.hasPendingIpi() || this.kthreadsToStop()) return this.ctx.clockNs;
-    return Math.max(this.ctx.clockNs, this.earliestTimerNs);
+  observe(): void {
+    const v = this.seen;
+    const clockNs = this.ctx.clockNs;
+    const busy = this.busy;
+    // a user-space waiter alone on its cpu, like an idle cpu, makes no event of its own before its next timer until a workload word changes
+    const waitsInUser = busy && this.lastKind === Step.YIELD && Atomics.load(this.ctx.mem, HDR.WORD_EPOCH) === this.yieldEpoch && this.runnableOthers().length === 0;
+    const ipiPending = this.hasPendingIpi();
+    const actsNow = (busy && !waitsInUser) || ipiPending || this.kthreadsToStop();
+    v.busy = busy;
+    v.userWait = waitsInUser;
+    // waits: holds no running cpu back by its clock, or has an interrupt to take, so nothing may hold it back
+    v.waits = !busy || ipiPending || this.lastKind === Step.SPIN || waitsInUser;
+    v.work = busy || actsNow || this.earliestTimerNs <= clockNs;
+    v.actNs = actsNow ? clockNs : Math.max(clockNs, this.earliestTimerNs);
+    if (!busy) v.holdNs = actsNow ? clockNs : IDLE_HOLD;
+    else if (this.lastKind === Step.SPIN) v.holdNs = Infinity; // a spinner must not hold back the cpu it waits for, nor any cpu that cpu waits for
+    else if (waitsInUser) v.holdNs = this.earliestTimerNs <= clockNs ? clockNs : Infinity;
+    else v.holdNs = clockNs;
   }
-
-  /** How far this cpu holds the running cpus back (clocks.ts): its clock while it runs, Infinity while it waits, IDLE_HOLD while idle. */
-  holdNs(): number {
-    if (this.busy) {
-      if (this.lastKind === Step.SPIN) return Infinity;
-      // a user-space waiter follows the others only up to its next timer: there it holds them, as it will take the timer when it steps
-      if (this.lastKind === Step.YIELD) return this.earliestTimerNs <= this.ctx.clockNs ? this.ctx.clockNs : Infinity;
-      return this.ctx.clockNs;
-    }
-    return this.hasPendingIpi() || this.kthreadsToStop() ? this.ctx.clockNs : IDLE_HOLD;
-  }
-
 
   /**
-   * Time passes while the cpu waits with nothing of its own to time it: an
-   * idle cpu, a task in a user-space wait. Its clock follows `othersNs`,
-   * the others' earliest horizon, but never past its own next timer, so a
-   * timer is taken at its expiry however far the others have run; an idle
-   * cpu with nobody else to follow skips to its timer.
+   * Time passes for a cpu that waits with nothing of its own to time it (an
+   * idle cpu, a task in a user-space wait) only up to its next timer, and
+   * only once no other cpu may act before it (`othersNs`, the others'
+   * earliest act horizon): then it takes the timer at its expiry, however
+   * far the others have run. Otherwise its clock stays: what it waits for
+   * (a wake-up, an IPI, a workload word) carries its own time. An interrupt
+   * already raised is taken first. Needs a fresh observe(); says whether
+   * the clock moved (observe() again then).
    */
-  followOthers(othersNs: number): void {
-    if (this.busy ? this.lastKind !== Step.YIELD : this.hasPendingIpi()) return; // a raised interrupt is taken at its own time
+  followOthers(othersNs: number): boolean {
+    const v = this.seen;
+    if (v.busy ? !v.userWait : v.actNs === this.ctx.clockNs && v.work) return false;
     const timerNs = this.earliestTimerNs;
-    const toNs = Math.min(othersNs, timerNs);
-    if (Number.isFinite(toNs)) clockAtLeast(this.ctx, toNs);
+    if (timerNs > othersNs || timerNs <= this.ctx.clockNs || timerNs === Infinity) return false;
+    clockAtLeast(this.ctx, timerNs);
+    return true;
   }
-
 
 
   /**

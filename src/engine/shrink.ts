@@ -103,7 +103,9 @@ export function dropPreemptions(start: Artifact): { artifact: Artifact; dropped:
       const log = new DecisionLog();
       const r = runDeterministic(best.config, { replay: candidate, record: log });
       const recorded = log.schedule();
-      if (!r.violations.some((v) => v.rule === start.rule) || recorded[field].length >= best[field].length) {
+      // kept only if it has fewer of this kind and no more of the other (a replay past the dropped decision may record new ones)
+      const grew = recorded.preemptions.length > best.preemptions.length || recorded.reschedules.length > best.reschedules.length;
+      if (!r.violations.some((v) => v.rule === start.rule) || recorded[field].length >= best[field].length || grew) {
         i++;
         continue;
       }

@@ -139,6 +139,13 @@ export interface RunConfig {
   costs: CostTable;
   /** Keep the model clocks (event costs, times carried between cpus, the skew bound); off only to measure what they cost. */
   modelClocks: boolean;
+  /**
+   * The most a running cpu's model clock may run ahead of the others' (µs;
+   * src/engine/clocks.ts), 0 for no bound. Measurements keep the bound so
+   * times stay consistent between cpus; hunts drop it, so a strategy may
+   * hold a cpu back as long as a descheduled vCPU could be.
+   */
+  clockSkewUs: number;
   /** Test hook: this cpu throws after `step` steps of its own. */
   crash: { cpu: number; step: number } | null;
 }

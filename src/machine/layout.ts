@@ -75,6 +75,7 @@ export const HDR = {
   VIOLATIONS: 20, // violations recorded, all cpus
   ONLINE_CPUS: 21,
   NR_FILE_PAGES: 22, // page-cache slots of the file (the highest file page index + 1 any MAP_SHARED mapping may fault)
+  WORD_EPOCH: 23, // bumped after every change of a workload word: a task in a user-space wait may act again (src/engine/clocks.ts)
   ZONE_LOCK: 24, // spinlock, LOCK.WORDS long
   RUN_START_US: 31, // parallel: when the last cpu passed the start barrier, in µs of the main thread's clock; cpu clocks start there
   WORKLOAD: 32, // WORKLOAD_WORDS words that workloads use to coordinate tasks, WORKLOAD_WORDS_PER_MM per mm
@@ -302,12 +303,13 @@ export function layoutRegions(s: LayoutSize): Region[] {
     ['pageCache', NR_FILES * s.filePages, "the file's page cache: frame per file page index, 0 when absent, under tree_lock"],
     ['fileDisk', NR_FILES * s.filePages, "the file's on-disk data version per file page index, written by writepage"],
     ['tasks', s.tasks * TASK_FIELD.WORDS, 'task table and per-cpu runqueues (TASK_FIELD)'],
-    ['clocks', s.cpus * CACHE_LINE_WORDS, "per-cpu clock horizon: a Float64 (ns) on the cpu's own cache line, read by every cpu for the skew bound"],
+    ['clocks', s.cpus * CACHE_LINE_WORDS, "per-cpu clock horizons: Float64s (ns) on the cpu's own cache line, read by every cpu for the skew bound (CLOCK_SLOT)"],
+    ['workloadNs', WORKLOAD_WORDS * 2, 'per workload word, a Float64: the model time it was last set (ns), so a task that waited for it goes on no earlier'],
   ];
   const regions: Region[] = [];
   let offset = 0;
   for (const [name, words, what] of table) {
-    if (name === 'clocks') offset = Math.ceil(offset / CACHE_LINE_WORDS) * CACHE_LINE_WORDS; // Float64 and cache-line aligned
+    if (name === 'clocks') offset = Math.ceil(offset / CACHE_LINE_WORDS) * CACHE_LINE_WORDS; // Float64 and cache-line aligned; workloadNs follows, aligned too
     regions.push({ name, offset, words, what });
     offset += words;
   }
@@ -344,7 +346,7 @@ export function loadNs(mem: Int32Array, at: number): number {
     ['NR_CPUS', HDR.NR_CPUS, 1], ['NR_PAGES', HDR.NR_PAGES, 1], ['NR_PT_SLOTS', HDR.NR_PT_SLOTS, 1], ['NR_MMS', HDR.NR_MMS, 1], ['NR_TASKS', HDR.NR_TASKS, 1],
     ['TLB_ENTRIES', HDR.TLB_ENTRIES, 1], ['LIVE_TASKS', HDR.LIVE_TASKS, 1], ['CPUS_STARTED', HDR.CPUS_STARTED, 1], ['CPUS_CONCURRENT_MAX', HDR.CPUS_CONCURRENT_MAX, 1],
     ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
-    ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1],
+    ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['WORD_EPOCH', HDR.WORD_EPOCH, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1],
     ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
   ], HDR.WORDS);
   disjoint('CPU_FIELD', [
@@ -382,8 +384,10 @@ export class Machine {
   readonly fileDiskBase: number;
   readonly tasksBase: number;
   readonly tlbSets: number;
-  /** Per-cpu clock horizons (ns), one Float64 per cache line: `clocks[cpu * CLOCK_STRIDE]`. */
+  /** Per-cpu clock horizons (ns), a cache line each: `clocks[cpu * CLOCK_STRIDE + CLOCK_SLOT.x]`. */
   readonly clocks: Float64Array;
+  /** Per workload word (HDR.WORKLOAD + i), the model time it was last set. */
+  readonly workloadNs: Float64Array;
 
   constructor(readonly sab: SharedArrayBuffer, size: LayoutSize) {
     this.size = size;
@@ -401,6 +405,7 @@ export class Machine {
     this.fileDiskBase = r.fileDisk!;
     this.tasksBase = r.tasks!;
     this.clocks = new Float64Array(sab, r.clocks! * 4, size.cpus * CLOCK_STRIDE);
+    this.workloadNs = new Float64Array(sab, r.workloadNs! * 4, WORKLOAD_WORDS);
     this.tlbSets = size.tlbEntries / TLB_WAYS;
     if (this.mem.length * 4 !== layoutBytes(size)) throw new Error('machine buffer does not match its layout');
   }

@@ -53,6 +53,7 @@ const RUN_CONFIG_SCHEMA = z.strictObject({
   crash: z.strictObject({ cpu: int, step: int }).nullable(),
   costs: COST_TABLE_SCHEMA,
   modelClocks: z.boolean(),
+  clockSkewUs: int,
 });
 
 /** A field added to RunConfig and not here (or the other way round) fails the typecheck, not a replay. */

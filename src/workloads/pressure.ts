@@ -20,7 +20,7 @@ import { SpinWatch } from '../sync/spin.ts';
 import { madviseDontneed } from '../mm/mmap.ts';
 import { pgdFrame, pgdIndex, pmdIndex, pudIndex, readEntry } from '../mm/pgtable.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { USER_WAIT_LOCKUPS, bumpWord, gatherFrames, maxPeers, measure, mmapRanges, roundsOf, tablesFor, touchRange, waitWord, wordAt, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { USER_WAIT_LOCKUPS, bumpWord, sawWordAt, storeWordAt, gatherFrames, maxPeers, measure, mmapRanges, roundsOf, tablesFor, touchRange, waitWord, wordAt, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 import { access, slotStart } from './willitscale.ts';
 
 const TOUCHED = 0;
@@ -82,8 +82,14 @@ function* oneGather(ctx: Kctx, op: Path): Path {
 function* waitRound(ctx: Kctx, round: number): Path<boolean> {
   const watch = new SpinWatch(ctx, 'pressure: waiting for the next round', USER_WAIT_LOCKUPS);
   for (;;) {
-    if (Atomics.load(ctx.mem, wordAt(ctx, ROUND)) > round) return true;
-    if (Atomics.load(ctx.mem, wordAt(ctx, END)) !== 0) return false;
+    if (Atomics.load(ctx.mem, wordAt(ctx, ROUND)) > round) {
+      sawWordAt(ctx, wordAt(ctx, ROUND));
+      return true;
+    }
+    if (Atomics.load(ctx.mem, wordAt(ctx, END)) !== 0) {
+      sawWordAt(ctx, wordAt(ctx, END));
+      return false;
+    }
     watch.tick();
     yield Step.YIELD;
   }
@@ -120,10 +126,10 @@ export const pressureWorkload: Workload = {
       // the hog's slot follows the tasks' slots and is as large as memory
       yield* fillMemory(ctx, slotStart(spec.peers, n), ctx.config.memoryPages);
       for (const r of roundsOf(ctx)) {
-        Atomics.store(ctx.mem, wordAt(ctx, ROUND), r + 1);
+        storeWordAt(ctx, wordAt(ctx, ROUND), r + 1);
         yield* round(ctx, rec, spec.peers, r, start, start + n);
       }
-      Atomics.store(ctx.mem, wordAt(ctx, END), 1);
+      storeWordAt(ctx, wordAt(ctx, END), 1);
       return;
     }
     for (let r = 0; r < ctx.config.rounds && (yield* waitRound(ctx, r)); r++) yield* round(ctx, rec, spec.peers, r, start, start + n);

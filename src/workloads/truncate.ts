@@ -16,11 +16,10 @@ import { HDR, MM_FIELD, PAGES_PER_PMD } from '../machine/layout.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { Step, type Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
-import { SpinWatch } from '../sync/spin.ts';
 import { userAccess } from '../mm/fault.ts';
 import { returnToUser } from '../mm/syscall.ts';
 import { truncateFile } from '../mm/truncate.ts';
-import { REGION_BASE, USER_WAIT_LOCKUPS, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, taskRng, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, bumpWordAt, storeWordAt, waitWordAt, gatherFrames, measure, mmapRanges, tablesFor, taskRng, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 /** The whole run's words are mm 0's: tasks ready (warm), truncate under way, truncate returned. */
 const READY = 0;
@@ -44,17 +43,6 @@ function runWord(i: number): number {
   return HDR.WORKLOAD + i; // mm 0's words (see wordAt)
 }
 
-/** A user-space wait on one of the run's words, bounded like waitWord. */
-function* waitRunWord(ctx: Kctx, i: number, value: number, what: string): Path {
-  const at = runWord(i);
-  if (Atomics.load(ctx.mem, at) >= value) return;
-  const watch = new SpinWatch(ctx, what, USER_WAIT_LOCKUPS);
-  while (Atomics.load(ctx.mem, at) < value) {
-    watch.tick();
-    yield Step.YIELD;
-  }
-}
-
 export const truncateWorkload: Workload = {
   name: 'truncate',
   defaultPages: 256,
@@ -72,8 +60,8 @@ export const truncateWorkload: Workload = {
     }
     yield* waitWord(ctx, WRITTEN, 1, 'truncate: waiting for the mapping to be written');
     if (mm === 0 && spec.rank === 0) {
-      yield* waitRunWord(ctx, READY, userTaskCount(ctx.config) - 1, 'truncate: waiting for every mapper to warm its TLB');
-      Atomics.store(ctx.mem, runWord(TRUNCATING), 1);
+      yield* waitWordAt(ctx, runWord(READY), userTaskCount(ctx.config) - 1, 'truncate: waiting for every mapper to warm its TLB');
+      storeWordAt(ctx, runWord(TRUNCATING), 1);
       yield* measure(ctx, rec, mm, truncateFile(ctx, 0));
       for (let other = 0; other < ctx.config.mms; other++) {
         yield* returnToUser(ctx, other, start, start + n, 'truncate');
@@ -82,7 +70,7 @@ export const truncateWorkload: Workload = {
         const rss = Atomics.load(ctx.mem, ctx.m.mm(other, MM_FIELD.RSS_ANON));
         modelAssert(rss <= 0, 'a page of the file mapping survived truncate', () => `mm ${other}: MM_ANONPAGES ${rss}`);
       }
-      Atomics.store(ctx.mem, runWord(DONE), 1);
+      storeWordAt(ctx, runWord(DONE), 1);
       return;
     }
     const rng = taskRng(ctx.config, ctx.task);
@@ -90,7 +78,7 @@ export const truncateWorkload: Workload = {
     let after = 0;
     const accesses = ctx.config.readerAccesses;
     for (let i = 0; i < accesses; i++) {
-      if (i === WARM_ACCESSES) Atomics.add(ctx.mem, runWord(READY), 1);
+      if (i === WARM_ACCESSES) bumpWordAt(ctx, runWord(READY));
       if (Atomics.load(ctx.mem, runWord(DONE)) !== 0 && after++ >= ACCESSES_AFTER) break;
       if (!mappedLate && spec.rank === 0 && Atomics.load(ctx.mem, runWord(TRUNCATING)) !== 0) {
         mappedLate = true;
@@ -100,6 +88,6 @@ export const truncateWorkload: Workload = {
       // SIGBUS: the signal is delivered on the way back to user space, a preemption point in every model
       if ((yield* userAccess(ctx, start + rng.below(n), rng.below(2) === 0)) === 'segv') yield Step.USER;
     }
-    if (accesses <= WARM_ACCESSES) Atomics.add(ctx.mem, runWord(READY), 1);
+    if (accesses <= WARM_ACCESSES) bumpWordAt(ctx, runWord(READY));
   },
 };

@@ -9,13 +9,13 @@
 // mm, so the tasks of one mm are spread over the cpus. A task's rank is its
 // place in its mm's group; rank 0 leads (maps, unmaps, tears down).
 
-import { HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FIELD, VMA_FLAGS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
+import { HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FIELD, VMA_FLAGS, WORKLOAD_WORDS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { newCounters, diffCounters, addCounters, type Counters } from '../stats/counters.ts';
-import type { Kctx } from '../sync/context.ts';
+import { clockAtLeast, type Kctx } from '../sync/context.ts';
 import { SpinWatch } from '../sync/spin.ts';
 import { downWrite, upWrite } from '../sync/rwsem.ts';
 import { userAccess } from '../mm/fault.ts';
@@ -103,19 +103,55 @@ export function wordAt(ctx: Kctx, i: number): number {
 /** User-space waits may last as long as another task's whole setup, so their bound is this many lockup limits. */
 export const USER_WAIT_LOCKUPS = 100;
 
-/** A user-space wait for a workload word to reach `value`: sched_yield in a loop, bounded like every wait. */
-export function* waitWord(ctx: Kctx, i: number, value: number, what: string): Path {
-  const at = wordAt(ctx, i);
+/**
+ * A workload word carries the model time it was last set: the setter stamps
+ * it before the atomic that publishes the value, and a task that waited for
+ * the value goes on no earlier than that stamp (sawWordAt). Two setters may
+ * race on the stamp; either time is one the word was set at. Every change
+ * then bumps HDR.WORD_EPOCH, which tells the clocks that a task in a
+ * user-space wait may act again.
+ */
+export function stampWordAt(ctx: Kctx, at: number): void {
+  const k = at - HDR.WORKLOAD;
+  modelAssert(k >= 0 && k < WORKLOAD_WORDS, 'not a workload word', () => `word ${at}`);
+  if (ctx.m.workloadNs[k]! < ctx.clockNs) ctx.m.workloadNs[k] = ctx.clockNs;
+}
+
+/** The task saw the workload word at `at` change: it goes on no earlier than the change. */
+export function sawWordAt(ctx: Kctx, at: number): void {
+  clockAtLeast(ctx, ctx.m.workloadNs[at - HDR.WORKLOAD]!);
+}
+
+/** A user-space wait for the workload word at `at` to reach `value`: sched_yield in a loop, bounded like every wait. */
+export function* waitWordAt(ctx: Kctx, at: number, value: number, what: string): Path {
   if (Atomics.load(ctx.mem, at) >= value) return;
   const watch = new SpinWatch(ctx, what, USER_WAIT_LOCKUPS);
   while (Atomics.load(ctx.mem, at) < value) {
     watch.tick();
     yield Step.YIELD;
   }
+  sawWordAt(ctx, at);
+}
+
+/** waitWordAt on word `i` of the current mm. */
+export function waitWord(ctx: Kctx, i: number, value: number, what: string): Path {
+  return waitWordAt(ctx, wordAt(ctx, i), value, what);
+}
+
+export function bumpWordAt(ctx: Kctx, at: number): void {
+  stampWordAt(ctx, at);
+  Atomics.add(ctx.mem, at, 1);
+  Atomics.add(ctx.mem, HDR.WORD_EPOCH, 1); // after the value: a waiter that sees the epoch move finds the value
 }
 
 export function bumpWord(ctx: Kctx, i: number): void {
-  Atomics.add(ctx.mem, wordAt(ctx, i), 1);
+  bumpWordAt(ctx, wordAt(ctx, i));
+}
+
+export function storeWordAt(ctx: Kctx, at: number, value: number): void {
+  stampWordAt(ctx, at);
+  Atomics.store(ctx.mem, at, value);
+  Atomics.add(ctx.mem, HDR.WORD_EPOCH, 1);
 }
 
 export function readWord(ctx: Kctx, i: number): number {
