@@ -14,13 +14,19 @@
 //       seeds, so its first few seconds on a cold worker do not count);
 //   (h) PCT's seeds per second against random's on the same campaign;
 //   (i) the (g) campaign through Redis with 2 worker processes of 1 job
-//       each against a local pool of 2 jobs, 1,000 seeds, both warm.
+//       each against a local pool of 2 jobs, 1,000 seeds, both warm;
+//   (j) model time: the model's ns per page of a munmap against the native
+//       munmap's; what keeping the model clocks costs (on against off,
+//       alternating); npm start's comparison run five times in parallel mode
+//       (max/min of its figures per column: host independence); the same
+//       comparison under --preempt none in deterministic mode beside it
+//       (mode agreement).
 // Native anchors (bench/native/anchors.c, built with the host's C compiler
 // when there is one) are measured first, in the same run: munmap and
 // MADV_DONTNEED ns per page, an mprotect's TLB shootdown of another core, and
 // a cache line bounced between two cores. (b) and (c) print their ratio.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
@@ -39,6 +45,8 @@ interface Anchors {
   madvise_ns_per_page: number;
   shootdown_ns: number;
   pingpong_ns: number;
+  fault_ns_per_page: number;
+  switch_ns: number;
 }
 function nativeAnchors(): Anchors | null {
   const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
@@ -48,7 +56,7 @@ function nativeAnchors(): Anchors | null {
   return JSON.parse(execFileSync('bench/native/build/anchors', { encoding: 'utf8', timeout: 120_000 })) as Anchors;
 }
 const anchors = nativeAnchors();
-rows.push(anchors ? `native: munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns/page, MADV_DONTNEED ${anchors.madvise_ns_per_page.toFixed(0)} ns/page, mprotect shootdown of another core ${anchors.shootdown_ns.toFixed(0)} ns, cache-line ping-pong ${anchors.pingpong_ns.toFixed(0)} ns per round trip` : 'native anchors skipped: no C compiler (cc, gcc or clang) on this host');
+rows.push(anchors ? `native: munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns/page, MADV_DONTNEED ${anchors.madvise_ns_per_page.toFixed(0)} ns/page, mprotect shootdown of another core ${anchors.shootdown_ns.toFixed(0)} ns, cache-line ping-pong ${anchors.pingpong_ns.toFixed(0)} ns per round trip, page fault ${anchors.fault_ns_per_page.toFixed(0)} ns, context switch ${anchors.switch_ns.toFixed(0)} ns` : 'native anchors skipped: no C compiler (cc, gcc or clang) on this host');
 results.native = anchors;
 
 // (a)
@@ -171,10 +179,72 @@ rows.push(
 );
 results.queueCampaign = queue;
 
+// (j)
+results.modelTime = await modelTimeRows();
+
 mkdirSync('bench', { recursive: true });
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
 console.log(rows.join('\n'));
 console.log('wrote bench/results.json');
+
+/** (j): model figures against the machine, what the clocks cost, and how little the host moves them. */
+async function modelTimeRows(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  // a munmap alone on one cpu: the op's model time is its zap, flushes and frees
+  const PAGES = 4096;
+  const alone = await run({ variant: 'rework', workload: 'munmap', pages: PAGES, cpus: 1, preempt: 'none', kworker: false });
+  const modelNsPerPage = (alone.counters.opTimeUs * 1000) / PAGES;
+  out.modelMunmapNsPerPage = modelNsPerPage;
+  rows.push(`(j) model munmap of ${PAGES} pages on 1 cpu: ${modelNsPerPage.toFixed(0)} model ns/page${anchors ? ` against native ${anchors.munmap_ns_per_page.toFixed(0)} ns/page (${(modelNsPerPage / anchors.munmap_ns_per_page).toFixed(2)}x)` : ''}`);
+
+  // the clocks on against off, alternating, deterministic and parallel
+  const clockRuns = 3;
+  const det = { variant: 'rework', workload: 'munmap', pages: 20000, preempt: 'none', cpus: 4, readerAccesses: 2000 };
+  const par = { variant: 'rework', workload: 'mix', cpus: 2, mode: 'parallel', rounds: 20 };
+  const spent = { detOn: 0, detOff: 0, parOn: 0, parOff: 0 };
+  await run(det);
+  for (let i = 0; i < clockRuns; i++) {
+    for (const modelClocks of [true, false]) {
+      const d = await run({ ...det, modelClocks });
+      spent[modelClocks ? 'detOn' : 'detOff'] += d.host.runMs / d.steps; // per step: the runs' schedules differ with the clocks
+      const p = await run({ ...par, modelClocks });
+      spent[modelClocks ? 'parOn' : 'parOff'] += p.host.runMs / p.counters.ops;
+    }
+  }
+  out.clocksCost = { deterministicPerStep: spent.detOn / spent.detOff, parallelPerOp: spent.parOn / spent.parOff };
+  rows.push(`(j) model clocks on against off: deterministic ${(spent.detOn / spent.detOff).toFixed(2)}x host time per step (munmap 20000 pages, 4 cpus), parallel ${(spent.parOn / spent.parOff).toFixed(2)}x host time per op (mix, 2 cpus)`);
+
+  // npm start's comparison, five times: its figures must not move with the host
+  const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/).slice(3);
+  const flag = (name: string): string => start[start.indexOf(name) + 1]!;
+  const startOptions: RunOptions = { mode: 'parallel', workload: flag('--workload'), pages: flag('--pages'), cpus: flag('--cpus'), tasksPerCpu: flag('--tasks-per-cpu'), probe: true };
+  const FIGURES = { preemptOffMaxUs: (r: RunResult) => (r.latency.preemptOffMax?.ns ?? 0) / 1000, pteLockHoldP99Us: (r: RunResult) => r.latency.summaries.pteLockHold.p99Ns / 1000, probeP99Us: (r: RunResult) => r.latency.summaries.probeWakeup.p99Ns / 1000 };
+  const spread: Record<string, Record<string, number[]>> = {};
+  for (let i = 0; i < 5; i++) {
+    for (const preempt of flag('--preempt').split(',')) {
+      for (const variant of ['legacy', 'rework']) {
+        const r = await run({ ...startOptions, preempt, variant });
+        const col = (spread[`${variant} ${preempt}`] ??= {});
+        for (const [k, f] of Object.entries(FIGURES)) (col[k] ??= []).push(f(r));
+      }
+    }
+  }
+  out.hostIndependence = spread;
+  for (const [col, figs] of Object.entries(spread)) {
+    rows.push(`(j) npm start x5, ${col.padEnd(12)}: ${Object.entries(figs).map(([k, v]) => `${k} ${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)} (${(Math.max(...v) / Math.min(...v)).toFixed(2)}x)`).join(', ')}`);
+  }
+
+  // the same comparison under none in deterministic mode
+  const agree: Record<string, Record<string, number>> = {};
+  for (const variant of ['legacy', 'rework']) {
+    const d = await run({ ...startOptions, mode: 'deterministic', preempt: 'none', variant });
+    const p = spread[`${variant} none`]!;
+    agree[variant] = Object.fromEntries(Object.entries(FIGURES).map(([k, f]) => [k, f(d) / p[k]![0]!]));
+    rows.push(`(j) deterministic against parallel, ${variant} none: ${Object.entries(FIGURES).map(([k, f]) => `${k} ${f(d).toFixed(1)} against ${p[k]![0]!.toFixed(1)}`).join(', ')}`);
+  }
+  out.modeAgreement = agree;
+  return out;
+}
 
 /** Two workers bounce a word through Atomics (spinning, no waits); returns µs per round trip. */
 async function atomicsPingPong(rounds: number): Promise<number> {

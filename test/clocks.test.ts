@@ -2,7 +2,7 @@
 // figures a user reads, the cost table moves exactly the figures it should,
 // and a bad cost file is one line.
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync, describeRun, ROOT } from './cli-process.ts';
@@ -116,5 +116,19 @@ describe('the cost table', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(msg);
     }
+  }, 60_000);
+
+  it('parallel mode on more cpus than host cores: one warning line, and the host figures apart from the model ones', async () => {
+    const cpus = availableParallelism() + 1;
+    const json = join(dir, 'over.json');
+    const r = await cliAsync('run', '--mode', 'parallel', '--cpus', String(cpus), '--pages', '64', '--json', json);
+    expect(r.status, describeRun(r)).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([`warning: ${cpus} simulated cpus on ${availableParallelism()} host cores: cpus wait for each other's clocks while the host runs others, so host figures (elapsed, host ops/s, steal) are the host's; model times are not affected`]);
+    const res = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
+    expect(res.clock).toBe('model');
+    expect(res.host.cores).toBe(availableParallelism());
+    expect(res.host.stealMs).toBeGreaterThanOrEqual(0);
+    expect(res.host.elapsedMs).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/^  host: \d+ ms elapsed, [\d.]+ ops per host second, \d+ ms lost to host descheduling \(steal\), \d+ host cores$/m);
   }, 60_000);
 });

@@ -151,8 +151,6 @@ export function variantList(o: Record<string, unknown>): string[] {
 /** Run each config in turn, with a progress bar when it takes a while. */
 export async function runAll(label: string, configs: RunConfig[], what: (c: RunConfig) => string): Promise<RunResult[]> {
   const results: RunResult[] = [];
-  const warning = configs.map((c) => hostWarning(c, availableParallelism())).find((w) => w !== null);
-  if (warning) process.stderr.write(`${warning}\n`);
   const progress = startProgress(label, configs.length);
   try {
     for (const c of configs) {
@@ -206,8 +204,13 @@ export function failed(r: RunResult): boolean {
 }
 
 
-/** Ctrl-C or SIGTERM stops the run at the next slice; what was measured is still reported. */
+let hostWarned = false;
+
+/** Ctrl-C or SIGTERM stops the run at the next slice; what was measured is still reported. More cpus than host cores is said once, on stderr. */
 export async function runWithSignals(config: ReturnType<typeof makeConfig>): Promise<RunResult> {
+  const warning = hostWarning(config, availableParallelism());
+  if (warning && !hostWarned) process.stderr.write(`${warning}\n`);
+  hostWarned ||= warning !== null;
   return runOnce(config, interrupts.signal);
 }
 
