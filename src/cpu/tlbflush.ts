@@ -9,7 +9,8 @@
 // raises the vectors; a target takes the interrupt no earlier than that plus
 // the delivery cost (a running target goes on with its task until its clock
 // gets there, as the interrupt is still on its way; one that only waits or
-// idles takes it at once, its clock moving up to that time), and stamps its ack time in the sender's slot before it
+// idles takes it at once, its clock moving up to that time; one whose clock
+// is already past it acks as of the arrival, not of its own clock), and stamps its ack time in the sender's slot before it
 // clears its bit; the sender's wait ends at the last target's ack time plus
 // the cache-line transfer that brings the mask back.
 
@@ -109,7 +110,11 @@ export function serviceIpis(ctx: Kctx, arrivedByNs = Infinity): number {
     handled++;
     const maskAt = m.cpu(sender, CPU_FIELD.FLUSH_CPUMASK);
     if ((Atomics.load(mem, maskAt) & bit(ctx.cpu)) === 0) continue;
-    clockAtLeast(ctx, loadNs(mem, m.cpu(sender, CPU_FIELD.FLUSH_SENT_NS)) + ctx.costs.ipiDeliveryNs);
+    const arrivalNs = loadNs(mem, m.cpu(sender, CPU_FIELD.FLUSH_SENT_NS)) + ctx.costs.ipiDeliveryNs;
+    // a cpu whose clock already ran past the arrival (the clocks' lax synchronisation) is not rewound, but its ack
+    // carries the time the handler ends when taken at the arrival, as the hardware would take it
+    const lateNs = ctx.modelClocks ? Math.max(0, ctx.clockNs - arrivalNs) : 0;
+    clockAtLeast(ctx, arrivalNs);
     charge(ctx, ctx.costs.ipiHandlerNs);
     const startUs = ctx.trace ? ctx.now() : 0;
     const flushMm = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_MM)) - 1;
@@ -132,7 +137,7 @@ export function serviceIpis(ctx: Kctx, arrivedByNs = Infinity): number {
       ctx.trace.slice('smp_invalidate_interrupt', 'ipi', startUs, endUs, { sender });
       ctx.trace.flow('t', ipiFlowId(sender, Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_SEQ)), ctx.cpu), startUs);
     }
-    storeNs(mem, ackNsAt(ctx, sender, ctx.cpu), ctx.clockNs); // read by the sender once it sees the ack
+    storeNs(mem, ackNsAt(ctx, sender, ctx.cpu), ctx.clockNs - lateNs); // read by the sender once it sees the ack
     Atomics.and(mem, maskAt, ~bit(ctx.cpu)); // ack
     // a sender that backed off waits on its own interrupt word: wake it (the host's wake-up, not a kernel one)
     Atomics.notify(mem, m.cpu(sender, CPU_FIELD.IPI_PENDING));
