@@ -22,7 +22,9 @@
 // The last is worked out by the cpu that asks (an idle cpu publishes NaN),
 // so it does not wait for the idle cpu's thread to look. A wake-up lowers
 // its target cpu's act horizon to the waker's time at once (sched.ts),
-// since an idle target learns of it only at its next look. An idle cpu's
+// since an idle target learns of it only at its next look; likewise a task
+// that sets a workload word makes every cpu whose task waits in user space
+// hold at its clock at once (workload.ts), and tells it to look. An idle cpu's
 // clock, and a user-space waiter's, moves only to its own next timer, once
 // that is the lowest act horizon of all (no other cpu may act before it);
 // what else it waits for carries its own time (a wake-up, an IPI, a
@@ -34,7 +36,7 @@
 import { CLOCK_SLOT, CLOCK_STRIDE, type Machine } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 
-const { HOLD, ACT } = CLOCK_SLOT;
+const { HOLD, ACT, USER_WAIT } = CLOCK_SLOT;
 
 /** An idle cpu's hold horizon as published: the cpu that asks works it out from the act horizons. */
 export const IDLE_HOLD = NaN;
@@ -104,10 +106,11 @@ export class ClockBoard {
     this.cpus = m.size.cpus;
   }
 
-  /** `holdNs`: the cpu's clock while it runs, Infinity while it waits, IDLE_HOLD while idle. */
-  publish(cpu: number, actNs: number, holdNs: number): void {
+  /** `holdNs`: the cpu's clock while it runs, Infinity while it waits, IDLE_HOLD while idle; `userWaitNs`: its clock while its task waits in user space, else NaN. */
+  publish(cpu: number, actNs: number, holdNs: number, userWaitNs = NaN): void {
     this.clocks[cpu * CLOCK_STRIDE + ACT] = actNs;
     this.clocks[cpu * CLOCK_STRIDE + HOLD] = holdNs;
+    this.clocks[cpu * CLOCK_STRIDE + USER_WAIT] = userWaitNs;
   }
 
   /** The others' earliest act horizon, read now. */

@@ -110,7 +110,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   };
   const publish = (): void => {
     r.observe();
-    board.publish(job.cpu, r.seen.actNs, r.seen.holdNs);
+    board.publish(job.cpu, r.seen.actNs, r.seen.holdNs, r.seen.userWait ? r.clockNs : NaN);
   };
   /**
    * The skew bound: wait while this cpu is too far ahead, unless an interrupt
@@ -133,6 +133,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     }
   };
   try {
+    publish();
     runStartUs = waitForAllCpus(mem, job.config.cpus, hostNowUs);
     noteRunning(mem);
     lookedMs = performance.now();

@@ -267,8 +267,13 @@ export const WAIT_FLAG = { WRITER: 1, GRANTED: 2 } as const;
 
 /** Float64 elements between two cpus' clock horizons: a cache line. */
 export const CLOCK_STRIDE = CACHE_LINE_WORDS / 2;
-/** A cpu's two horizons on its line of `clocks` (ns; src/engine/clocks.ts): how far it holds running cpus back, and the earliest it may act. */
-export const CLOCK_SLOT = { HOLD: 0, ACT: 1 } as const;
+/**
+ * A cpu's horizons on its line of `clocks` (ns; src/engine/clocks.ts): how far
+ * it holds running cpus back, the earliest it may act, and while its task
+ * waits in user space its clock (NaN otherwise), so a task that sets a
+ * workload word can make it hold at once.
+ */
+export const CLOCK_SLOT = { HOLD: 0, ACT: 1, USER_WAIT: 2 } as const;
 
 /** What the machine is sized from. */
 export interface LayoutSize {
@@ -422,6 +427,7 @@ export class Machine {
     h[HDR.NR_TASKS] = size.tasks;
     h[HDR.TLB_ENTRIES] = size.tlbEntries;
     h[HDR.NR_FILE_PAGES] = size.filePages;
+    m.clocks.fill(NaN); // no cpu has said anything yet: it holds nobody back and waits for no word
     return m;
   }
 

@@ -9,7 +9,7 @@
 // mm, so the tasks of one mm are spread over the cpus. A task's rank is its
 // place in its mm's group; rank 0 leads (maps, unmaps, tears down).
 
-import { HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FIELD, VMA_FLAGS, WORKLOAD_WORDS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
+import { CLOCK_SLOT, CLOCK_STRIDE, CPU_FIELD, HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FIELD, VMA_FLAGS, WORKLOAD_WORDS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
@@ -115,6 +115,24 @@ export function stampWordAt(ctx: Kctx, at: number): void {
   const k = at - HDR.WORKLOAD;
   modelAssert(k >= 0 && k < WORKLOAD_WORDS, 'not a workload word', () => `word ${at}`);
   if (ctx.m.workloadNs[k]! < ctx.clockNs) ctx.m.workloadNs[k] = ctx.clockNs;
+  holdUserWaiters(ctx);
+}
+
+/**
+ * A cpu whose task waits in user space holds nobody back; once a word it may
+ * wait for is set, it may go on from its own clock, so it holds the others
+ * there from now (parallel mode: it republishes at its next step) and is
+ * told to look (the host's wake-up of a backed-off waiter).
+ */
+function holdUserWaiters(ctx: Kctx): void {
+  const { m } = ctx;
+  for (let c = 0; c < m.size.cpus; c++) {
+    const line = c * CLOCK_STRIDE;
+    const waitNs = m.clocks[line + CLOCK_SLOT.USER_WAIT]!;
+    if (c === ctx.cpu || !Number.isFinite(waitNs)) continue;
+    if (!(m.clocks[line + CLOCK_SLOT.HOLD]! <= waitNs)) m.clocks[line + CLOCK_SLOT.HOLD] = waitNs;
+    Atomics.notify(ctx.mem, m.cpu(c, CPU_FIELD.IPI_PENDING));
+  }
 }
 
 /** The task saw the workload word at `at` change: it goes on no earlier than the change. */
