@@ -315,7 +315,7 @@ function curve(label: string, data: Dataset['data'], color: string, dashed = fal
 function timeAxis(runs: RunResult[]): string {
   const clocks = new Set(runs.map((r) => r.clock));
   if (clocks.size === 1 && runs[0]) return clockShort(runs[0]);
-  return 'µs (virtual µs for deterministic runs)';
+  return 'µs (model µs, or for results from before model clocks, their own clocks)';
 }
 
 // ---------------------------------------------------------------- sections
