@@ -1,14 +1,15 @@
 // A cpu's loop in parallel mode, run inside its own worker thread. Spins back
 // off (spin, then a timed wait on this cpu's own IPI word, so an IPI or a
-// wake-up ends it at once), an idle cpu waits with a timeout no longer than
-// its next timer, the loop yields to the worker's event loop between slices,
+// wake-up ends it at once), an idle cpu looks again every IDLE_WAIT_MS (the
+// others' clocks move without telling it), the loop yields to the worker's event loop between slices,
 // and every slice checks the poison and stop words. A failure here poisons
 // the machine so every other cpu stops. A heartbeat word lets the main
 // thread's watchdog see a cpu that stopped making steps.
-// Model time: the cpu publishes its clock horizon after every step, an idle
-// cpu (or a task in a user-space wait) follows the others' horizons, and a
-// running cpu more than the clock skew bound ahead of the others waits for them
-// (clocks.ts); the host's time is used only for the watchdog and for the
+// Model time: the cpu publishes its horizons after every step, an idle cpu
+// (or a task in a user-space wait) moves its clock to its next timer once no
+// other cpu may act before it, and a running cpu more than the clock skew
+// bound ahead of the others waits for them (clocks.ts); the host's time is
+// used only for the watchdog and for the
 // host figures: elapsed time and steal, the gaps between two looks at the
 // clock longer than STEAL_GAP_MS that no wait of ours explains.
 
