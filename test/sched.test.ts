@@ -103,17 +103,18 @@ describe('sleeping locks', () => {
 });
 
 describe('soft lockup', () => {
-  it('a spin past --lockup-ms throws SoftLockup, and the state dump names the holder', () => {
+  it('a spin past --lockup-ms on the watchdog clock throws SoftLockup (the spin costs no model time), and the state dump names the holder', () => {
     const config = makeConfig({ variant: 'rework', workload: 'munmap', pages: 64, cpus: 2, lockupMs: 10 });
     const { m } = bootMachine(config);
     const oracle = new Oracle('rework', 1, 100, () => 0, () => {});
     let clock = 0;
     const holder = { ...bootCtx(m, config, oracle), cpu: 0 };
-    const waiter = { ...bootCtx(m, config, oracle), cpu: 1, now: () => (clock += 10) };
+    const waiter = { ...bootCtx(m, config, oracle), cpu: 1, watchNow: () => (clock += 10) };
     const table = runToEnd(allocPage(holder, 'GFP_KERNEL', PageState.PAGETABLE));
     const lock = m.page(table, PAGE_FIELD.PTL);
     runToEnd(spinLock(holder, lock, LockClass.PTE_LOCK, 'test'));
     expect(() => runToEnd(spinLock(waiter, lock, LockClass.PTE_LOCK, 'test'))).toThrow(SoftLockup);
+    expect(waiter.clockNs).toBe(0);
     const dump = cpuStateDump(m, config);
     expect(dump[0]).toContain(`holds pte lock of frame ${table}`);
     expect(dump[0]).toContain('preempt_count 1');

@@ -1,6 +1,8 @@
 // Every wait on shared memory goes through a SpinWatch: it bounds the wait by
 // the lockup limit and stops at once when the poison or stop word is set, so
-// no wait can hang the run.
+// no wait can hang the run. The limit is on the watchdog's clock (host time
+// in parallel mode, steps in deterministic mode), never the model's: a
+// spin costs no model time, so a spin that never ends would never reach it.
 
 import { SoftLockup, Poisoned } from '../machine/errors.ts';
 import type { Kctx } from './context.ts';
@@ -11,7 +13,7 @@ export class SpinWatch {
   private readonly limitUs: number;
   /** `scale` stretches the limit for waits that are not kernel spins (user space waiting on another task). */
   constructor(private readonly ctx: Kctx, private readonly where: string, scale = 1) {
-    this.start = ctx.now();
+    this.start = ctx.watchNow();
     this.limitUs = ctx.config.lockupMs * 1000 * scale;
   }
 
@@ -20,7 +22,7 @@ export class SpinWatch {
     this.spins++;
     if ((this.spins & 63) !== 0) return;
     if (this.ctx.m.poisoned) throw new Poisoned(`cpu ${this.ctx.cpu} stopped in ${this.where}: another cpu failed`);
-    const waitedUs = this.ctx.now() - this.start;
+    const waitedUs = this.ctx.watchNow() - this.start;
     if (waitedUs > this.limitUs) {
       throw new SoftLockup(this.ctx.cpu, this.where, `waited ${Math.round(waitedUs / 1000)} ms (${this.spins} spins)`);
     }
