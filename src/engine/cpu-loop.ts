@@ -98,6 +98,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, watchNow);
   const r = runner;
   const boundNs = skewBoundNs(job.config);
+  const bounded = boundNs !== Infinity;
   const board = new ClockBoard(m, boundNs);
   const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
@@ -166,7 +167,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
           continue;
         }
-        if (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0) waitForSlowerCpus();
+        if (bounded && (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0)) waitForSlowerCpus();
       }
       Atomics.add(mem, heartbeatAt, 1);
       if (m.poisoned) throw new Poisoned(`cpu ${job.cpu} stopped: another cpu failed`);

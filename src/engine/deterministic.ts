@@ -2,8 +2,8 @@
 // picks which cpu takes the next step among those with something to do (a
 // runnable task, a pending interrupt, an expired timer) and within the
 // clocks' skew bound (clocks.ts). Each cpu keeps its own model clock, as in
-// parallel mode; an idle cpu's clock follows the others up to its next
-// timer. The watchdog's clock is the old step clock: each cpu with work
+// parallel mode; an idle cpu's clock moves to its next timer once no other
+// cpu may act before it. The watchdog's clock is the old step clock: each cpu with work
 // takes one step per µs on average. The strategy also decides preemptions
 // of tasks and the timing of interrupts inside each cpu's step
 // (strategy.ts). The same seed gives the same run, byte for byte.
@@ -70,6 +70,7 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const actMin = new MinOfOthers();
   const holdMin = new MinOfOthers();
   const boundNs = skewBoundNs(config);
+  const bounded = boundNs !== Infinity;
   const base = opts.chooser ?? makeChooser(config, tasks.length, opts.replay);
   const chooser = opts.record ? recording(base, opts.record) : base;
   const view: SchedView = { nextTask: (cpu) => runners[cpu]!.nextTask(), preemptors: (cpu) => runners[cpu]!.preemptors() };
@@ -87,13 +88,13 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       actMin.take(actNs, config.cpus);
       for (const r of runners) {
         if (r.followOthers(actMin.others(r.cpu))) r.observe();
-        holdNs[r.cpu] = effectiveHoldNs(r.seen.holdNs, r.seen.actNs, actMin.others(r.cpu));
+        if (bounded) holdNs[r.cpu] = effectiveHoldNs(r.seen.holdNs, r.seen.actNs, actMin.others(r.cpu));
       }
-      holdMin.take(holdNs, config.cpus);
+      if (bounded) holdMin.take(holdNs, config.cpus); // a hunt has no bound: nobody is held
       // Rebuilt in place: the set rarely changes size, and resizing an array each step is a measurable cost.
       let nReady = 0;
       for (const r of runners) {
-        if (!r.seen.work || !mayStep(boundNs, r.clockNs, r.seen.waits, holdMin.others(r.cpu))) continue;
+        if (!r.seen.work || (bounded && !mayStep(boundNs, r.clockNs, r.seen.waits, holdMin.others(r.cpu)))) continue;
         ready[nReady] = r;
         readyCpus[nReady++] = r.cpu;
       }

@@ -72,7 +72,7 @@ const runSchema = z.looseObject({
   violationsDropped: num.default(0),
   counters: z.looseObject({ ops: num, gatherFlushes: num, ipisSent: num }),
   opsPerSec: num,
-  clock: z.enum(['model', 'real', 'virtual']),
+  clock: z.literal('model'),
   latency: z.looseObject({ summaries: perLatencyName(histSummarySchema), encoded: perLatencyName(encodedHistSchema), preemptOffMax: sectionMaxSchema }),
   // Runs written before lock_stat was wired have none; the report says so.
   lockStat: z.array(lockClassSchema).default([]),
@@ -222,10 +222,6 @@ function perOp(r: RunResult, n: number): string {
   return r.counters.ops > 0 ? fixed2(n / r.counters.ops) : '–';
 }
 
-/** Results written before model clocks (schema 2) said 'real' or 'virtual'. */
-function clockShort(r: { clock: string }): string {
-  return r.clock === 'model' ? 'model µs' : r.clock === 'virtual' ? 'virtual µs' : 'µs';
-}
 
 // ---------------------------------------------------------------- plots
 
@@ -313,9 +309,8 @@ function curve(label: string, data: Dataset['data'], color: string, dashed = fal
 }
 
 function timeAxis(runs: RunResult[]): string {
-  const clocks = new Set(runs.map((r) => r.clock));
-  if (clocks.size === 1 && runs[0]) return clockShort(runs[0]);
-  return 'µs (model µs, or for results from before model clocks, their own clocks)';
+  const names = new Set(runs.map(clockName));
+  return names.size === 1 ? [...names][0]! : 'model µs (flat for the runs with the model clocks off)';
 }
 
 // ---------------------------------------------------------------- sections
@@ -342,7 +337,7 @@ function comparisonSection(runs: ReportRun[]): string {
       tdNum(String(r.seed)),
       tdNum(String(r.config.cpus)),
       td(r.config.preempt),
-      td(clockShort(r)),
+      td(clockName(r)),
       tdNum(fixed2(r.opsPerSec)),
       tdNum(perOp(r, r.counters.gatherFlushes)),
       tdNum(perOp(r, r.counters.ipisSent)),
@@ -409,7 +404,7 @@ function lockStatSection(runs: ReportRun[]): string {
 
 function histogramSummaryLine(r: RunResult, name: LatencyName): string {
   const h = r.latency.summaries[name];
-  return `n ${h.count} · p50 ${us(h.p50Ns)} · p99 ${us(h.p99Ns)} · max ${us(h.maxNs)} ${clockShort(r)}`;
+  return `n ${h.count} · p50 ${us(h.p50Ns)} · p99 ${us(h.p99Ns)} · max ${us(h.maxNs)} ${clockName(r)}`;
 }
 
 function latencySection(runs: ReportRun[], plots: Plots): string {
@@ -447,7 +442,7 @@ function latencySection(runs: ReportRun[], plots: Plots): string {
       const config: ChartConfig = {
         type: 'line',
         data: { labels: percentileLabels, datasets: [curve(LATENCY_TITLES[name], ys, PALETTE[i % PALETTE.length]!)] },
-        options: { ...chartOptions(title, 'percentile', clockShort(r), false), plugins: { title: { display: true, text: title }, legend: { display: false } } },
+        options: { ...chartOptions(title, 'percentile', clockName(r), false), plugins: { title: { display: true, text: title }, legend: { display: false } } },
       };
       out.push(`<div class="cell">${plots.canvas(title, config)}<p class="caption">${esc(histogramSummaryLine(r, name))}</p></div>`);
     }
@@ -470,8 +465,7 @@ function scaleSection(scales: { file: string; data: ScaleFile }[], plots: Plots)
         const color = PALETTE[i % PALETTE.length]!;
         return [curve(`${variant} ops/s`, rows.map((row) => ({ x: row.cpus, y: row.ops_per_sec })), color), curve(`${variant} linear`, rows.map((row) => ({ x: row.cpus, y: row.linear })), color, true)];
       });
-      const clocks = new Set<string>(data.results.map((r) => r.clock));
-      const yTitle = clocks.size === 1 && clocks.has('model') ? 'ops per model second' : clocks.size === 1 && clocks.has('virtual') ? 'ops per virtual second' : 'ops/s';
+      const yTitle = 'ops per model second';
       const config: ChartConfig = { type: 'line', data: { datasets }, options: chartOptions(title, 'cpus', yTitle, true) };
       const cols = ['cpus', 'variant', 'ops_per_sec', 'linear', 'pte_lock_wait_p99_us', 'ipis_per_op', 'preempt_off_max_us'];
       const rows = data.rows.map(

@@ -18,7 +18,7 @@ export function us(ns: number): string {
 }
 
 export function clockName(r: RunResult): string {
-  return r.config.modelClocks ? 'model µs' : `flat model µs (every step ${FLAT_STEP_NS} ns)`;
+  return r.config.modelClocks ? 'model µs' : `flat µs (every step ${FLAT_STEP_NS} ns)`;
 }
 
 /** The host's part of a run, in its own words: wall-clock time is never a model figure. */
