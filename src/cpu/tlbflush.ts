@@ -21,6 +21,7 @@ import { mark } from '../machine/marks.ts';
 import { charge, clockAtLeast, fnEnter, type Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable, irqsDisabled } from '../sync/preempt.ts';
 import { SpinWatch } from '../sync/spin.ts';
+import { kickCpu } from '../sync/pv.ts';
 import { tlbFlushAll, tlbFlushOne } from './tlb.ts';
 import { ipiFlowId } from '../stats/trace.ts';
 
@@ -139,8 +140,7 @@ export function serviceIpis(ctx: Kctx, arrivedByNs = Infinity): number {
     }
     storeNs(mem, ackNsAt(ctx, sender, ctx.cpu), ctx.clockNs - lateNs); // read by the sender once it sees the ack
     Atomics.and(mem, maskAt, ~bit(ctx.cpu)); // ack
-    // a sender that backed off waits on its own interrupt word: wake it (the host's wake-up, not a kernel one)
-    Atomics.notify(mem, m.cpu(sender, CPU_FIELD.IPI_PENDING));
+    kickCpu(m, sender); // a sender whose host thread blocked waiting for the acks
   }
   ctx.cpuStats.ipisHandled += handled;
   return handled;
@@ -164,12 +164,13 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
     const pendingAt = m.cpu(target, CPU_FIELD.IPI_PENDING);
     const pendingNow = Atomics.or(mem, pendingAt, bit(ctx.cpu)) | bit(ctx.cpu);
     trace?.counter(`CPU ${target} pending IPIs`, ctx.now(), popcount(pendingNow));
-    Atomics.notify(mem, pendingAt);
+    kickCpu(m, target);
     ctx.stats.ipisSent++;
   }
   yield Step.IPI;
   if (ctx.traits.noAckWait) return; // the planted bug: nothing waits for the targets
   const sentUs = ctx.now();
+  const sentHostUs = ctx.watchIsHost ? ctx.watchNow() : 0;
   if (Atomics.load(mem, maskAt) !== 0) {
     const watch = new SpinWatch(ctx, 'flush_tlb_others ack wait');
     do {
@@ -182,6 +183,7 @@ function* flushTlbOthers(ctx: Kctx, mask: number, mm: number, vpn: number): Path
   clockAtLeast(ctx, lastAckNs + ctx.costs.cacheLineTransferNs);
   const ackedUs = ctx.now();
   ctx.lat.recordUs('ipiAckWait', ackedUs - sentUs);
+  if (ctx.watchIsHost) ctx.lat.hostIpiAckWait.recordUs(ctx.watchNow() - sentHostUs);
   if (trace) for (let target = 0; target < m.size.cpus; target++) if ((mask & bit(target)) !== 0) trace.flow('f', ipiFlowId(ctx.cpu, seq, target), ackedUs);
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_MM), 0);
   Atomics.store(mem, m.cpu(ctx.cpu, CPU_FIELD.FLUSH_VA), 0);

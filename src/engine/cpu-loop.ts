@@ -1,19 +1,28 @@
-// A cpu's loop in parallel mode, run inside its own worker thread. Spins back
-// off (spin, then a timed wait on this cpu's own IPI word, so an IPI or a
-// wake-up ends it at once), an idle cpu looks again every IDLE_WAIT_MS (the
-// others' clocks move without telling it), the loop yields to the worker's event loop between slices,
-// and every slice checks the poison and stop words. A failure here poisons
-// the machine so every other cpu stops. A heartbeat word lets the main
-// thread's watchdog see a cpu that stopped making steps.
+// A cpu's loop in parallel mode, run inside its own worker thread. Waits fit
+// the host (pv.ts): when the simulated cpus fit on the host's cores with one
+// to spare (the main thread, the JIT and the collector need one: measured,
+// 2 spinning cpus on 2 cores ran mix at half the host ops/s of blocking
+// ones), a waiting cpu (a spin, a user-space wait, a skew wait, idle) spins
+// on, and blocks its thread only after the kernel's own SPIN_THRESHOLD of
+// looks; otherwise a waiter blocks after a few, and an idle cpu blocks at
+// once, so the cpu it waits for gets the core. A blocked thread is kicked
+// by whoever changes what it waits for, and every block is timed: an idle
+// cpu with a timer, or a user-space waiter, looks again every IDLE_WAIT_MS
+// (the others' clocks move without telling it). The loop yields to the
+// worker's event loop between slices, and every slice and every block checks
+// the poison and stop words. A failure here poisons the machine so every
+// other cpu stops. A heartbeat word lets the main thread's watchdog see a
+// cpu that stopped making steps.
 // Model time: the cpu publishes its horizons after every step, an idle cpu
 // (or a task in a user-space wait) moves its clock to its next timer once no
 // other cpu may act before it, and a running cpu more than the clock skew
 // bound ahead of the others waits for them (clocks.ts); the host's time is
-// used only for the watchdog and for the
-// host figures: elapsed time and steal, the gaps between two looks at the
-// clock longer than STEAL_GAP_MS that no wait of ours explains.
+// used only for the watchdog and for the host figures: elapsed time and
+// steal, the gaps between two looks at the clock longer than STEAL_GAP_MS
+// that no wait of ours explains.
 
 import { threadId } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { CPU_FIELD, HDR, Machine, type LayoutSize } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step } from '../machine/step.ts';
@@ -25,6 +34,7 @@ import { cpuStateDump } from './dump.ts';
 import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
 import { ClockBoard, skewBoundNs } from './clocks.ts';
+import { kickAll, pvArm, pvBlock, pvDisarm, PV_ANY } from '../sync/pv.ts';
 
 export interface CpuJob {
   sab: SharedArrayBuffer;
@@ -37,22 +47,27 @@ export interface CpuJob {
 }
 
 const SLICE_STEPS = 4096;
-/** Backoff of a cpu whose task spins, sleeps or yields: spin this many steps, */
-const SPINS_BEFORE_YIELD = 32;
-/** then give the host core away in short timed waits (a host-level yield), */
-const YIELDS_BEFORE_WAIT = 256;
-const YIELD_WAIT_MS = 0.01;
-/** then wait longer; an IPI or a wake-up on this cpu's word ends any wait at once. */
-const SPIN_WAIT_MS = 0.1;
-/** An idle cpu looks at the others' clocks this often: they move without telling it. */
+/**
+ * Looks a waiting cpu takes before its thread blocks (pv_wait): the
+ * kernel's SPIN_THRESHOLD (qspinlock_paravirt.h) when the cpus fit on the
+ * host's cores with one to spare, where a waiter's holder is running and a
+ * spin sees its release within a cache-line transfer; a few otherwise, where
+ * the holder may be waiting for this very core.
+ */
+const SPIN_THRESHOLD_FITS = 1 << 15;
+const SPIN_THRESHOLD_OVERCOMMITTED = 64;
+/** A blocked spinner looks again after this long unkicked: a bound, not a poll. */
+const SPIN_BLOCK_MS = 1;
+/** An idle cpu with no timer is woken by a kick; it looks at the stop word this often. */
+const IDLE_BLOCK_MS = 10;
+/** An idle cpu with a timer, or a user-space waiter, looks at the others' clocks this often: they move without telling it. */
 const IDLE_WAIT_MS = 0.05;
+/** A cpu ahead of the others looks at their clocks this often once blocked: nobody kicks it when they move. */
+const SKEW_WAIT_MS = 0.02;
 /** How long the first worker thread waits for the last to start: loading TypeScript on a busy host takes seconds. */
 export const START_BARRIER_MS = 30_000;
 /** Steps between two looks at the other cpus' clocks (the skew bound) and at the host's (steal). */
 const SKEW_CHECK_STEPS = 16;
-/** A cpu ahead of the others spins this many looks before it waits on its interrupt word. */
-const SKEW_SPINS = 64;
-const SKEW_WAIT_MS = 0.02;
 /** A gap in a worker's steps longer than this, not spent in a wait of ours, is the host's (steal). */
 export const STEAL_GAP_MS = 1;
 
@@ -100,14 +115,28 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const boundNs = skewBoundNs(job.config);
   const bounded = boundNs !== Infinity;
   const board = new ClockBoard(m, boundNs);
-  const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
+  const spinThreshold = job.config.cpus < availableParallelism() ? SPIN_THRESHOLD_FITS : SPIN_THRESHOLD_OVERCOMMITTED;
   let error: CpuReport['error'] = null;
   let stealMs = 0;
   let lookedMs = 0;
+  /** pv_wait in two halves (pv.ts): arm, take one more look, and block only if that look still finds nothing to do. */
+  let armed = false;
+  let kickSeq = 0;
+  const arm = (word: number): void => {
+    kickSeq = pvArm(m, job.cpu, word);
+    armed = true;
+  };
+  const disarm = (): void => {
+    if (!armed) return;
+    pvDisarm(m, job.cpu);
+    armed = false;
+  };
   /** Our own waits are not steal: the next look at the host clock starts after them. */
-  const waitOnOwnWord = (ms: number): void => {
-    Atomics.wait(mem, pendingAt, 0, ms);
+  const block = (ms: number): void => {
+    pvBlock(m, job.cpu, kickSeq, ms);
+    disarm();
+    Atomics.add(mem, heartbeatAt, 1);
     lookedMs = performance.now();
   };
   const publish = (): void => {
@@ -127,11 +156,11 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     for (let n = 0; ; n++) {
       const othersHoldNs = board.othersHoldNs(job.cpu);
       skewLimitNs = othersHoldNs + boundNs;
-      if (board.mayStep(r.clockNs, r.seen.waits, othersHoldNs)) return;
-      if (m.stopped || r.hasPendingIpi()) return;
-      if (n < SKEW_SPINS) continue;
+      if (board.mayStep(r.clockNs, r.seen.waits, othersHoldNs) || m.stopped || r.hasPendingIpi()) return disarm();
+      if (n < spinThreshold) continue;
       if (performance.now() > limitMs) throw new SoftLockup(job.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${job.config.lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
-      waitOnOwnWord(SKEW_WAIT_MS);
+      if (!armed) arm(PV_ANY);
+      else block(SKEW_WAIT_MS);
     }
   };
   try {
@@ -149,24 +178,33 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           if (t - lookedMs > STEAL_GAP_MS) stealMs += t - lookedMs;
           lookedMs = t;
         }
-        if (kind === Step.SPIN || kind === Step.SLEEP || kind === Step.YIELD) {
+        if (kind === Step.SPIN || kind === Step.YIELD) {
           if (kind === Step.YIELD && r.followOthers(board.othersActNs(job.cpu))) publish();
-          if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
+          if (armed) block(kind === Step.SPIN ? SPIN_BLOCK_MS : IDLE_WAIT_MS);
+          else if (++spins >= spinThreshold) arm(r.ctx.spinOn);
           continue;
         }
-        spins = 0;
         if (kind === -1 && !r.busy) {
           if (r.done && Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
             r.step(); // a last look at the mailbox
             break outer;
           }
           if (r.followOthers(board.othersActNs(job.cpu))) publish();
-          if (r.seen.work) continue; // an interrupt, or a timer that came due as the clock followed the others
-          waitOnOwnWord(IDLE_WAIT_MS);
-          Atomics.add(mem, heartbeatAt, 1);
+          if (r.seen.work) { // an interrupt, or a timer that came due as the clock followed the others
+            disarm();
+            continue;
+          }
+          if (spinThreshold === SPIN_THRESHOLD_FITS && ++spins < spinThreshold) continue;
+          if (!armed) {
+            arm(PV_ANY);
+            continue;
+          }
+          block(Number.isFinite(r.seen.actNs) ? IDLE_WAIT_MS : IDLE_BLOCK_MS);
           if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
           continue;
         }
+        disarm();
+        spins = 0;
         if (bounded && (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0)) waitForSlowerCpus();
       }
       Atomics.add(mem, heartbeatAt, 1);
@@ -179,9 +217,10 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: job.cpu, task: runner.ctx.task, mm: runner.ctx.mm }, e.message);
     if (!(e instanceof Poisoned)) {
       Atomics.store(mem, HDR.POISON, job.cpu + 1);
-      for (let c = 0; c < job.config.cpus; c++) Atomics.notify(mem, m.cpu(c, CPU_FIELD.IPI_PENDING));
+      kickAll(m);
     }
   } finally {
+    disarm();
     board.publish(job.cpu, Infinity, Infinity); // gone: it holds nobody back and makes no event
     Atomics.sub(mem, HDR.CPUS_RUNNING, 1);
     Atomics.store(mem, m.cpu(job.cpu, CPU_FIELD.LOOP_DONE), 1);

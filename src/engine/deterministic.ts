@@ -12,7 +12,7 @@ import { HDR } from '../machine/layout.ts';
 import { Step } from '../machine/step.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { DecisionLog, makeChooser, recording, type Chooser, type RecordedSchedule, type SchedView } from './strategy.ts';
-import { SoftLockup } from '../machine/errors.ts';
+import { SoftLockup, modelAssert } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
 import { checkQuiescent } from '../mm/syscall.ts';
 import { bootMachine } from './boot.ts';
@@ -32,6 +32,8 @@ export interface DeterministicOptions {
   chooser?: Chooser;
   /** Checked between chunks of steps: true ends the run early with what it measured. */
   aborted?: () => boolean;
+  /** Observe every cpu at every step and check the views kept for the cpus nobody changed are the same (tests). */
+  checkViews?: boolean;
 }
 
 /** Steps between two looks at the outside world (the event loop, a stop request). */
@@ -79,12 +81,18 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const readyCpus: number[] = [];
   let error: RunResult['error'] = null;
   const ready: CpuRunner[] = [];
+  /** The cpus to observe again: the one stepped and those another cpu changed (pv.ts); a view nobody changed stays as it was. */
+  let changed = -1;
   try {
     for (;;) {
+      changed |= m.changedCpus;
+      m.changedCpus = 0;
       for (const r of runners) {
-        r.observe();
+        if ((changed & (1 << r.cpu)) !== 0) r.observe();
+        else if (opts.checkViews) checkView(r);
         actNs[r.cpu] = r.seen.actNs;
       }
+      changed = 0;
       actMin.take(actNs, config.cpus);
       for (const r of runners) {
         if (r.followOthers(actMin.others(r.cpu))) r.observe();
@@ -117,6 +125,7 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       }
       const chosen = ready[chooser.choose(readyCpus, steps)]!;
       const kind = chosen.step();
+      changed |= 1 << chosen.cpu;
       if (kind === Step.SPIN || kind === Step.YIELD || kind === -1) chooser.waited?.(chosen.cpu, chosen.ctx.task);
       steps++;
       watchUs += 1 / ready.length;
@@ -131,6 +140,13 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const result = assemble(config, reports, [], { steps, elapsedMs, runMs: elapsedMs, maxConcurrentCpus: 1, error });
   result.preemptionPoints = mergePoints(runners.flatMap((r) => r.preemptionPoints()));
   return result;
+}
+
+/** The view kept for a cpu nobody changed is the one it would observe now. */
+function checkView(r: CpuRunner): void {
+  const kept = JSON.stringify(r.seen);
+  r.observe();
+  modelAssert(JSON.stringify(r.seen) === kept, 'a cpu changed by another without a kick', () => `cpu ${r.cpu}: kept ${kept}, now ${JSON.stringify(r.seen)}`);
 }
 
 /** Every cpu's preemption points summed by point, in name order. */

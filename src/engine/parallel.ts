@@ -6,6 +6,7 @@
 // machine and ends the run if a cpu's heartbeat stops (a worker stuck
 // outside every bounded wait), so even a model bug cannot hang the run.
 
+import { kickAll } from '../sync/pv.ts';
 import { Piscina } from 'piscina';
 import { WORKER_EXEC_ARGV, workerFile } from './worker-env.ts';
 import { CPU_FIELD, HDR } from '../machine/layout.ts';
@@ -31,6 +32,7 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
   const pool = new Piscina({ filename: workerFile('cpu'), minThreads: config.cpus, maxThreads: config.cpus, concurrentTasksPerWorker: 1, execArgv: WORKER_EXEC_ARGV, idleTimeout: 60_000 });
   const onAbort = (): void => {
     Atomics.store(mem, HDR.STOP, 1);
+    kickAll(m); // blocked cpu threads look at the stop word now
   };
   signal?.addEventListener('abort', onAbort);
   let error: RunResult['error'] = null;

@@ -8,7 +8,8 @@ import { availableParallelism } from 'node:os';
 import type { RunConfig } from '../machine/config.ts';
 import { newCounters, addCounters, type Counters } from '../stats/counters.ts';
 import type { Violation } from '../oracle/rules.ts';
-import { mergeLatency, type EncodedLatency, type LatencyReport } from '../stats/latency.ts';
+import { mergeHostIpiAckWait, mergeLatency, type EncodedLatency, type LatencyReport } from '../stats/latency.ts';
+import type { HistSummary } from '../stats/histogram.ts';
 import { mergeLockStat, type LockClassStat } from '../stats/lockstat.ts';
 import { mergeTrace, type TraceEvent, type TraceFile } from '../stats/trace.ts';
 import type { TaskRecord } from '../workloads/workload.ts';
@@ -58,6 +59,8 @@ export interface HostFigures {
   stealMs: number;
   /** The host's cores (os.availableParallelism). */
   cores: number;
+  /** Parallel: IPI send to last ack in host time (ns), what the worker threads make of a shootdown. */
+  ipiAckWait: HistSummary | null;
 }
 
 export interface RunResult {
@@ -136,6 +139,7 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
       opsPerSec: perSecond(measured.ops, extra.runMs),
       stealMs: Math.round(reports.reduce((n, r) => n + (r.hostStealMs ?? 0), 0) * 1000) / 1000,
       cores: availableParallelism(),
+      ipiAckWait: config.mode === 'parallel' ? mergeHostIpiAckWait(reports.map((r) => r.latency)) : null,
     },
     latency: mergeLatency(reports.map((r) => r.latency)),
     lockStat: mergeLockStat(reports.map((r) => r.lockStat)),
@@ -151,7 +155,7 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
 
 /** The run with its host figures zeroed: what a replay writes, so two replays are byte-identical. */
 export function withoutHostFigures(r: RunResult): RunResult {
-  return { ...r, host: { elapsedMs: 0, runMs: 0, opsPerSec: 0, stealMs: 0, cores: 0 } };
+  return { ...r, host: { elapsedMs: 0, runMs: 0, opsPerSec: 0, stealMs: 0, cores: 0, ipiAckWait: null } };
 }
 
 function perSecond(n: number, ms: number): number {

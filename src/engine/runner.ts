@@ -39,6 +39,7 @@ import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
 import type { CpuReport, RunError } from './result.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from './strategy.ts';
 import { IDLE_HOLD } from './clocks.ts';
+import { changedForAll, PV_ANY } from '../sync/pv.ts';
 
 /** Preemption points passed with another task runnable, and preemptions taken there, by kernel function and step kind: `function:KIND`. */
 export interface PointCount {
@@ -316,6 +317,7 @@ export class CpuRunner {
     ctx.task = task;
     ctx.mm = mm;
     ctx.stats = stats;
+    ctx.spinOn = PV_ANY;
     ctx.mem[ctx.m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT)] = preemptCount;
     Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.CURRENT_TASK), task + 1);
   }
@@ -337,7 +339,7 @@ export class CpuRunner {
     s.onRq = false;
     s.path = null;
     Atomics.store(ctx.mem, ctx.m.task(s.index, TASK_FIELD.STATE), TaskState.EXITED);
-    if (s.spec.kind === TaskKind.USER) Atomics.sub(ctx.mem, HDR.LIVE_TASKS, 1);
+    if (s.spec.kind === TaskKind.USER && Atomics.sub(ctx.mem, HDR.LIVE_TASKS, 1) === 1) changedForAll(ctx.m); // every cpu's kernel threads are to stop
     s.mm = ctx.mm;
     this.contextSwitch(null, false);
   }

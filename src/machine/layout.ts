@@ -15,7 +15,7 @@
 // without a lock).
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 6;
+export const LAYOUT_VERSION = 7;
 
 /** Int32 words in a cache line: hot words that different cpus write get lines of their own. */
 export const CACHE_LINE_WORDS = 16;
@@ -72,6 +72,7 @@ export const HDR = {
   CPUS_RUNNING: 14,
   FREE_TOP: 15, // free-frame stack depth, under the zone lock
   PT_FREE_TOP: 16, // free page-table-storage stack depth, under the zone lock
+  PV_WAITERS: 17, // parallel mode: cpus blocked in pv_wait (src/sync/pv.ts), so a releaser with none to kick looks no further
   VIOLATIONS: 20, // violations recorded, all cpus
   ONLINE_CPUS: 21,
   NR_FILE_PAGES: 22, // page-cache slots of the file (the highest file page index + 1 any MAP_SHARED mapping may fault)
@@ -172,6 +173,8 @@ export const CPU_FIELD = {
   LOOP_DONE: 18, // parallel mode: this cpu's loop has returned
   FLUSH_SEQ: 19, // this cpu's sender slot: shootdowns sent, so a trace can name each IPI's flow
   FLUSH_SENT_NS: 20, // this cpu's sender slot: model time the IPIs were sent (NS_WORDS)
+  PV_KICK: 22, // parallel mode: bumped by pv_kick; the word a blocked cpu's thread waits on (src/sync/pv.ts)
+  PV_WAIT_ON: 23, // parallel mode: while this cpu's thread is blocked, the word its task spins on + 1 (PV_ANY: any kick will do); 0 otherwise
   GATHER_PAGES: 24, // FREE_PTE_NR frames
   FLUSH_ACK_NS: 24 + 512, // this cpu's sender slot: per target cpu, the model time it acked (NS_WORDS each, MAX_CPU_SLOTS of them)
   WORDS: 24 + 512 + 32 * 2,
@@ -350,7 +353,7 @@ export function loadNs(mem: Int32Array, at: number): number {
     ['MAGIC', HDR.MAGIC, 1], ['VERSION', HDR.VERSION, 1], ['RUN_STATE', HDR.RUN_STATE, 1], ['POISON', HDR.POISON, 1], ['STOP', HDR.STOP, 1],
     ['NR_CPUS', HDR.NR_CPUS, 1], ['NR_PAGES', HDR.NR_PAGES, 1], ['NR_PT_SLOTS', HDR.NR_PT_SLOTS, 1], ['NR_MMS', HDR.NR_MMS, 1], ['NR_TASKS', HDR.NR_TASKS, 1],
     ['TLB_ENTRIES', HDR.TLB_ENTRIES, 1], ['LIVE_TASKS', HDR.LIVE_TASKS, 1], ['CPUS_STARTED', HDR.CPUS_STARTED, 1], ['CPUS_CONCURRENT_MAX', HDR.CPUS_CONCURRENT_MAX, 1],
-    ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
+    ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['PV_WAITERS', HDR.PV_WAITERS, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
     ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['WORD_EPOCH', HDR.WORD_EPOCH, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1],
     ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
   ], HDR.WORDS);
@@ -393,6 +396,12 @@ export class Machine {
   readonly clocks: Float64Array;
   /** Per workload word (HDR.WORKLOAD + i), the model time it was last set. */
   readonly workloadNs: Float64Array;
+  /**
+   * Deterministic mode: the cpus (a bit each) whose view another cpu changed
+   * since the engine last looked (src/sync/pv.ts). Local to this thread's
+   * Machine object: parallel mode's cpus are woken instead.
+   */
+  changedCpus = 0;
 
   constructor(readonly sab: SharedArrayBuffer, size: LayoutSize) {
     this.size = size;

@@ -22,6 +22,8 @@ export class CpuLatency {
   readonly hists: Record<LatencyName, Hist>;
   preemptOffMax: SectionMax | null = null;
   irqsOffMax: SectionMax | null = null;
+  /** Parallel mode: IPI send to last ack in host time, what the host's threads make of a shootdown (a host figure, never a model one). */
+  readonly hostIpiAckWait = new Hist();
   constructor(readonly enabled: boolean) {
     this.hists = Object.fromEntries(LATENCY_NAMES.map((n) => [n, new Hist()])) as Record<LatencyName, Hist>;
   }
@@ -33,6 +35,7 @@ export class CpuLatency {
       hists: Object.fromEntries(LATENCY_NAMES.map((n) => [n, this.hists[n].encode()])) as Record<LatencyName, string>,
       preemptOffMax: this.preemptOffMax,
       irqsOffMax: this.irqsOffMax,
+      hostIpiAckWait: this.hostIpiAckWait.encode(),
     };
   }
 }
@@ -42,6 +45,7 @@ export interface EncodedLatency {
   hists: Record<LatencyName, string>;
   preemptOffMax: SectionMax | null;
   irqsOffMax: SectionMax | null;
+  hostIpiAckWait: string;
 }
 
 /** A whole run's latency: every cpu merged. */
@@ -74,4 +78,11 @@ export function mergeLatency(parts: EncodedLatency[]): LatencyReport {
     preemptOffMax,
     irqsOffMax,
   };
+}
+
+/** The host-time IPI waits of every cpu, merged. */
+export function mergeHostIpiAckWait(parts: EncodedLatency[]): HistSummary {
+  const merged = new Hist();
+  for (const p of parts) merged.add(Hist.decode(p.hostIpiAckWait));
+  return merged.summary();
 }

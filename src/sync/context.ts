@@ -17,6 +17,7 @@ import { CpuLatency } from '../stats/latency.ts';
 import { LockStat } from '../stats/lockstat.ts';
 import { CpuTrace } from '../stats/trace.ts';
 import { newCounters } from '../stats/counters.ts';
+import { PV_ANY } from './pv.ts';
 
 export interface Kctx {
   readonly m: Machine;
@@ -37,6 +38,8 @@ export interface Kctx {
    * bounds waits; no reported figure is read from it.
    */
   readonly watchNow: () => number;
+  /** The watchdog's clock is the host's (parallel mode): host figures may be taken from it. */
+  readonly watchIsHost: boolean;
   /** What events cost (ns), and each step kind's cost by Step number. */
   readonly costs: CostTable;
   readonly stepCostNs: Float64Array;
@@ -62,6 +65,8 @@ export interface Kctx {
   gatherDepth: number;
   /** schedule_timeout: when the running task, about to sleep, wants its timer to wake it (model ns), or Infinity. */
   timerWakeAtNs: number;
+  /** The word the current spin waits on (a lock), or PV_ANY: what a blocked host thread is kicked by (pv.ts). */
+  spinOn: number;
   /** This cpu's latency histograms and longest sections. */
   readonly lat: CpuLatency;
   /** The open non-preemptible (preempt or irqs off) and irqs-off sections on this cpu: start time and who opened them. */
@@ -126,6 +131,7 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     clockNs: 0,
     now: () => ctx.clockNs / 1000,
     watchNow: base.watchNow,
+    watchIsHost: base.config.mode === 'parallel',
     costs: base.config.costs,
     stepCostNs: base.config.modelClocks ? stepCosts(base.config.costs) : new Float64Array(12).fill(FLAT_STEP_NS),
     modelClocks: base.config.modelClocks,
@@ -139,6 +145,7 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     ptlFreedThisHold: 0,
     gatherDepth: 0,
     timerWakeAtNs: Infinity,
+    spinOn: PV_ANY,
     lat: new CpuLatency(base.latencyStats),
     offSinceUs: 0,
     offWhere: '',

@@ -8,6 +8,7 @@
 // runs no earlier than that plus the wake-up cost.
 
 import { CLOCK_SLOT, CLOCK_STRIDE, CPU_FIELD, TASK_FIELD, TaskState, WAIT_FLAG, storeNs } from '../machine/layout.ts';
+import { kickCpu } from './pv.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from './context.ts';
@@ -59,8 +60,7 @@ export function wakeUpProcess(ctx: Kctx, task: number, preempt = false): boolean
   const actAt = cpu * CLOCK_STRIDE + CLOCK_SLOT.ACT;
   if (cpu !== ctx.cpu && m.clocks[actAt]! > ctx.clockNs) m.clocks[actAt] = ctx.clockNs;
   if (preempt) Atomics.store(mem, m.cpu(cpu, CPU_FIELD.NEED_RESCHED), 1);
-  // the reschedule IPI: an idle cpu waits on this word
-  if (cpu !== ctx.cpu) Atomics.notify(mem, m.cpu(cpu, CPU_FIELD.IPI_PENDING));
+  if (cpu !== ctx.cpu) kickCpu(m, cpu); // the reschedule IPI, to a cpu whose host thread may have blocked
   ctx.stats.wakeups++;
   return true;
 }

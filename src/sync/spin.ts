@@ -6,13 +6,19 @@
 
 import { SoftLockup, Poisoned } from '../machine/errors.ts';
 import type { Kctx } from './context.ts';
+import { PV_ANY } from './pv.ts';
 
 export class SpinWatch {
   private spins = 0;
   private readonly start: number;
   private readonly limitUs: number;
-  /** `scale` stretches the limit for waits that are not kernel spins (user space waiting on another task). */
-  constructor(private readonly ctx: Kctx, private readonly where: string, scale = 1) {
+  /**
+   * `scale` stretches the limit for waits that are not kernel spins (user
+   * space waiting on another task); `word`, the lock spun on, is what a
+   * blocked host thread is kicked by (pv.ts); without one, any kick.
+   */
+  constructor(private readonly ctx: Kctx, private readonly where: string, scale = 1, word = PV_ANY) {
+    ctx.spinOn = word;
     this.start = ctx.watchNow();
     this.limitUs = ctx.config.lockupMs * 1000 * scale;
   }

@@ -13,6 +13,7 @@ import { Step, type Path } from '../machine/step.ts';
 import { clockAtLeast, type Kctx } from './context.ts';
 import { preemptDisable, preemptEnable, localIrqSave, localIrqRestore } from './preempt.ts';
 import { SpinWatch } from './spin.ts';
+import { kickWaiters } from './pv.ts';
 
 export const LockClass = {
   PTE_LOCK: 'ptlock_ptr(page)',
@@ -42,7 +43,7 @@ function* acquire(ctx: Kctx, lock: number, cls: LockClassName, site: string): Pa
   const startUs = ctx.timesLocks ? ctx.now() : 0;
   const contended = Atomics.load(mem, lock + LOCK.SERVING) !== ticket;
   if (contended) {
-    const watch = new SpinWatch(ctx, cls);
+    const watch = new SpinWatch(ctx, cls, 1, lock);
     do {
       watch.tick();
       yield Step.SPIN;
@@ -84,6 +85,7 @@ function release(ctx: Kctx, lock: number, cls: LockClassName): void {
   }
   storeNs(mem, lock + LOCK.RELEASE_NS, ctx.clockNs); // read by the next holder once SERVING says it is its turn
   Atomics.add(mem, lock + LOCK.SERVING, 1);
+  kickWaiters(ctx.m, lock); // pv_unlock: a waiter's host thread that blocked on this lock
 }
 
 /** spin_lock; `site` names the caller, lock_stat's contention point. */

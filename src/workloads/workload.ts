@@ -9,7 +9,7 @@
 // mm, so the tasks of one mm are spread over the cpus. A task's rank is its
 // place in its mm's group; rank 0 leads (maps, unmaps, tears down).
 
-import { CLOCK_SLOT, CLOCK_STRIDE, CPU_FIELD, HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FIELD, VMA_FLAGS, WORKLOAD_WORDS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
+import { CLOCK_SLOT, CLOCK_STRIDE, HDR, MM_FIELD, PAGES_PER_PUD, TaskKind, VMA_FIELD, VMA_FLAGS, WORKLOAD_WORDS, WORKLOAD_WORDS_PER_MM } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
@@ -17,6 +17,7 @@ import { modelAssert } from '../machine/errors.ts';
 import { newCounters, diffCounters, addCounters, type Counters } from '../stats/counters.ts';
 import { clockAtLeast, type Kctx } from '../sync/context.ts';
 import { SpinWatch } from '../sync/spin.ts';
+import { changedForAll, kickCpu } from '../sync/pv.ts';
 import { downWrite, upWrite } from '../sync/rwsem.ts';
 import { userAccess } from '../mm/fault.ts';
 import { insertVma } from '../mm/vma.ts';
@@ -131,7 +132,7 @@ function holdUserWaiters(ctx: Kctx): void {
     const waitNs = m.clocks[line + CLOCK_SLOT.USER_WAIT]!;
     if (c === ctx.cpu || !Number.isFinite(waitNs)) continue;
     if (!(m.clocks[line + CLOCK_SLOT.HOLD]! <= waitNs)) m.clocks[line + CLOCK_SLOT.HOLD] = waitNs;
-    Atomics.notify(ctx.mem, m.cpu(c, CPU_FIELD.IPI_PENDING));
+    kickCpu(m, c);
   }
 }
 
@@ -160,6 +161,7 @@ export function bumpWordAt(ctx: Kctx, at: number): void {
   stampWordAt(ctx, at);
   Atomics.add(ctx.mem, at, 1);
   Atomics.add(ctx.mem, HDR.WORD_EPOCH, 1); // after the value: a waiter that sees the epoch move finds the value
+  changedForAll(ctx.m);
 }
 
 export function bumpWord(ctx: Kctx, i: number): void {
@@ -170,6 +172,7 @@ export function storeWordAt(ctx: Kctx, at: number, value: number): void {
   stampWordAt(ctx, at);
   Atomics.store(ctx.mem, at, value);
   Atomics.add(ctx.mem, HDR.WORD_EPOCH, 1);
+  changedForAll(ctx.m);
 }
 
 export function readWord(ctx: Kctx, i: number): number {

@@ -1,0 +1,81 @@
+// How a cpu's host thread waits for another cpu, and how the other tells it
+// to look again: the paravirt spinlock's answer for a virtual cpu whose
+// lock holder the host may have descheduled (pv_wait / pv_kick, Linux 4.2,
+// kernel/locking/qspinlock_paravirt.h). A waiter spins a bounded number of
+// times, then blocks its thread on its own PV_KICK word; whoever changes
+// what it waits for (a lock's release, an IPI, a wake-up, a workload word)
+// bumps that word and wakes the thread, but only when the thread said it
+// blocked, so a run whose cpus fit the host's cores pays one load per
+// release. These are the host's wake-ups, not kernel ones: no kernel path
+// waits or orders anything by them.
+//
+// No lost kick: the waiter reads PV_KICK, then publishes PV_WAIT_ON, then
+// looks at what it waits for once more (one more step of its task), and
+// only then blocks, on PV_KICK still holding what it read. A kicker changes
+// the word first and reads PV_WAIT_ON after (all seq-cst atomics), so either
+// the waiter's last look sees the change, or the kicker sees PV_WAIT_ON and
+// bumps PV_KICK, which ends the block or keeps it from starting. Every
+// block is also timed, and its caller checks the poison word after it.
+//
+// Deterministic mode has one thread and never blocks; there a kick marks the
+// cpu in `changedCpus`, so the engine looks again only at the cpus whose view
+// another cpu changed.
+
+import { CPU_FIELD, HDR, type Machine } from '../machine/layout.ts';
+
+/** PV_WAIT_ON of a cpu that waits for anything (idle, a skew wait): every kick ends its block. */
+export const PV_ANY = -1;
+
+/** Deterministic mode: every cpu's view changed (a workload word, the last user task gone). */
+export function changedForAll(m: Machine): void {
+  m.changedCpus = -1;
+}
+
+/** pv_kick: `cpu`'s view changed (an interrupt raised there, a task woken there, an ack it waits for); wake its thread if it blocked. */
+export function kickCpu(m: Machine, cpu: number): void {
+  m.changedCpus |= 1 << cpu;
+  if (Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON)) !== 0) wake(m, cpu);
+}
+
+/** The word at `word` changed (a lock released): wake the threads of the cpus that blocked spinning on it, and those that wait for anything. */
+export function kickWaiters(m: Machine, word: number): void {
+  if (Atomics.load(m.mem, HDR.PV_WAITERS) === 0) return;
+  for (let c = 0; c < m.size.cpus; c++) {
+    const on = Atomics.load(m.mem, m.cpu(c, CPU_FIELD.PV_WAIT_ON));
+    if (on === word + 1) wake(m, c);
+  }
+}
+
+function wake(m: Machine, cpu: number): void {
+  const at = m.cpu(cpu, CPU_FIELD.PV_KICK);
+  Atomics.add(m.mem, at, 1);
+  Atomics.notify(m.mem, at);
+}
+
+/** Wake every blocked thread (poison, stop): each looks at the poison and stop words when its wait ends. */
+export function kickAll(m: Machine): void {
+  for (let c = 0; c < m.size.cpus; c++) wake(m, c);
+}
+
+/**
+ * pv_wait, the waiter's side, in two halves around its last look. arm():
+ * the kick count to block on, after PV_WAIT_ON says what it waits for
+ * (`word`, or PV_ANY).
+ */
+export function pvArm(m: Machine, cpu: number, word: number): number {
+  const seq = Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_KICK));
+  Atomics.store(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON), word === PV_ANY ? PV_ANY : word + 1);
+  Atomics.add(m.mem, HDR.PV_WAITERS, 1);
+  return seq;
+}
+
+/** Block until kicked (a kick since arm() ends it at once) or `timeoutMs` passes. */
+export function pvBlock(m: Machine, cpu: number, seq: number, timeoutMs: number): void {
+  Atomics.wait(m.mem, m.cpu(cpu, CPU_FIELD.PV_KICK), seq, timeoutMs);
+}
+
+/** The wait is over (it blocked, or its last look found it need not). */
+export function pvDisarm(m: Machine, cpu: number): void {
+  Atomics.store(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON), 0);
+  Atomics.sub(m.mem, HDR.PV_WAITERS, 1);
+}
