@@ -1,14 +1,18 @@
 // npm run bench: the model's speed, measured in one run so the ratios mean
 // something on a shared, noisy machine. Never asserted in tests. Writes
 // bench/results.json and prints a table.
-//   (a) deterministic engine: steps per second;
+//   (a) deterministic engine: steps per second; hunt seeds per second of
+//       tlb_flush1 and page_fault1 at their defaults, 1 job;
 //   (b) parallel zap: ptes zapped per model second per cpu (the cost table's
-//       rate, whatever the host), against a plain loop clearing the same
-//       number of Int32 entries per host second;
-//   (c) IPI round trip (send to last ack) in model µs, against a raw Atomics
-//       ping-pong between two workers in host µs;
-//   (d) measured operations per model second at 1, 2, 4 and 8 simulated
-//       cpus, with the host time each run took;
+//       rate, whatever the host), and host ns per pte zapped (the host time
+//       inside the munmap, with the skew bound and without), against the
+//       native munmap and a plain loop clearing as many Int32 entries;
+//   (c) IPI round trip (send to last ack) in model µs and in host µs, 2 cpus
+//       on the host's cores, against a raw Atomics ping-pong between two
+//       workers in host µs;
+//   (d) measured operations per model second and per host second at 1, 2,
+//       4 and 8 simulated cpus, with the host time each run took, and 8
+//       cpus' host ops/s against 2 cpus';
 //   (e) the slowdown from latency statistics and lock_stat, on against off;
 //   (f) the slowdown from tracing, on against off;
 //   (g) a hunt campaign's seeds per second with 2 jobs against 1, once every
@@ -31,6 +35,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
@@ -69,13 +74,33 @@ for (const variant of ['legacy', 'rework']) {
   rows.push(`(a) deterministic ${variant.padEnd(7)} munmap 100000 pages: ${steps[variant]!.toLocaleString('en-US')} steps/s`);
 }
 results.deterministicStepsPerSec = steps;
+const huntPerSec: Record<string, number> = {};
+const HUNT_SEEDS = 40;
+for (const workload of ['tlb_flush1', 'page_fault1']) {
+  const pool = campaignPool(1);
+  try {
+    const base = makeConfig({ variant: 'rework', workload, clockSkew: 'none' });
+    await runCampaign({ base, firstSeed: 1_000_001, seeds: 3, timeMs: Infinity, jobs: 1, stopOnFirst: false, shard: null }, undefined, pool); // warm the worker
+    huntPerSec[workload] = (await runCampaign({ base, firstSeed: 1, seeds: HUNT_SEEDS, timeMs: Infinity, jobs: 1, stopOnFirst: false, shard: null }, undefined, pool)).seedsPerSec;
+  } finally {
+    await pool.destroy();
+  }
+  rows.push(`(a) hunt ${workload.padEnd(11)} at its defaults, ${HUNT_SEEDS} seeds, 1 job: ${huntPerSec[workload]!.toFixed(2)} seeds/s`);
+}
+results.huntSeedsPerSec = huntPerSec;
 
 // (b)
 const PTES = 100000;
 const zap: Record<string, number> = {};
+const zapHostNs: Record<string, { bounded: number; unbounded: number }> = {};
 for (const variant of ['legacy', 'rework']) {
-  const r = await run({ variant, workload: 'munmap', pages: PTES, preempt: 'none', cpus: 2, mode: 'parallel' });
-  zap[variant] = Math.round(r.counters.pagesFreed / (r.counters.opTimeUs / 1e6));
+  const hostNs = { bounded: 0, unbounded: 0 };
+  for (const clockSkew of [undefined, 'none']) {
+    const r = await run({ variant, workload: 'munmap', pages: PTES, preempt: 'none', cpus: 2, mode: 'parallel', clockSkew });
+    if (clockSkew === undefined) zap[variant] = Math.round(r.counters.pagesFreed / (r.counters.opTimeUs / 1e6));
+    hostNs[clockSkew === undefined ? 'bounded' : 'unbounded'] = (r.host.opTimeMs! * 1e6) / r.counters.pagesFreed;
+  }
+  zapHostNs[variant] = hostNs;
 }
 const plain = new Int32Array(PTES).fill(1);
 let best = Infinity;
@@ -86,32 +111,40 @@ for (let i = 0; i < 20; i++) {
   best = Math.min(best, performance.now() - t0);
 }
 const plainPerSec = Math.round(PTES / (best / 1000));
+const plainNs = 1e9 / plainPerSec;
 for (const [v, n] of Object.entries(zap)) {
-  const vsNative = anchors ? `; ${(1e9 / n).toFixed(0)} model ns per pte against native munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns per page: ${(1e9 / n / anchors.munmap_ns_per_page).toFixed(2)}x` : '';
-  rows.push(`(b) parallel zap ${v.padEnd(7)}: ${n.toLocaleString('en-US')} ptes per model second per cpu; plain Int32 clear loop ${plainPerSec.toLocaleString('en-US')} per host second${vsNative}`);
+  const h = zapHostNs[v]!;
+  const vsNative = (ns: number): string => (anchors ? ` (${(ns / anchors.munmap_ns_per_page).toFixed(1)}x native munmap)` : '');
+  rows.push(`(b) parallel zap ${v.padEnd(7)}: ${(1e9 / n).toFixed(0)} model ns per pte${vsNative(1e9 / n)}; host ${h.bounded.toFixed(0)} ns per pte with the skew bound${vsNative(h.bounded)}, ${h.unbounded.toFixed(0)} without${vsNative(h.unbounded)}; plain Int32 clear ${plainNs.toFixed(2)} ns per entry`);
 }
-results.zap = { ptesPerSecPerWorker: zap, plainClearPerSec: plainPerSec };
+results.zap = { ptesPerModelSecPerWorker: zap, hostNsPerPte: zapHostNs, plainClearPerSec: plainPerSec };
 
 // (c)
 // two cpus, one worker each, so no worker waits for a host core; mix's storms and madvises shoot down often
 const ipi = await run({ variant: 'rework', workload: 'mix', cpus: 2, mode: 'parallel', rounds: 40 });
 const ipiP50Us = ipi.latency.summaries.ipiAckWait.p50Ns / 1000;
+const ipiHostP50Us = ipi.host.ipiAckWait!.p50Ns / 1000;
 const pingPongUs = await atomicsPingPong(20000);
-const ipiVsNative = anchors ? `; native shootdown ${(anchors.shootdown_ns / 1000).toFixed(2)} µs (${(ipiP50Us / (anchors.shootdown_ns / 1000)).toFixed(1)}x), native ping-pong ${(anchors.pingpong_ns / 1000).toFixed(3)} µs (${(ipiP50Us / (anchors.pingpong_ns / 1000)).toFixed(0)}x)` : '';
-rows.push(`(c) IPI send to ack p50 ${ipiP50Us.toFixed(2)} model µs over ${ipi.latency.summaries.ipiAckWait.count} shootdowns; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip (${(ipiP50Us / pingPongUs).toFixed(0)}x)${ipiVsNative}`);
-results.ipi = { sendToAckP50Us: ipiP50Us, shootdowns: ipi.latency.summaries.ipiAckWait.count, rawPingPongUs: pingPongUs };
+const ipiVsNative = anchors ? `; native shootdown ${(anchors.shootdown_ns / 1000).toFixed(2)} µs (model ${(ipiP50Us / (anchors.shootdown_ns / 1000)).toFixed(1)}x), native ping-pong ${(anchors.pingpong_ns / 1000).toFixed(3)} µs` : '';
+rows.push(`(c) IPI send to ack p50 over ${ipi.latency.summaries.ipiAckWait.count} shootdowns: ${ipiP50Us.toFixed(2)} model µs, ${ipiHostP50Us.toFixed(2)} host µs; raw Atomics ping-pong ${pingPongUs.toFixed(3)} µs per round trip (host ${(ipiHostP50Us / pingPongUs).toFixed(0)}x)${ipiVsNative}`);
+results.ipi = { sendToAckP50Us: ipiP50Us, sendToAckHostP50Us: ipiHostP50Us, shootdowns: ipi.latency.summaries.ipiAckWait.count, rawPingPongUs: pingPongUs };
 
 // (d)
 const scaling: Record<string, Record<number, number>> = {};
+const hostScaling: Record<string, Record<number, number>> = {};
 for (const variant of ['legacy', 'rework']) {
   scaling[variant] = {};
+  hostScaling[variant] = {};
   for (const cpus of [1, 2, 4, 8]) {
     const r = await run({ variant, workload: 'mix', cpus, mode: 'parallel', rounds: 5 });
     scaling[variant]![cpus] = r.opsPerSec;
+    hostScaling[variant]![cpus] = r.host.opsPerSec;
     rows.push(`(d) parallel mix ${variant.padEnd(7)} ${cpus} cpus: ${r.opsPerSec} ops per model second, ${r.host.opsPerSec} per host second (${r.counters.ops} ops, ${r.host.elapsedMs.toFixed(0)} host ms)`);
   }
+  rows.push(`(d) parallel mix ${variant.padEnd(7)} 8 cpus against 2 on ${availableParallelism()} host cores: ${(hostScaling[variant]![8]! / hostScaling[variant]![2]!).toFixed(2)}x host ops/s`);
 }
 results.opsPerSecByCpus = scaling;
+results.hostOpsPerSecByCpus = hostScaling;
 
 // (e)
 // runs of about a second each, on and off alternating, so a burst of host load hits both alike

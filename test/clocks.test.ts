@@ -129,6 +129,9 @@ describe('the cost table', () => {
     expect(res.host.cores).toBe(availableParallelism());
     expect(res.host.stealMs).toBeGreaterThanOrEqual(0);
     expect(res.host.elapsedMs).toBeGreaterThan(0);
-    expect(r.stdout).toMatch(/^  host: \d+ ms elapsed, [\d.]+ ops per host second, \d+ ms lost to host descheduling \(steal\), \d+ host cores$/m);
+    expect(res.host.blocks, 'more cpus than cores: waiting cpus give their core away (pv_wait)').toBeGreaterThan(0);
+    expect(res.host.opTimeMs).toBeGreaterThan(0);
+    expect(res.host.ipiAckWait).not.toBeNull();
+    expect(r.stdout).toMatch(/^  host: \d+ ms elapsed, [\d.]+ ops per host second, \d+ ms lost to host descheduling \(steal\), \d+ waits blocked their thread, \d+ host cores$/m);
   }, 60_000);
 });

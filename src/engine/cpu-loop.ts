@@ -133,7 +133,9 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     armed = false;
   };
   /** Our own waits are not steal: the next look at the host clock starts after them. */
+  let blocks = 0;
   const block = (ms: number): void => {
+    blocks++;
     pvBlock(m, job.cpu, kickSeq, ms);
     disarm();
     Atomics.add(mem, heartbeatAt, 1);
@@ -225,5 +227,5 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     Atomics.sub(mem, HDR.CPUS_RUNNING, 1);
     Atomics.store(mem, m.cpu(job.cpu, CPU_FIELD.LOOP_DONE), 1);
   }
-  return { ...r.report(threadId, oracle.violations, oracle.dropped, error), hostStealMs: stealMs };
+  return { ...r.report(threadId, oracle.violations, oracle.dropped, error), hostStealMs: stealMs, hostBlocks: blocks };
 }

@@ -45,6 +45,8 @@ export interface CpuReport {
   activeUntilNs: number;
   /** Parallel mode: host time this cpu's worker lost to the host's scheduler, ms. */
   hostStealMs?: number;
+  /** Parallel mode: times this cpu's thread blocked in pv_wait (src/sync/pv.ts). */
+  hostBlocks?: number;
 }
 
 /** How the host ran the model: wall-clock figures, never model ones. */
@@ -61,6 +63,10 @@ export interface HostFigures {
   cores: number;
   /** Parallel: IPI send to last ack in host time (ns), what the worker threads make of a shootdown. */
   ipiAckWait: HistSummary | null;
+  /** Parallel: host time the tasks spent inside measured operations, summed over tasks, ms (null in deterministic mode). */
+  opTimeMs: number | null;
+  /** Parallel: times a cpu's thread blocked waiting (pv_wait), summed over cpus. */
+  blocks: number;
 }
 
 export interface RunResult {
@@ -140,6 +146,8 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
       stealMs: Math.round(reports.reduce((n, r) => n + (r.hostStealMs ?? 0), 0) * 1000) / 1000,
       cores: availableParallelism(),
       ipiAckWait: config.mode === 'parallel' ? mergeHostIpiAckWait(reports.map((r) => r.latency)) : null,
+      blocks: reports.reduce((n, r) => n + (r.hostBlocks ?? 0), 0),
+      opTimeMs: config.mode === 'parallel' ? Math.round(reports.reduce((n, r) => n + r.latency.hostOpTimeUs, 0)) / 1000 : null,
     },
     latency: mergeLatency(reports.map((r) => r.latency)),
     lockStat: mergeLockStat(reports.map((r) => r.lockStat)),
@@ -155,7 +163,7 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
 
 /** The run with its host figures zeroed: what a replay writes, so two replays are byte-identical. */
 export function withoutHostFigures(r: RunResult): RunResult {
-  return { ...r, host: { elapsedMs: 0, runMs: 0, opsPerSec: 0, stealMs: 0, cores: 0, ipiAckWait: null } };
+  return { ...r, host: { elapsedMs: 0, runMs: 0, opsPerSec: 0, stealMs: 0, cores: 0, ipiAckWait: null, opTimeMs: null, blocks: 0 } };
 }
 
 function perSecond(n: number, ms: number): number {

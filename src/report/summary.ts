@@ -24,7 +24,7 @@ export function clockName(r: RunResult): string {
 /** The host's part of a run, in its own words: wall-clock time is never a model figure. */
 export function hostText(r: RunResult): string {
   const h = r.host;
-  const steal = r.mode === 'parallel' ? `, ${h.stealMs.toFixed(0)} ms lost to host descheduling (steal)` : '';
+  const steal = r.mode === 'parallel' ? `, ${h.stealMs.toFixed(0)} ms lost to host descheduling (steal), ${h.blocks} waits blocked their thread` : '';
   return `host: ${h.elapsedMs.toFixed(0)} ms elapsed, ${h.opsPerSec} ops per host second${steal}, ${h.cores} host cores`;
 }
 

@@ -24,6 +24,8 @@ export class CpuLatency {
   irqsOffMax: SectionMax | null = null;
   /** Parallel mode: IPI send to last ack in host time, what the host's threads make of a shootdown (a host figure, never a model one). */
   readonly hostIpiAckWait = new Hist();
+  /** Parallel mode: host time spent inside measured operations (µs), the worker's speed at the kernel paths. */
+  hostOpTimeUs = 0;
   constructor(readonly enabled: boolean) {
     this.hists = Object.fromEntries(LATENCY_NAMES.map((n) => [n, new Hist()])) as Record<LatencyName, Hist>;
   }
@@ -36,6 +38,7 @@ export class CpuLatency {
       preemptOffMax: this.preemptOffMax,
       irqsOffMax: this.irqsOffMax,
       hostIpiAckWait: this.hostIpiAckWait.encode(),
+      hostOpTimeUs: this.hostOpTimeUs,
     };
   }
 }
@@ -46,6 +49,7 @@ export interface EncodedLatency {
   preemptOffMax: SectionMax | null;
   irqsOffMax: SectionMax | null;
   hostIpiAckWait: string;
+  hostOpTimeUs: number;
 }
 
 /** A whole run's latency: every cpu merged. */

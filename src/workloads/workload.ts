@@ -213,9 +213,11 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   const maxBefore = ctx.stats.maxPagesFreedInOnePteLockHold;
   ctx.stats.maxPagesFreedInOnePteLockHold = 0;
   const startUs = ctx.now();
+  const startHostUs = ctx.watchIsHost ? ctx.watchNow() : 0;
   yield* op;
   ctx.stats.ops++;
   ctx.stats.opTimeUs += Math.round(ctx.now() - startUs);
+  if (ctx.watchIsHost) ctx.lat.hostOpTimeUs += ctx.watchNow() - startHostUs;
   const d = diffCounters(ctx.stats, before);
   ctx.stats.maxPagesFreedInOnePteLockHold = Math.max(maxBefore, ctx.stats.maxPagesFreedInOnePteLockHold);
   rec.measured ??= newCounters();
