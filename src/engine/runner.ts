@@ -352,9 +352,11 @@ export class CpuRunner {
     const { ctx } = this;
     if (this.steps === this.crashAtStep) throw new Error(`injected crash on cpu ${this.cpu} at its step ${this.steps}`);
     if (this.irqsEnabled() && this.takeInterruptsNow()) {
-      // a cpu that only waits takes an IPI at once; one with a task to run goes on until it arrives (as the clocks count waiting: observe)
-      const waits = this.curr === null || this.lastKind === Step.SPIN || (this.lastKind === Step.YIELD && this.runnableOthers().length === 0);
-      serviceIpis(ctx, waits ? Infinity : ctx.clockNs);
+      if (this.hasPendingIpi()) {
+        // a cpu that only waits takes an IPI at once; one with a task to run goes on until it arrives (as the clocks count waiting: observe)
+        const waits = this.curr === null || this.lastKind === Step.SPIN || (this.lastKind === Step.YIELD && this.runnableOthers().length === 0);
+        serviceIpis(ctx, waits ? Infinity : ctx.clockNs);
+      }
       const nowUs = ctx.now();
       if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
       if (this.earliestTimerNs <= ctx.clockNs) this.fireTimers(ctx.clockNs);

@@ -14,7 +14,7 @@ import type { RunConfig } from '../machine/config.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { modelAssert } from '../machine/errors.ts';
-import { newCounters, diffCounters, addCounters, type Counters } from '../stats/counters.ts';
+import { newCounters, snapshotCounters, addCountersSince, type Counters } from '../stats/counters.ts';
 import { clockAtLeast, type Kctx } from '../sync/context.ts';
 import { SpinWatch } from '../sync/spin.ts';
 import { changedForAll, kickCpu } from '../sync/pv.ts';
@@ -206,7 +206,7 @@ export function* touchRange(ctx: Kctx, start: number, end: number): Path {
 
 /** Run `op` as a measured operation: its counters and the mm's rss around it go into the record. */
 export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path {
-  const before = { ...ctx.stats };
+  const before = snapshotCounters(ctx.stats);
   const rss = (): number => Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.RSS_ANON));
   if (rec.measured === null) rec.rssBefore = rss();
   ctx.ptlFreedThisHold = 0;
@@ -218,10 +218,9 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   ctx.stats.ops++;
   ctx.stats.opTimeUs += Math.round(ctx.now() - startUs);
   if (ctx.watchIsHost) ctx.lat.hostOpTimeUs += ctx.watchNow() - startHostUs;
-  const d = diffCounters(ctx.stats, before);
-  ctx.stats.maxPagesFreedInOnePteLockHold = Math.max(maxBefore, ctx.stats.maxPagesFreedInOnePteLockHold);
   rec.measured ??= newCounters();
-  addCounters(rec.measured, d);
+  addCountersSince(rec.measured, ctx.stats, before);
+  ctx.stats.maxPagesFreedInOnePteLockHold = Math.max(maxBefore, ctx.stats.maxPagesFreedInOnePteLockHold);
   rec.rssAfter = rss();
 }
 
