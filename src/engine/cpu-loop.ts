@@ -1,18 +1,22 @@
-// A cpu's loop in parallel mode, run inside its own worker thread. Waits fit
-// the host (pv.ts): when the simulated cpus fit on the host's cores with one
-// to spare (the main thread, the JIT and the collector need one: measured,
-// 2 spinning cpus on 2 cores ran mix at half the host ops/s of blocking
-// ones), a waiting cpu (a spin, a user-space wait, a skew wait, idle) spins
-// on, and blocks its thread only after the kernel's own SPIN_THRESHOLD of
-// looks; otherwise a waiter blocks after a few, and an idle cpu blocks at
-// once, so the cpu it waits for gets the core. A blocked thread is kicked
-// by whoever changes what it waits for, and every block is timed: an idle
-// cpu with a timer, or a user-space waiter, looks again every IDLE_WAIT_MS
-// (the others' clocks move without telling it). The loop yields to the
-// worker's event loop between slices, and every slice and every block checks
-// the poison and stop words. A failure here poisons the machine so every
-// other cpu stops. A heartbeat word lets the main thread's watchdog see a
-// cpu that stopped making steps.
+// A cpu's loop in parallel mode, run inside its own worker thread. How a
+// waiting cpu (a spin, a user-space wait, a skew wait, idle) waits depends on
+// the host. When the simulated cpus fit on the host's cores it spins, then
+// gives the core away in short timed waits on its own interrupt word, which
+// an IPI or a wake-up ends at once. When they do not (pv.ts), it looks
+// PV_SPIN_THRESHOLD times, then blocks its thread until whoever changes what
+// it waits for kicks it, and an idle cpu blocks at once, so the cpu it
+// waits for gets the core. Why not pv waits everywhere: with 2 cpus on 2
+// cores they moved npm start's model figures with the host (legacy's
+// longest section under full preemption 9.3 to 3996 µs over five runs,
+// against 16.2 to 16.7 with these waits), for a reason not yet found; and
+// spinning without the short waits ran mix at half the host ops/s (the main
+// thread, the JIT and the collector need the cores too). Every block and
+// wait is timed: an idle cpu with a timer, or a user-space waiter, looks
+// every IDLE_WAIT_MS (the others' clocks move without telling it). The loop
+// yields to the worker's event loop between slices, and every slice and
+// every block checks the poison and stop words. A failure here poisons the
+// machine so every other cpu stops. A heartbeat word lets the main thread's
+// watchdog see a cpu that stopped making steps.
 // Model time: the cpu publishes its horizons after every step, an idle cpu
 // (or a task in a user-space wait) moves its clock to its next timer once no
 // other cpu may act before it, and a running cpu more than the clock skew
@@ -47,22 +51,24 @@ export interface CpuJob {
 }
 
 const SLICE_STEPS = 4096;
-/**
- * Looks a waiting cpu takes before its thread blocks (pv_wait): the
- * kernel's SPIN_THRESHOLD (qspinlock_paravirt.h) when the cpus fit on the
- * host's cores with one to spare, where a waiter's holder is running and a
- * spin sees its release within a cache-line transfer; a few otherwise, where
- * the holder may be waiting for this very core.
- */
-const SPIN_THRESHOLD_FITS = 1 << 15;
-const SPIN_THRESHOLD_OVERCOMMITTED = 64;
+/** Cpus that fit the host's cores: a waiting cpu spins this many steps, */
+const SPINS_BEFORE_YIELD = 32;
+/** then gives the core away in short timed waits on its interrupt word (a host-level yield), */
+const YIELDS_BEFORE_WAIT = 256;
+const YIELD_WAIT_MS = 0.01;
+/** then waits longer; an IPI or a wake-up on this cpu's word ends any wait at once. */
+const SPIN_WAIT_MS = 0.1;
+/** A cpu ahead of the others spins this many looks before it waits. */
+const SKEW_SPINS = 64;
+/** More cpus than cores (pv_wait): a waiter looks this many times, then blocks until kicked. */
+const PV_SPIN_THRESHOLD = 64;
 /** A blocked spinner looks again after this long unkicked: a bound, not a poll. */
-const SPIN_BLOCK_MS = 1;
-/** An idle cpu with no timer is woken by a kick; it looks at the stop word this often. */
-const IDLE_BLOCK_MS = 10;
-/** An idle cpu with a timer, or a user-space waiter, looks at the others' clocks this often: they move without telling it. */
+const PV_SPIN_BLOCK_MS = 1;
+/** A blocked idle cpu with no timer is woken by a kick; it looks at the stop word this often. */
+const PV_IDLE_BLOCK_MS = 10;
+/** An idle cpu (with a timer, when blocked), or a user-space waiter, looks at the others' clocks this often: they move without telling it. */
 const IDLE_WAIT_MS = 0.05;
-/** A cpu ahead of the others looks at their clocks this often once blocked: nobody kicks it when they move. */
+/** A cpu ahead of the others looks at their clocks this often once it waits: nobody tells it when they move. */
 const SKEW_WAIT_MS = 0.02;
 /** How long the first worker thread waits for the last to start: loading TypeScript on a busy host takes seconds. */
 export const START_BARRIER_MS = 30_000;
@@ -116,7 +122,8 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const bounded = boundNs !== Infinity;
   const board = new ClockBoard(m, boundNs);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
-  const spinThreshold = job.config.cpus < availableParallelism() ? SPIN_THRESHOLD_FITS : SPIN_THRESHOLD_OVERCOMMITTED;
+  const pv = job.config.cpus > availableParallelism();
+  const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   let error: CpuReport['error'] = null;
   let stealMs = 0;
   let lookedMs = 0;
@@ -133,6 +140,10 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     armed = false;
   };
   /** Our own waits are not steal: the next look at the host clock starts after them. */
+  const waitOnOwnWord = (ms: number): void => {
+    Atomics.wait(mem, pendingAt, 0, ms);
+    lookedMs = performance.now();
+  };
   let blocks = 0;
   const block = (ms: number): void => {
     blocks++;
@@ -159,9 +170,10 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
       const othersHoldNs = board.othersHoldNs(job.cpu);
       skewLimitNs = othersHoldNs + boundNs;
       if (board.mayStep(r.clockNs, r.seen.waits, othersHoldNs) || m.stopped || r.hasPendingIpi()) return disarm();
-      if (n < spinThreshold) continue;
+      if (n < (pv ? PV_SPIN_THRESHOLD : SKEW_SPINS)) continue;
       if (performance.now() > limitMs) throw new SoftLockup(job.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${job.config.lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
-      if (!armed) arm(PV_ANY);
+      if (!pv) waitOnOwnWord(SKEW_WAIT_MS);
+      else if (!armed) arm(PV_ANY);
       else block(SKEW_WAIT_MS);
     }
   };
@@ -180,10 +192,15 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           if (t - lookedMs > STEAL_GAP_MS) stealMs += t - lookedMs;
           lookedMs = t;
         }
-        if (kind === Step.SPIN || kind === Step.YIELD) {
+        if (kind === Step.SPIN || kind === Step.YIELD || (!pv && kind === Step.SLEEP)) {
           if (kind === Step.YIELD && r.followOthers(board.othersActNs(job.cpu))) publish();
-          if (armed) block(kind === Step.SPIN ? SPIN_BLOCK_MS : IDLE_WAIT_MS);
-          else if (++spins >= spinThreshold) arm(r.ctx.spinOn);
+          if (!pv) {
+            if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
+          } else if (armed) {
+            block(kind === Step.SPIN ? PV_SPIN_BLOCK_MS : IDLE_WAIT_MS);
+          } else if (++spins >= PV_SPIN_THRESHOLD) {
+            arm(r.ctx.spinOn);
+          }
           continue;
         }
         if (kind === -1 && !r.busy) {
@@ -196,12 +213,15 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
             disarm();
             continue;
           }
-          if (spinThreshold === SPIN_THRESHOLD_FITS && ++spins < spinThreshold) continue;
-          if (!armed) {
+          if (!pv) {
+            waitOnOwnWord(IDLE_WAIT_MS);
+            Atomics.add(mem, heartbeatAt, 1);
+          } else if (!armed) {
             arm(PV_ANY);
             continue;
+          } else {
+            block(Number.isFinite(r.seen.actNs) ? IDLE_WAIT_MS : PV_IDLE_BLOCK_MS);
           }
-          block(Number.isFinite(r.seen.actNs) ? IDLE_WAIT_MS : IDLE_BLOCK_MS);
           if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
           continue;
         }

@@ -34,6 +34,7 @@ export function changedForAll(m: Machine): void {
 /** pv_kick: `cpu`'s view changed (an interrupt raised there, a task woken there, an ack it waits for); wake its thread if it blocked. */
 export function kickCpu(m: Machine, cpu: number): void {
   m.changedCpus |= 1 << cpu;
+  Atomics.notify(m.mem, m.cpu(cpu, CPU_FIELD.IPI_PENDING)); // a cpu that fits the host waits on its interrupt word, timed
   if (Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON)) !== 0) wake(m, cpu);
 }
 
