@@ -4,7 +4,7 @@
 
 import { FILE_FIELD, HDR, Machine, MM_FIELD, PAGE_FIELD, PageState, TASK_FIELD, TLB_WAYS, RunState, TaskKind, type LayoutSize } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
-import type { Path } from '../machine/step.ts';
+import { PATH_DONE, PathStack, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
@@ -48,9 +48,9 @@ export function bootCtx(m: Machine, config: RunConfig, oracle: Oracle): Kctx {
 
 /** Run a path to completion with nobody else running (boot time). */
 export function runToEnd<T>(path: Path<T>): T {
+  const stack = new PathStack(path);
   for (let i = 0; ; i++) {
-    const r = path.next();
-    if (r.done) return r.value;
+    if (stack.next() === PATH_DONE) return stack.result as T;
     if (i > 10_000_000) throw new ModelAssert('boot path does not end', 'over 10M steps');
   }
 }

@@ -122,7 +122,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const bounded = boundNs !== Infinity;
   const board = new ClockBoard(m, boundNs);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
-  const pv = job.config.cpus > availableParallelism();
+  const pv = job.config.cpus > availableParallelism() || !!process.env.PVFORCE;
   const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   let error: CpuReport['error'] = null;
   let stealMs = 0;

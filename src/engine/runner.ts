@@ -22,7 +22,7 @@
 
 import { CPU_FIELD, HDR, TASK_FIELD, TaskKind, TaskState, loadNs, type Machine } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
-import { Step, STEP_NAMES, type Path, type StepKind } from '../machine/step.ts';
+import { PATH_DONE, PathStack, Step, STEP_NAMES, type Path, type StepKind } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert, SoftLockup, modelAssert } from '../machine/errors.ts';
 import { mark } from '../machine/marks.ts';
@@ -61,7 +61,7 @@ interface Slot {
   index: number;
   spec: TaskSpec;
   rec: TaskRecord;
-  path: Path | null;
+  path: PathStack | null;
   /** The kind of step point it is stopped at. */
   at: StepKind | -1;
   /** On the runqueue: runnable, or preempted while setting itself asleep. */
@@ -309,7 +309,7 @@ export class CpuRunner {
     else if (activeMm(ctx) >= 0) enterLazyTlb(ctx);
     this.sliceStartUs = ctx.now();
     this.updateEarliestTimer();
-    if (next.path === null) next.path = this.start(next);
+    if (next.path === null) next.path = new PathStack(this.start(next));
   }
 
   private load(task: number, mm: number, stats: Counters, preemptCount: number): void {
@@ -385,16 +385,16 @@ export class CpuRunner {
     const s = this.curr;
     if (s === null) return (this.lastKind = -1);
     this.steps++;
-    const r = s.path!.next();
-    if (r.done) {
+    const kind = s.path!.next();
+    if (kind === PATH_DONE) {
       this.finishCurrent();
       return (this.lastKind = -1);
     }
-    ctx.clockNs += ctx.stepCostNs[r.value]!;
-    if (r.value === Step.YIELD) this.yieldEpoch = Atomics.load(ctx.mem, HDR.WORD_EPOCH);
+    ctx.clockNs += ctx.stepCostNs[kind]!;
+    if (kind === Step.YIELD) this.yieldEpoch = Atomics.load(ctx.mem, HDR.WORD_EPOCH);
     if (s.spec.kind === TaskKind.USER) this.activeUntilNs = ctx.clockNs;
-    s.at = r.value;
-    return (this.lastKind = r.value);
+    s.at = kind;
+    return (this.lastKind = kind);
   }
 
   /** The model time of this cpu's last step of a user task (ns): where the run's length ends. */

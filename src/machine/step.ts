@@ -4,6 +4,8 @@
 // could sleep or be preempted, and at the deterministic-mode step points
 // listed here, so races between those events are reachable.
 
+import { modelAssert } from './errors.ts';
+
 export const Step = {
   LOCK: 0, // a lock was taken or released
   SPIN: 1, // a spin iteration failed (lock busy, ack not yet in)
@@ -27,5 +29,51 @@ export const STEP_NAMES: readonly string[] = (() => {
   return names;
 })();
 
-/** A kernel or user path: a generator that yields step points and returns T. */
-export type Path<T = void> = Generator<StepKind, T, void>;
+/**
+ * A kernel or user path: a generator that yields step points and returns T.
+ * It calls another path with `yield* callee()`, as C calls a function, or on
+ * hot paths with `yield callee()`: the PathStack that runs it then resumes
+ * the callee directly and sends back its return value as the value of that
+ * `yield`. A generator resumed through yield* resumes every caller's frame
+ * at each step (here, about 20 ns per frame: a 10-deep zap paid 200 ns a
+ * step), a called one only its own.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a recursive alias is not allowed; the interface names it
+export interface Path<T = void> extends Generator<StepKind | Path<unknown>, T, any> {}
+
+/** Frames a PathStack may hold: calls nest no deeper in any kernel path. */
+export const PATH_DEPTH_MAX = 64;
+
+/** Runs a path and the paths it calls with `yield callee()`, one frame resumed per step. */
+export class PathStack<T = void> {
+  private readonly frames: Path<unknown>[];
+  private sent: unknown = undefined;
+  /** The root path's return value, once next() has said DONE. */
+  result: T | undefined = undefined;
+  constructor(root: Path<T>) {
+    this.frames = [root];
+  }
+  /** The next step point, or PATH_DONE when the root path returned. */
+  next(): StepKind | typeof PATH_DONE {
+    const frames = this.frames;
+    for (;;) {
+      const r = frames[frames.length - 1]!.next(this.sent);
+      this.sent = undefined;
+      if (r.done) {
+        frames.pop();
+        if (frames.length === 0) {
+          this.result = r.value as T;
+          return PATH_DONE;
+        }
+        this.sent = r.value;
+      } else if (typeof r.value === 'number') {
+        return r.value;
+      } else {
+        modelAssert(frames.length < PATH_DEPTH_MAX, 'kernel path calls nest too deep', () => `${frames.length} frames`);
+        frames.push(r.value);
+      }
+    }
+  }
+}
+/** PathStack.next(): the root path returned. */
+export const PATH_DONE = -1;
