@@ -6,7 +6,7 @@
 // after 8 pages, and with those 8 pages free gets its batch page.
 import { describe, expect, it } from 'vitest';
 import { MM_FIELD, PAGE_FIELD, PageState, PAGES_PER_PMD, PTE, VMA_FLAGS, pteFrame } from '../src/machine/layout.ts';
-import type { Path } from '../src/machine/step.ts';
+import { PATH_DONE, PathStack, type Path } from '../src/machine/step.ts';
 import { Oracle } from '../src/oracle/rules.ts';
 import { makeConfig } from '../src/engine/configure.ts';
 import { bootCtx, bootMachine, runToEnd } from '../src/engine/boot.ts';
@@ -43,9 +43,9 @@ function machine() {
 
 /** Run a path on cpu 0 while cpu 1 takes its interrupts between cpu 0's steps. */
 function runWithIpis<T>(path: Path<T>, other: Kctx): T {
+  const stack = new PathStack(path);
   for (let i = 0; i < 10_000_000; i++) {
-    const r = path.next();
-    if (r.done) return r.value;
+    if (stack.next() === PATH_DONE) return stack.result as T;
     serviceIpis(other);
   }
   throw new Error('path does not end');

@@ -3,6 +3,7 @@
 // when the operation is done right; each writeback mutant is caught on its
 // own scenario by the rule it breaks, and the real designs run the
 // writeback workload clean; the dirty-bit walk of the TLB.
+import { PATH_DONE, PathStack } from '../src/machine/step.ts';
 import { describe, expect, it } from 'vitest';
 import { FILE_FIELD, PAGE_FIELD, PAGE_FLAG, PTE, pteFrame } from '../src/machine/layout.ts';
 import type { ScenarioOp, ScenarioProgram } from '../src/machine/config.ts';
@@ -295,7 +296,7 @@ describe("a race 2.6.38 had, kept: a dirty shared pte zapped before its flush (f
       runToEnd(userAccess(writer, BASE, true)); // cpu 0 caches a writable, dirty entry
       const at = m.ptEntry(lookupPteTable(zapper, 0, BASE), pteIndex(BASE));
       const page = pageCacheLookup(zapper, 0);
-      const madvise = madviseDontneed(zapper, 0, BASE, BASE + 1);
+      const madvise = new PathStack(madviseDontneed(zapper, 0, BASE, BASE + 1));
       for (let i = 0; Atomics.load(m.mem, at) !== 0 || m.mem[m.page(page, PAGE_FIELD.MAPCOUNT)] !== 0; i++) {
         expect(i).toBeLessThan(1000);
         madvise.next(); // to the pte clear, set_page_dirty and page_remove_rmap; the flush is still to come
@@ -306,7 +307,7 @@ describe("a race 2.6.38 had, kept: a dirty shared pte zapped before its flush (f
       expect(m.mem[m.fileDiskSlot(0)]).toBe(2);
       expect(runToEnd(userAccess(writer, BASE, true))).toBe('ok'); // through the stale entry: version 3
       expect(oracle.violations).toEqual([]); // the pte is none, not write-protected: no WRITE_AFTER_WRPROTECT
-      for (let i = 0; !madvise.next().done; i++) {
+      for (let i = 0; madvise.next() !== PATH_DONE; i++) {
         expect(i).toBeLessThan(100_000);
         serviceIpis(writer); // cpu 0 takes the flush IPI between its steps
       }

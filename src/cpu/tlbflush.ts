@@ -206,10 +206,10 @@ function* flushTlb(ctx: Kctx, mm: number, vpn: number, staleMask?: number): Path
     }
   }
   const mask = (staleMask ?? Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.CPUMASK))) & ~bit(ctx.cpu);
-  if (mask !== 0 && !ctx.traits.noIpi) yield* flushTlbOthers(ctx, mask, mm, vpn);
+  if (mask !== 0 && !ctx.traits.noIpi) yield flushTlbOthers(ctx, mask, mm, vpn);
   yield Step.TLB;
   ctx.trace?.slice(vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page', 'tlb', startUs, ctx.now(), { mm, targets: mask });
-  if (!ctx.traits.flushPreemptible) yield* preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
+  if (!ctx.traits.flushPreemptible) yield preemptEnable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   ctx.fn = caller;
 }
 

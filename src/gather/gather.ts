@@ -39,7 +39,7 @@ export function gatherDone(ctx: Kctx, tlb: MmuGather): void {
 /** tlb_remove_page: callers that hold no pte lock flush at once when the batch is full. */
 export function* tlbRemovePage(ctx: Kctx, tlb: MmuGather, frame: number): Path {
   const left = yield* tlb.removePage(ctx, frame);
-  if (left === 0) yield* tlb.flushMmu(ctx);
+  if (left === 0) yield tlb.flushMmu(ctx);
 }
 
 /** tlb_flush(tlb) on x86 is flush_tlb_mm(tlb->mm); count it against the pte lock if one is held. Returns when the flush began (µs). */

@@ -45,7 +45,7 @@ class PerCpuGather implements MmuGather {
   *removePage(ctx: Kctx, frame: number): Path<number> {
     this.setNeedFlush();
     if (this.fastMode) {
-      yield* freePage(ctx, frame);
+      yield freePage(ctx, frame);
       return 1;
     }
     const nrAt = this.at(CPU_FIELD.GATHER_NR);
@@ -54,7 +54,7 @@ class PerCpuGather implements MmuGather {
     this.mem[nrAt] = nr + 1;
     if (nr + 1 >= FREE_PTE_NR) {
       if (ctx.ptlHeld > 0) mark('flushUnderPteLock');
-      yield* this.flushMmu(ctx);
+      yield this.flushMmu(ctx);
     }
     return 1;
   }
@@ -65,11 +65,11 @@ class PerCpuGather implements MmuGather {
     const caller = fnEnter(ctx, 'tlb_flush_mmu');
     this.mem[needAt] = 0;
     const startUs = countFlush(ctx);
-    yield* flushTlbMm(ctx, this.mm);
+    yield flushTlbMm(ctx, this.mm);
     if (!this.fastMode) {
       const nr = this.mem[this.at(CPU_FIELD.GATHER_NR)]!;
       const base = this.at(CPU_FIELD.GATHER_PAGES);
-      yield* freePages(ctx, this.mem.subarray(base, base + nr), nr);
+      yield freePages(ctx, this.mem.subarray(base, base + nr), nr);
       this.mem[this.at(CPU_FIELD.GATHER_NR)] = 0;
     }
     ctx.lat.recordUs('gatherFlush', ctx.now() - startUs);
@@ -78,11 +78,11 @@ class PerCpuGather implements MmuGather {
 
   *finishMmu(ctx: Kctx): Path {
     const caller = fnEnter(ctx, 'tlb_finish_mmu');
-    yield* this.flushMmu(ctx);
+    yield this.flushMmu(ctx);
     // check_pgt_cache() is a no-op on x86
     this.mem[this.at(CPU_FIELD.GATHER_IN_USE)] = 0;
     gatherDone(ctx, this);
-    if (!ctx.traits.gatherPreemptible) yield* preemptEnable(ctx, 'tlb_finish_mmu'); // put_cpu_var(mmu_gathers)
+    if (!ctx.traits.gatherPreemptible) yield preemptEnable(ctx, 'tlb_finish_mmu'); // put_cpu_var(mmu_gathers)
     ctx.fn = caller;
   }
 }

@@ -61,7 +61,7 @@ class OnStackGather implements MmuGather {
   *removePage(ctx: Kctx, frame: number): Path<number> {
     this.needFlush = true;
     if (this.fastMode) {
-      yield* freePage(ctx, frame);
+      yield freePage(ctx, frame);
       return 1; // avoid calling tlb_flush_mmu()
     }
     if (ctx.traits.lostForceFlush && this.nr === this.max) return 0; // the planted bug: no room, and the page is dropped
@@ -77,15 +77,15 @@ class OnStackGather implements MmuGather {
     const startUs = countFlush(ctx);
     if (ctx.traits.freeBeforeFlush && !this.fastMode) {
       // the planted bug: the batch goes back to the allocator before the TLBs are flushed
-      yield* freePages(ctx, this.pages, this.nr);
+      yield freePages(ctx, this.pages, this.nr);
       this.nr = 0;
     }
-    if (!(this.fullmm && ctx.traits.fullmmNoFlush)) yield* flushTlbMm(ctx, this.mm, ctx.traits.staleCpumask ? this.cpumaskAtGather : undefined);
+    if (!(this.fullmm && ctx.traits.fullmmNoFlush)) yield flushTlbMm(ctx, this.mm, ctx.traits.staleCpumask ? this.cpumaskAtGather : undefined);
     if (!this.fastMode) {
-      yield* freePages(ctx, this.pages, this.nr);
+      yield freePages(ctx, this.pages, this.nr);
       this.nr = 0;
       // on the local array: memory was just freed, so try for a whole page again
-      if (this.pages === this.local) yield* this.allocBatch(ctx);
+      if (this.pages === this.local) yield this.allocBatch(ctx);
     }
     ctx.lat.recordUs('gatherFlush', ctx.now() - startUs);
     ctx.fn = caller;
@@ -93,10 +93,10 @@ class OnStackGather implements MmuGather {
 
   *finishMmu(ctx: Kctx): Path {
     const caller = fnEnter(ctx, 'tlb_finish_mmu');
-    yield* this.flushMmu(ctx);
+    yield this.flushMmu(ctx);
     // check_pgt_cache() is a no-op on x86
     if (this.pages !== this.local) {
-      yield* freePage(ctx, this.batchFrame);
+      yield freePage(ctx, this.batchFrame);
       this.batchFrame = 0;
       this.pages = this.local;
     }
@@ -110,6 +110,6 @@ export function* reworkGatherMmu(ctx: Kctx, mm: number, fullmm: boolean): Path<M
   const fast = cpusOnline(ctx) <= 1;
   const tlb = new OnStackGather(mm, fullmm, fast);
   tlb.cpumaskAtGather = mmCpumask(ctx, mm);
-  if (!fast) yield* tlb.allocBatch(ctx);
+  if (!fast) yield tlb.allocBatch(ctx);
   return tlb;
 }

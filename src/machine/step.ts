@@ -41,6 +41,11 @@ export const STEP_NAMES: readonly string[] = (() => {
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a recursive alias is not allowed; the interface names it
 export interface Path<T = void> extends Generator<StepKind | Path<unknown>, T, any> {}
 
+/** `yield* call(callee())`: a callee whose value the caller needs, run as its own frame all the same, its value typed. */
+export function* call<T>(callee: Path<T>): Path<T> {
+  return (yield callee) as T;
+}
+
 /** Frames a PathStack may hold: calls nest no deeper in any kernel path. */
 export const PATH_DEPTH_MAX = 64;
 

@@ -28,12 +28,12 @@ export const LATENCY_LIMIT = 64;
 /** vma_adjust for a vma that only changes its bounds, under mmap_sem held for write; a file vma's i_mmap walkers (truncate) read them under the i_mmap lock. */
 function* vmaAdjust(ctx: Kctx, mm: number, vma: Vma, start: number, end: number): Path {
   const file = (vma.flags & VMA_FLAGS.FILE) !== 0;
-  if (file) yield* iMmapLock(ctx, 'vma_adjust');
+  if (file) yield iMmapLock(ctx, 'vma_adjust');
   ctx.mem[ctx.m.vma(mm, vma.slot, VMA_FIELD.START)] = start;
   ctx.mem[ctx.m.vma(mm, vma.slot, VMA_FIELD.END)] = end;
   vma.start = start;
   vma.end = end;
-  if (file) yield* iMmapUnlock(ctx);
+  if (file) yield iMmapUnlock(ctx);
 }
 
 /** pmd_addr_end on the page-table side being walked: the next 2 MiB boundary. */
@@ -49,13 +49,13 @@ function nextPmd(vpn: number): number {
 function* movePtes(ctx: Kctx, mm: number, vma: Vma, oldTable: number, oldAddr: number, oldEnd: number, newTable: number, newAddr: number): Path {
   // a file vma locks truncate out, which could clean the new range before the old one and leave stale pages behind
   const file = (vma.flags & VMA_FLAGS.FILE) !== 0;
-  if (file) yield* iMmapLock(ctx, 'move_ptes');
+  if (file) yield iMmapLock(ctx, 'move_ptes');
   const oldPtl = pteLockptr(ctx, oldTable);
   const newPtl = pteLockptr(ctx, newTable);
-  yield* spinLock(ctx, oldPtl, LockClass.PTE_LOCK, 'move_ptes');
+  yield spinLock(ctx, oldPtl, LockClass.PTE_LOCK, 'move_ptes');
   ctx.ptlHeld++;
   if (newPtl !== oldPtl) {
-    yield* spinLock(ctx, newPtl, LockClass.PTE_LOCK, 'move_ptes'); // spin_lock_nested
+    yield spinLock(ctx, newPtl, LockClass.PTE_LOCK, 'move_ptes'); // spin_lock_nested
     ctx.ptlHeld++;
   }
   for (; oldAddr < oldEnd; oldAddr++, newAddr++) {
@@ -64,7 +64,7 @@ function* movePtes(ctx: Kctx, mm: number, vma: Vma, oldTable: number, oldAddr: n
     // ptep_clear_flush: the old translation leaves every TLB before the page shows up anywhere else
     const pte = Atomics.exchange(ctx.mem, oldAt, 0);
     yield Step.PTE;
-    yield* flushTlbPage(ctx, mm, oldAddr);
+    yield flushTlbPage(ctx, mm, oldAddr);
     // move_pte is the identity on x86; set_pte_at
     const newAt = ctx.m.ptEntry(newTable, pteIndex(newAddr));
     modelAssert(Atomics.load(ctx.mem, newAt) === 0, 'move_ptes onto a live pte', () => `vpn ${oldAddr} -> ${newAddr}`);
@@ -73,11 +73,11 @@ function* movePtes(ctx: Kctx, mm: number, vma: Vma, oldTable: number, oldAddr: n
   }
   if (newPtl !== oldPtl) {
     ctx.ptlHeld--;
-    yield* spinUnlock(ctx, newPtl, LockClass.PTE_LOCK);
+    yield spinUnlock(ctx, newPtl, LockClass.PTE_LOCK);
   }
   ctx.ptlHeld--;
-  yield* spinUnlock(ctx, oldPtl, LockClass.PTE_LOCK);
-  if (file) yield* iMmapUnlock(ctx);
+  yield spinUnlock(ctx, oldPtl, LockClass.PTE_LOCK);
+  if (file) yield iMmapUnlock(ctx);
 }
 
 /**
@@ -90,7 +90,7 @@ export function* movePageTables(ctx: Kctx, mm: number, vma: Vma, oldAddr: number
   // flush_cache_range: nothing on x86
   let extent = 0;
   for (; oldAddr < oldEnd; oldAddr += extent, newAddr += extent) {
-    yield* condResched(ctx);
+    yield condResched(ctx);
     let next = nextPmd(oldAddr);
     if (next > oldEnd) next = oldEnd;
     extent = next - oldAddr;
@@ -100,7 +100,7 @@ export function* movePageTables(ctx: Kctx, mm: number, vma: Vma, oldAddr: number
     next = nextPmd(newAddr);
     if (extent > next - newAddr) extent = next - newAddr;
     if (extent > LATENCY_LIMIT) extent = LATENCY_LIMIT;
-    yield* movePtes(ctx, mm, vma, oldTable, oldAddr, oldAddr + extent, newTable, newAddr);
+    yield movePtes(ctx, mm, vma, oldTable, oldAddr, oldAddr + extent, newTable, newAddr);
   }
   return len + oldAddr - oldEnd;
 }
@@ -116,7 +116,7 @@ function* shiftArgPagesLocked(ctx: Kctx, mm: number, vma: Vma, shift: number): P
   // no vma may lie between where the stack goes and where it is (-EFAULT)
   if (findVma(ctx, mm, newStart)?.slot !== vma.slot) throw new BadInput(`shift_arg_pages: another mapping lies in [${newStart}, ${oldStart})`);
   // cover the whole range [new_start, old_end) while the ptes move
-  yield* vmaAdjust(ctx, mm, vma, newStart, oldEnd);
+  yield vmaAdjust(ctx, mm, vma, newStart, oldEnd);
   const moved = yield* movePageTables(ctx, mm, vma, oldStart, newStart, length);
   modelAssert(moved === length, 'move_page_tables fell short', () => `${moved} of ${length} pages`);
   // lru_add_drain: no LRU in this model
@@ -125,14 +125,14 @@ function* shiftArgPagesLocked(ctx: Kctx, mm: number, vma: Vma, shift: number): P
   const ceiling = next ? next.start : 0;
   if (newEnd > oldStart) {
     // overlapping: clear from new_end
-    yield* freePgdRange(ctx, tlb, newEnd, oldEnd, newEnd, ceiling);
+    yield freePgdRange(ctx, tlb, newEnd, oldEnd, newEnd, ceiling);
   } else {
     // disjoint: clear from old_start, never touching [new_end, old_start) (IA64 forbids it; elsewhere it is just faster)
-    yield* freePgdRange(ctx, tlb, oldStart, oldEnd, newEnd, ceiling);
+    yield freePgdRange(ctx, tlb, oldStart, oldEnd, newEnd, ceiling);
   }
-  yield* tlb.finishMmu(ctx);
+  yield tlb.finishMmu(ctx);
   // shrink the vma to just the new range
-  yield* vmaAdjust(ctx, mm, vma, newStart, newEnd);
+  yield vmaAdjust(ctx, mm, vma, newStart, newEnd);
 }
 
 /**
@@ -145,10 +145,10 @@ export function* shiftArgPages(ctx: Kctx, mm: number, start: number, end: number
   if (start - shiftPages < 0) throw new BadInput(`shift_arg_pages: [${start}, ${end}) cannot move down by ${shiftPages} pages`);
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'shift_arg_pages');
-  yield* downWrite(ctx, sem, 'setup_arg_pages');
+  yield downWrite(ctx, sem, 'setup_arg_pages');
   const vma = vmas(ctx, mm).find((v) => v.start === start && v.end === end);
   if (!vma) throw new BadInput(`shift_arg_pages: [${start}, ${end}) is not one mapping of mm ${mm}`);
-  yield* shiftArgPagesLocked(ctx, mm, vma, shiftPages);
-  yield* upWrite(ctx, sem);
+  yield shiftArgPagesLocked(ctx, mm, vma, shiftPages);
+  yield upWrite(ctx, sem);
   ctx.fn = caller;
 }

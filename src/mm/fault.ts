@@ -17,7 +17,7 @@
 // Every user write bumps the page's data version.
 
 import { MM_FIELD, PAGE_FIELD, PageState, PTE, VMA_FLAGS, mkPte, pteFrame, ptePresent } from '../machine/layout.ts';
-import { Step, type Path } from '../machine/step.ts';
+import { call, Step, type Path } from '../machine/step.ts';
 import { mark } from '../machine/marks.ts';
 import { ModelAssert, modelAssert } from '../machine/errors.ts';
 import { charge, fnEnter, type Kctx } from '../sync/context.ts';
@@ -92,7 +92,7 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
     }
     const caller = fnEnter(ctx, 'do_page_fault');
     charge(ctx, ctx.costs.pageFaultNs);
-    const r = yield* handleMmFault(ctx, mm, vpn, write);
+    const r = yield* call(handleMmFault(ctx, mm, vpn, write));
     ctx.fn = caller;
     if (r === 'segv') {
       ctx.stats.segfaults++;
@@ -144,22 +144,22 @@ function touchData(ctx: Kctx, frame: number, write: boolean): void {
 export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolean): Path<AccessResult> {
   ctx.stats.pageFaults++;
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
-  yield* downRead(ctx, sem, 'do_page_fault');
+  yield downRead(ctx, sem, 'do_page_fault');
   const vma = findVma(ctx, mm, vpn);
   if (!vma || vma.start > vpn || (write && (vma.flags & VMA_FLAGS.WRITE) === 0)) {
-    yield* upRead(ctx, sem);
+    yield upRead(ctx, sem);
     return 'segv';
   }
   // filemap_fault: a file page at or beyond i_size is VM_FAULT_SIGBUS
   const file = (vma.flags & VMA_FLAGS.FILE) !== 0;
   const fileIndex = file ? vpn - vma.start + vmaPgoff(ctx, mm, vma) : -1;
   if (file && fileIndex >= iSizeRead(ctx)) {
-    yield* upRead(ctx, sem);
+    yield upRead(ctx, sem);
     return 'segv';
   }
   if ((vma.flags & VMA_FLAGS.SHARED) !== 0) {
     const r = yield* doSharedFault(ctx, mm, vma, vpn, fileIndex, write);
-    yield* upRead(ctx, sem);
+    yield upRead(ctx, sem);
     return r;
   }
   const table = yield* allocPteTable(ctx, mm, vpn);
@@ -169,7 +169,7 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
   if (old === 0 || (write && pteFrame(old) === ZERO_PAGE)) {
     // allocate before taking the pte lock, as do_anonymous_page and do_wp_page do
     const page = write ? yield* allocPage(ctx, 'GFP_KERNEL', PageState.ANON) : ZERO_PAGE;
-    yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, old === 0 ? 'do_anonymous_page' : 'do_wp_page');
+    yield spinLock(ctx, ptl, LockClass.PTE_LOCK, old === 0 ? 'do_anonymous_page' : 'do_wp_page');
     const now = Atomics.load(ctx.mem, at);
     let installed = false;
     // i_size again under the pte lock: it stands for the page-cache page lock __do_fault holds while it
@@ -181,7 +181,7 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
         // ptep_clear_flush: the zero-page translation goes from every TLB (flush_tlb_page) before the new page is mapped
         Atomics.store(ctx.mem, at, 0);
         yield Step.PTE;
-        yield* flushTlbPage(ctx, mm, vpn);
+        yield flushTlbPage(ctx, mm, vpn);
       }
       if (page !== ZERO_PAGE) {
         ctx.mem[ctx.m.page(page, PAGE_FIELD.MM)] = mm + 1;
@@ -193,14 +193,14 @@ export function* handleMmFault(ctx: Kctx, mm: number, vpn: number, write: boolea
       installed = true;
       yield Step.PTE;
     }
-    yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
-    if (!installed && page !== ZERO_PAGE) yield* freePage(ctx, page);
+    yield spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+    if (!installed && page !== ZERO_PAGE) yield freePage(ctx, page);
     if (beyondEof) {
-      yield* upRead(ctx, sem);
+      yield upRead(ctx, sem);
       return 'segv';
     }
   }
-  yield* upRead(ctx, sem);
+  yield upRead(ctx, sem);
   return 'ok';
 }
 
@@ -239,8 +239,8 @@ function* doSharedFault(ctx: Kctx, mm: number, vma: Vma, vpn: number, index: num
       return 'ok';
     }
     const page = yield* findOrCreatePage(ctx, index);
-    if (diskFile) yield* lockPage(ctx, page, 'filemap_fault');
-    yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, '__do_fault');
+    if (diskFile) yield lockPage(ctx, page, 'filemap_fault');
+    yield spinLock(ctx, ptl, LockClass.PTE_LOCK, '__do_fault');
     const now = Atomics.load(mem, at);
     const beyondEof = index >= iSizeRead(ctx);
     const cached = pageCacheLookup(ctx, index) === page;
@@ -253,14 +253,14 @@ function* doSharedFault(ctx: Kctx, mm: number, vma: Vma, vpn: number, index: num
       installed = true;
       yield Step.PTE;
     }
-    yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+    yield spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
     if (installed) {
-      if (write) yield* setPageDirty(ctx, page);
+      if (write) yield setPageDirty(ctx, page);
       if (diskFile) unlockPage(ctx, page);
       return 'ok';
     }
     if (diskFile) unlockPage(ctx, page);
-    yield* freePage(ctx, page); // page_cache_release
+    yield freePage(ctx, page); // page_cache_release
     if (beyondEof) return 'segv';
     if (now !== 0) continue; // mapped meanwhile: look at the pte again
     // not in the cache any more (truncated, and the file grew again): retry_find
@@ -281,21 +281,21 @@ function* doWpPageShared(ctx: Kctx, mm: number, vpn: number, table: number, orig
   const at = m.ptEntry(table, pteIndex(vpn));
   const ptl = pteLockptr(ctx, table);
   const page = pteFrame(orig);
-  yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, 'do_wp_page');
+  yield spinLock(ctx, ptl, LockClass.PTE_LOCK, 'do_wp_page');
   if (Atomics.load(mem, at) !== orig) {
     // pte_same failed: someone changed it meanwhile, and the access goes again
-    yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+    yield spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
     return 'ok';
   }
   mark('wpFaultReuse');
   getPage(ctx, page); // dirty_page = old_page; get_page(dirty_page)
   Atomics.store(mem, at, orig | PTE.ACCESSED | PTE.DIRTY | PTE.WRITE); // pte_mkyoung, maybe_mkwrite(pte_mkdirty())
   yield Step.PTE;
-  yield* flushTlbPage(ctx, mm, vpn);
-  yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+  yield flushTlbPage(ctx, mm, vpn);
+  yield spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
   ctx.stats.wpFaults++;
-  yield* waitOnPageLocked(ctx, page, 'do_wp_page');
-  if (!ctx.traits.wpFaultNoDirty) yield* setPageDirty(ctx, page);
-  yield* freePage(ctx, page); // put_page
+  yield waitOnPageLocked(ctx, page, 'do_wp_page');
+  if (!ctx.traits.wpFaultNoDirty) yield setPageDirty(ctx, page);
+  yield freePage(ctx, page); // put_page
   return 'ok';
 }

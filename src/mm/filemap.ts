@@ -58,11 +58,11 @@ function trylockPage(ctx: Kctx, page: number): boolean {
 
 /** lock_page: sleep until PG_locked is ours. */
 export function* lockPage(ctx: Kctx, page: number, site: string): Path {
-  yield* mightSleep(ctx, site);
+  yield mightSleep(ctx, site);
   for (let tries = 0; !trylockPage(ctx, page); tries++) {
     modelAssert(tries < PAGE_LOCK_TRIES_MAX, 'lock_page never gets the page', () => `${site}: frame ${page}`);
     if (tries === 0) mark('pageLockSlept');
-    yield* scheduleTimeout(ctx, PAGE_LOCK_POLL_US);
+    yield scheduleTimeout(ctx, PAGE_LOCK_POLL_US);
   }
 }
 
@@ -75,8 +75,8 @@ export function unlockPage(ctx: Kctx, page: number): void {
 export function* waitOnPageLocked(ctx: Kctx, page: number, site: string): Path {
   for (let tries = 0; (Atomics.load(ctx.mem, flagsAt(ctx, page)) & PAGE_FLAG.LOCKED) !== 0; tries++) {
     modelAssert(tries < PAGE_LOCK_TRIES_MAX, 'wait_on_page_locked never sees the page unlocked', () => `${site}: frame ${page}`);
-    yield* mightSleep(ctx, site);
-    yield* scheduleTimeout(ctx, PAGE_LOCK_POLL_US);
+    yield mightSleep(ctx, site);
+    yield scheduleTimeout(ctx, PAGE_LOCK_POLL_US);
   }
 }
 
@@ -89,10 +89,10 @@ export function* waitOnPageLocked(ctx: Kctx, page: number, site: string): Path {
 export function* setPageDirty(ctx: Kctx, page: number): Path {
   const was = Atomics.or(ctx.mem, flagsAt(ctx, page), PAGE_FLAG.DIRTY);
   if (!mappingCapAccountDirty(ctx) || (was & PAGE_FLAG.DIRTY) !== 0) return;
-  yield* spinLockIrqsave(ctx, treeLock(ctx), LockClass.TREE_LOCK, '__set_page_dirty_nobuffers');
+  yield spinLockIrqsave(ctx, treeLock(ctx), LockClass.TREE_LOCK, '__set_page_dirty_nobuffers');
   const index = ctx.mem[ctx.m.page(page, PAGE_FIELD.INDEX)]!;
   if (pageCacheLookup(ctx, index) === page) Atomics.or(ctx.mem, flagsAt(ctx, page), PAGE_FLAG.TAG_DIRTY);
-  yield* spinUnlockIrqrestore(ctx, treeLock(ctx), LockClass.TREE_LOCK);
+  yield spinUnlockIrqrestore(ctx, treeLock(ctx), LockClass.TREE_LOCK);
 }
 
 /** Lookups one fault makes before the model calls it a livelock (each lost race means another task made progress). */
@@ -134,7 +134,7 @@ export function* findGetPage(ctx: Kctx, index: number): Path<number> {
     if (page === 0) return 0;
     if (getPageSpeculative(ctx, page)) {
       if (pageCacheLookup(ctx, index) === page) return page;
-      yield* freePage(ctx, page); // it left the cache meanwhile: page_cache_release, and look again
+      yield freePage(ctx, page); // it left the cache meanwhile: page_cache_release, and look again
     }
     yield Step.SPIN;
   }
@@ -143,7 +143,7 @@ export function* findGetPage(ctx: Kctx, index: number): Path<number> {
 /** add_to_page_cache: insert a new page at `index`, the cache taking its own reference; false (-EEXIST) when another task's page got there first. */
 function* addToPageCache(ctx: Kctx, page: number, index: number): Path<boolean> {
   const { m, mem } = ctx;
-  yield* spinLockIrqsave(ctx, treeLock(ctx), LockClass.TREE_LOCK, 'add_to_page_cache');
+  yield spinLockIrqsave(ctx, treeLock(ctx), LockClass.TREE_LOCK, 'add_to_page_cache');
   const slot = m.pageCacheSlot(index);
   const added = Atomics.load(mem, slot) === 0;
   if (added) {
@@ -154,7 +154,7 @@ function* addToPageCache(ctx: Kctx, page: number, index: number): Path<boolean> 
     Atomics.add(mem, fileWord(ctx, FILE_FIELD.NR_PAGES), 1);
     ctx.stats.pageCacheAdds++;
   }
-  yield* spinUnlockIrqrestore(ctx, treeLock(ctx), LockClass.TREE_LOCK);
+  yield spinUnlockIrqrestore(ctx, treeLock(ctx), LockClass.TREE_LOCK);
   return added;
 }
 
@@ -169,10 +169,10 @@ export function* findOrCreatePage(ctx: Kctx, index: number): Path<number> {
     const page = yield* findGetPage(ctx, index);
     if (page !== 0) return page;
     const fresh = yield* allocPage(ctx, 'GFP_KERNEL', PageState.PAGECACHE);
-    yield* addToPageCache(ctx, fresh, index);
+    yield addToPageCache(ctx, fresh, index);
     // page_cache_release: in the cache, this keeps the page (the cache's reference stays);
     // after -EEXIST it frees it, never mapped
-    yield* freePage(ctx, fresh);
+    yield freePage(ctx, fresh);
   }
 }
 
@@ -204,22 +204,22 @@ export function* truncateInodePages(ctx: Kctx, from: number): Path {
     if (vec.length === 0) break;
     for (const page of vec) {
       // a disk file's page is locked against writeback (truncate_inode_pages_range's lock_page); see the module comment for the rest
-      if (accountDirty) yield* lockPage(ctx, page, 'truncate_inode_pages');
+      if (accountDirty) yield lockPage(ctx, page, 'truncate_inode_pages');
       const mapped = Atomics.load(mem, m.page(page, PAGE_FIELD.MAPCOUNT));
       modelAssert(mapped <= 0, 'page-cache page still mapped after unmap_mapping_range', () => `frame ${page}: mapcount ${mapped}`);
       Atomics.and(mem, m.page(page, PAGE_FIELD.FLAGS), ~(PAGE_FLAG.DIRTY | PAGE_FLAG.TAG_DIRTY)); // cancel_dirty_page; the radix tree's tags go with the slot
-      yield* spinLockIrqsave(ctx, treeLock(ctx), LockClass.TREE_LOCK, 'remove_from_page_cache');
+      yield spinLockIrqsave(ctx, treeLock(ctx), LockClass.TREE_LOCK, 'remove_from_page_cache');
       const slot = m.pageCacheSlot(mem[m.page(page, PAGE_FIELD.INDEX)]!);
       modelAssert(Atomics.load(mem, slot) === page, 'page-cache slot changed under truncate', () => `frame ${page}`);
       Atomics.store(mem, slot, 0);
       Atomics.sub(mem, fileWord(ctx, FILE_FIELD.NR_PAGES), 1);
       ctx.stats.pageCacheRemovals++;
-      yield* spinUnlockIrqrestore(ctx, treeLock(ctx), LockClass.TREE_LOCK);
+      yield spinUnlockIrqrestore(ctx, treeLock(ctx), LockClass.TREE_LOCK);
       if (accountDirty) unlockPage(ctx, page);
-      yield* freePage(ctx, page); // page_cache_release: never the last reference, pagevec_lookup holds one
+      yield freePage(ctx, page); // page_cache_release: never the last reference, pagevec_lookup holds one
     }
-    yield* freePages(ctx, vec, vec.length); // pagevec_release
-    yield* condResched(ctx);
+    yield freePages(ctx, vec, vec.length); // pagevec_release
+    yield condResched(ctx);
   }
   // then the filesystem frees the blocks past the new size (every page there was locked and removed first,
   // so no writepage lands after this): a page read there again is zeros, data version 0

@@ -12,7 +12,7 @@
 // the pte's reference; the page cache's reference keeps the page.
 
 import { MM_FIELD, PAGE_FIELD, PAGE_SIZE, PageState, PTE, pteFrame, ptePresent } from '../machine/layout.ts';
-import { Step, type Path } from '../machine/step.ts';
+import { call, Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { mark } from '../machine/marks.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
@@ -56,7 +56,7 @@ function addMmRssVec(ctx: Kctx, mm: number, rss: number[]): void {
 
 /** pte_offset_map_lock */
 function* pteOffsetMapLock(ctx: Kctx, table: number): Path {
-  yield* spinLock(ctx, pteLockptr(ctx, table), LockClass.PTE_LOCK, 'zap_pte_range');
+  yield spinLock(ctx, pteLockptr(ctx, table), LockClass.PTE_LOCK, 'zap_pte_range');
   ctx.ptlHeld++;
   ctx.ptlFreedThisHold = 0;
   ctx.stats.pteLockAcquisitions++;
@@ -72,7 +72,7 @@ function* pteOffsetMapLock(ctx: Kctx, table: number): Path {
 function* pteUnmapUnlock(ctx: Kctx, table: number, tableBase: number, pteVpn: number): Path {
   if (pteVpn - 1 < tableBase) ctx.stats.pteUnmapWrongPage++;
   ctx.ptlHeld--;
-  yield* spinUnlock(ctx, pteLockptr(ctx, table), LockClass.PTE_LOCK);
+  yield spinUnlock(ctx, pteLockptr(ctx, table), LockClass.PTE_LOCK);
 }
 
 /** ptep_get_and_clear_full: a locked exchange, or read-then-clear when the whole mm goes (fullmm). */
@@ -103,8 +103,8 @@ function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, r
     // the planted bug: the pte read under the lock is cleared after a window without it
     ptent = Atomics.load(ctx.mem, at);
     const ptl = pteLockptr(ctx, table);
-    yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
-    yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, 'zap_pte_range');
+    yield spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+    yield spinLock(ctx, ptl, LockClass.PTE_LOCK, 'zap_pte_range');
     ptepGetAndClearFull(ctx, at, tlb.fullmm);
   } else {
     ptent = ptepGetAndClearFull(ctx, at, tlb.fullmm);
@@ -116,7 +116,7 @@ function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, r
   const page = vmNormalPage(ptent);
   if (page === 0) return 0;
   if (Atomics.load(ctx.mem, ctx.m.page(page, PAGE_FIELD.STATE)) === PageState.PAGECACHE) {
-    if ((ptent & PTE.DIRTY) !== 0) yield* setPageDirty(ctx, page);
+    if ((ptent & PTE.DIRTY) !== 0) yield setPageDirty(ctx, page);
     rss[RSS_FILE]!--;
   } else {
     rss[RSS_ANON]!--;
@@ -131,7 +131,7 @@ function* zapPteRangeLegacy(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
   const mm = tlb.mm;
   const rss = [0, 0, 0]; // init_rss_vec
   const tableBase = addr - pteIndex(addr);
-  yield* pteOffsetMapLock(ctx, table);
+  yield pteOffsetMapLock(ctx, table);
   do {
     const ptent = readEntry(ctx, table, pteIndex(addr));
     if (ptent === 0) {
@@ -142,10 +142,10 @@ function* zapPteRangeLegacy(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
     modelAssert((ptent & PTE.PRESENT) !== 0, 'non-present, non-none pte (no swap in this model)', () => `vpn ${addr}`);
     const page = yield* zapPresentPte(ctx, tlb, table, addr, rss);
     if (page === 0) continue;
-    yield* tlb.removePage(ctx, page); // tlb_remove_page: may flush under the lock
+    yield tlb.removePage(ctx, page); // tlb_remove_page: may flush under the lock
   } while ((addr += 1), addr !== end && zapWork.n > 0);
   addMmRssVec(ctx, mm, rss);
-  yield* pteUnmapUnlock(ctx, table, tableBase, addr);
+  yield pteUnmapUnlock(ctx, table, tableBase, addr);
   ctx.fn = caller;
   return addr;
 }
@@ -160,7 +160,7 @@ function* zapPteRangeRework(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
   for (;;) {
     // again:
     if (!ctx.traits.rssInitBeforeAgain) rss = [0, 0, 0]; // init_rss_vec, after the label since e303297e6c3a
-    yield* pteOffsetMapLock(ctx, table);
+    yield pteOffsetMapLock(ctx, table);
     do {
       const ptent = readEntry(ctx, table, pteIndex(addr));
       if (ptent === 0) {
@@ -175,12 +175,12 @@ function* zapPteRangeRework(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
       if (forceFlush) break; // addr still names the pte just zapped
     } while ((addr += 1), addr !== end && zapWork.n > 0);
     addMmRssVec(ctx, mm, rss);
-    yield* pteUnmapUnlock(ctx, table, tableBase, addr);
+    yield pteUnmapUnlock(ctx, table, tableBase, addr);
     if (forceFlush) {
       forceFlush = false;
       mark('forcedFlush');
       ctx.stats.forcedFlushes++;
-      yield* tlb.flushMmu(ctx);
+      yield tlb.flushMmu(ctx);
       if (addr !== end) continue;
     }
     ctx.fn = caller;
@@ -198,7 +198,7 @@ function* zapPmdRange(ctx: Kctx, tlb: MmuGather, pmdTable: number, addr: number,
       zapWork.n--;
       continue;
     }
-    next = yield* zapPteRange(ctx, tlb, pteFrame(e), addr, next, zapWork);
+    next = yield* call(zapPteRange(ctx, tlb, pteFrame(e), addr, next, zapWork));
   } while (((addr = next), addr !== end && zapWork.n > 0));
   return addr;
 }
@@ -212,7 +212,7 @@ function* zapPudRange(ctx: Kctx, tlb: MmuGather, pudTable: number, addr: number,
       zapWork.n--;
       continue;
     }
-    next = yield* zapPmdRange(ctx, tlb, pteFrame(e), addr, next, zapWork);
+    next = yield* call(zapPmdRange(ctx, tlb, pteFrame(e), addr, next, zapWork));
   } while (((addr = next), addr !== end && zapWork.n > 0));
   return addr;
 }
@@ -229,7 +229,7 @@ function* unmapPageRange(ctx: Kctx, tlb: MmuGather, vma: Vma, addr: number, end:
       zapWork.n--;
       continue;
     }
-    next = yield* zapPudRange(ctx, tlb, pteFrame(e), addr, next, zapWork);
+    next = yield* call(zapPudRange(ctx, tlb, pteFrame(e), addr, next, zapWork));
   } while (((addr = next), addr !== end && zapWork.n > 0));
   return addr;
 }
@@ -256,19 +256,19 @@ export function* unmapVmas(ctx: Kctx, tlbp: GatherRef, vmaList: Vma[], startAddr
     start = Math.max(vma.start, startAddr);
     const end = Math.min(vma.end, endAddr);
     while (start !== end) {
-      start = yield* unmapPageRange(ctx, tlbp.tlb!, vma, start, end, zapWork);
+      start = yield* call(unmapPageRange(ctx, tlbp.tlb!, vma, start, end, zapWork));
       if (zapWork.n > 0) {
         modelAssert(start === end, 'BUG_ON(start != end)', () => `${start} != ${end}`);
         break;
       }
-      if (legacy) yield* tlbp.tlb!.finishMmu(ctx);
+      if (legacy) yield tlbp.tlb!.finishMmu(ctx);
       if (needResched(ctx) || (iMmapLock !== null && iMmapNeedbreak(ctx, iMmapLock))) {
         if (iMmapLock !== null) {
           if (legacy) tlbp.tlb = null;
           ctx.fn = caller;
           return start;
         }
-        yield* condResched(ctx);
+        yield condResched(ctx);
       }
       if (legacy) tlbp.tlb = yield* tlbGatherMmu(ctx, mm, fullmm);
       zapWork.n = zapBlockSize(ctx);

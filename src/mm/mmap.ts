@@ -5,7 +5,7 @@
 // the flush that covers it.
 
 import { MM_FIELD, PTRS_PER_TABLE, pteFrame } from '../machine/layout.ts';
-import { Step, type Path } from '../machine/step.ts';
+import { call, Step, type Path } from '../machine/step.ts';
 import { BadInput, modelAssert } from '../machine/errors.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.ts';
@@ -21,7 +21,7 @@ const FIRST_USER_ADDRESS = 0;
 /** pte_free_tlb / pmd_free_tlb / pud_free_tlb on x86: the table joins the same batch as data pages. */
 function* pgtableFreeTlb(ctx: Kctx, tlb: MmuGather, table: number): Path {
   tlb.setNeedFlush();
-  yield* tlbRemovePage(ctx, tlb, table);
+  yield tlbRemovePage(ctx, tlb, table);
 }
 
 /** Clear entry `index` of `table`, which points at a lower table, and queue that table. */
@@ -31,7 +31,7 @@ function* clearAndFree(ctx: Kctx, tlb: MmuGather, table: number, index: number, 
   modelAssert(lower !== 0, 'freeing a table under a none entry', () => `table ${table} index ${index}`);
   yield Step.PTE;
   if (level === 1) Atomics.sub(ctx.mem, ctx.m.mm(tlb.mm, MM_FIELD.NR_PTES), 1);
-  yield* pgtableFreeTlb(ctx, tlb, lower);
+  yield pgtableFreeTlb(ctx, tlb, lower);
 }
 
 /**
@@ -56,7 +56,7 @@ export function* freePgdRange(ctx: Kctx, tlb: MmuGather, addr: number, end: numb
   do {
     next = addrEnd(addr, end, PGD_PAGES);
     if (readEntry(ctx, pgd, pgdIndex(addr)) === 0) continue;
-    yield* freePudRange(ctx, tlb, pgd, addr, next, floor, top);
+    yield freePudRange(ctx, tlb, pgd, addr, next, floor, top);
   } while ((addr = next) !== end);
 }
 
@@ -67,14 +67,14 @@ function* freePudRange(ctx: Kctx, tlb: MmuGather, pgd: number, addr: number, end
   do {
     next = addrEnd(addr, end, PUD_PAGES);
     if (readEntry(ctx, pud, pudIndex(addr)) === 0) continue;
-    yield* freePmdRange(ctx, tlb, pud, addr, next, floor, ceiling);
+    yield freePmdRange(ctx, tlb, pud, addr, next, floor, ceiling);
   } while ((addr = next) !== end);
   start -= start % PGD_PAGES;
   if (start < floor) return;
   const ceil = ceiling - (ceiling % PGD_PAGES);
   if (ceil === 0) return;
   if (end > ceil) return;
-  yield* clearAndFree(ctx, tlb, pgd, pgdIndex(start), 3);
+  yield clearAndFree(ctx, tlb, pgd, pgdIndex(start), 3);
 }
 
 function* freePmdRange(ctx: Kctx, tlb: MmuGather, pud: number, addr: number, end: number, floor: number, ceiling: number): Path {
@@ -84,14 +84,14 @@ function* freePmdRange(ctx: Kctx, tlb: MmuGather, pud: number, addr: number, end
   do {
     next = addrEnd(addr, end, PMD_PAGES);
     if (readEntry(ctx, pmd, pmdIndex(addr)) === 0) continue;
-    yield* clearAndFree(ctx, tlb, pmd, pmdIndex(addr), 1); // free_pte_range
+    yield clearAndFree(ctx, tlb, pmd, pmdIndex(addr), 1); // free_pte_range
   } while ((addr = next) !== end);
   start -= start % PUD_PAGES;
   if (start < floor) return;
   const ceil = ceiling - (ceiling % PUD_PAGES);
   if (ceil === 0) return;
   if (end > ceil) return;
-  yield* clearAndFree(ctx, tlb, pud, pudIndex(start), 2);
+  yield clearAndFree(ctx, tlb, pud, pudIndex(start), 2);
 }
 
 /** free_pgtables(tlb, vma list, floor, ceiling): vmas within PMD_SIZE of each other share one range. */
@@ -101,13 +101,13 @@ export function* freePgtables(ctx: Kctx, tlb: MmuGather, list: Vma[], floor: num
     const addr = list[i]!.start;
     // unlink_anon_vmas: no anon_vma chains in this model; unlink_file_vma takes the i_mmap lock
     let last = list[i]!;
-    yield* unlinkFileVma(ctx, last, tlb.mm);
+    yield unlinkFileVma(ctx, last, tlb.mm);
     while (i + 1 < list.length && list[i + 1]!.start <= last.end + PMD_PAGES) {
       last = list[++i]!;
-      yield* unlinkFileVma(ctx, last, tlb.mm);
+      yield unlinkFileVma(ctx, last, tlb.mm);
     }
     const next = list[i + 1];
-    yield* freePgdRange(ctx, tlb, addr, last.end, floor, next ? next.start : ceiling);
+    yield freePgdRange(ctx, tlb, addr, last.end, floor, next ? next.start : ceiling);
     i++;
   }
   ctx.fn = caller;
@@ -119,10 +119,10 @@ function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined,
   // lru_add_drain: no LRU in this model
   const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
   // update_hiwater_rss
-  yield* unmapVmas(ctx, tlbp, list, start, end, null);
+  yield unmapVmas(ctx, tlbp, list, start, end, null);
   const tlb = tlbp.tlb!;
-  yield* freePgtables(ctx, tlb, list, prev ? prev.end : FIRST_USER_ADDRESS, next ? next.start : 0);
-  yield* tlb.finishMmu(ctx);
+  yield freePgtables(ctx, tlb, list, prev ? prev.end : FIRST_USER_ADDRESS, next ? next.start : 0);
+  yield tlb.finishMmu(ctx);
   ctx.fn = caller;
 }
 
@@ -130,7 +130,7 @@ function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined,
 export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'do_munmap');
-  yield* downWrite(ctx, sem, 'sys_munmap');
+  yield downWrite(ctx, sem, 'sys_munmap');
   const all = vmas(ctx, mm);
   const list = all.filter((v) => v.start < end && start < v.end);
   for (const v of list) {
@@ -140,10 +140,10 @@ export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Pa
     const prev = all.filter((v) => v.end <= start).pop();
     const next = all.find((v) => v.start >= end);
     for (const v of list) detachVma(ctx, mm, v); // detach_vmas_to_be_unmapped
-    yield* unmapRegion(ctx, mm, list, prev, next, start, end);
+    yield unmapRegion(ctx, mm, list, prev, next, start, end);
     // remove_vma_list: nothing more to free for anonymous vmas
   }
-  yield* upWrite(ctx, sem);
+  yield upWrite(ctx, sem);
   ctx.fn = caller;
 }
 
@@ -157,9 +157,9 @@ export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Pa
 export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number, details: ZapDetails | null = null, mm: number = ctx.mm): Path<number> {
   const caller = fnEnter(ctx, 'zap_page_range');
   const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
-  const reached = yield* unmapVmas(ctx, tlbp, [vma], start, end, details);
+  const reached = yield* call(unmapVmas(ctx, tlbp, [vma], start, end, details));
   // 2.6.38: unmap_vmas may have finished the gather already (tlb == NULL); the rework always finishes
-  if (tlbp.tlb) yield* tlbp.tlb.finishMmu(ctx);
+  if (tlbp.tlb) yield tlbp.tlb.finishMmu(ctx);
   ctx.fn = caller;
   return reached;
 }
@@ -168,13 +168,13 @@ export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number, d
 export function* madviseDontneed(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'madvise_dontneed');
-  yield* downRead(ctx, sem, 'madvise');
+  yield downRead(ctx, sem, 'madvise');
   for (const vma of vmas(ctx, mm)) {
     const s = Math.max(vma.start, start);
     const e = Math.min(vma.end, end);
-    if (s < e) yield* zapPageRange(ctx, vma, s, e);
+    if (s < e) yield zapPageRange(ctx, vma, s, e);
   }
-  yield* upRead(ctx, sem);
+  yield upRead(ctx, sem);
   ctx.fn = caller;
 }
 
@@ -184,10 +184,10 @@ export function* exitMmap(ctx: Kctx, mm: number): Path {
   const list = vmas(ctx, mm);
   if (list.length > 0) {
     const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, true) };
-    yield* unmapVmas(ctx, tlbp, list, 0, TASK_SIZE_PAGES, null);
+    yield unmapVmas(ctx, tlbp, list, 0, TASK_SIZE_PAGES, null);
     const tlb = tlbp.tlb!;
-    yield* freePgtables(ctx, tlb, list, FIRST_USER_ADDRESS, 0);
-    yield* tlb.finishMmu(ctx);
+    yield freePgtables(ctx, tlb, list, FIRST_USER_ADDRESS, 0);
+    yield tlb.finishMmu(ctx);
     for (const v of list) detachVma(ctx, mm, v); // remove_vma, preemptible
   }
   // the pgd stays until mmdrop, when the last lazy cpu lets go of the mm; a run ends before that

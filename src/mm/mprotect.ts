@@ -40,7 +40,7 @@ function pteModify(pte: number, writable: boolean, dirtyAccountable: boolean): n
 /** change_pte_range: ptep_modify_prot_start clears the pte (so hardware A/D updates are not lost), commit writes it back. */
 function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
   const ptl = pteLockptr(ctx, table);
-  yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, 'change_pte_range');
+  yield spinLock(ctx, ptl, LockClass.PTE_LOCK, 'change_pte_range');
   ctx.ptlHeld++;
   // arch_enter_lazy_mmu_mode: nothing on native hardware
   do {
@@ -51,7 +51,7 @@ function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, wr
     yield Step.PTE;
   } while ((addr += 1) !== end);
   ctx.ptlHeld--;
-  yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+  yield spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
 }
 
 function* changePmdRange(ctx: Kctx, pmdTable: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
@@ -60,7 +60,7 @@ function* changePmdRange(ctx: Kctx, pmdTable: number, addr: number, end: number,
     next = addrEnd(addr, end, PMD_PAGES);
     const e = readEntry(ctx, pmdTable, pmdIndex(addr));
     if (e === 0) continue; // pmd_none_or_clear_bad
-    yield* changePteRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
+    yield changePteRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
   } while ((addr = next) !== end);
 }
 
@@ -70,7 +70,7 @@ function* changePudRange(ctx: Kctx, pudTable: number, addr: number, end: number,
     next = addrEnd(addr, end, PUD_PAGES);
     const e = readEntry(ctx, pudTable, pudIndex(addr));
     if (e === 0) continue;
-    yield* changePmdRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
+    yield changePmdRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
   } while ((addr = next) !== end);
 }
 
@@ -84,10 +84,10 @@ function* changeProtection(ctx: Kctx, mm: number, start: number, end: number, wr
     next = addrEnd(addr, end, PGD_PAGES);
     const e = readEntry(ctx, pgd, pgdIndex(addr));
     if (e === 0) continue;
-    yield* changePudRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
+    yield changePudRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
   } while ((addr = next) !== end);
   // flush_tlb_range(vma, start, end): x86 before 3.6 flushes the whole mm, after every pte lock is dropped
-  if (!ctx.traits.mprotectNoFlush) yield* flushTlbMm(ctx, mm);
+  if (!ctx.traits.mprotectNoFlush) yield flushTlbMm(ctx, mm);
 }
 
 /** mprotect_fixup for a whole vma: new vm_flags first, so a fault racing the pte walk already sees them. */
@@ -100,7 +100,7 @@ function* mprotectFixup(ctx: Kctx, mm: number, vma: Vma, writable: boolean): Pat
   const shared = VMA_FLAGS.FILE | VMA_FLAGS.SHARED;
   const dirtyAccountable = writable && (newflags & shared) === shared && mappingCapAccountDirty(ctx);
   // mmu_notifier_invalidate_range_start/end: no notifiers registered in this model
-  yield* changeProtection(ctx, mm, vma.start, vma.end, writable, dirtyAccountable);
+  yield changeProtection(ctx, mm, vma.start, vma.end, writable, dirtyAccountable);
 }
 
 /**
@@ -113,7 +113,7 @@ export function* mprotectRange(ctx: Kctx, mm: number, start: number, end: number
   if (!(end > start)) throw new BadInput(`mprotect [${start}, ${end}) is empty`);
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'sys_mprotect');
-  yield* downWrite(ctx, sem, 'sys_mprotect');
+  yield downWrite(ctx, sem, 'sys_mprotect');
   const list = vmas(ctx, mm).filter((v) => v.start < end && start < v.end);
   let covered = start;
   for (const v of list) {
@@ -124,8 +124,8 @@ export function* mprotectRange(ctx: Kctx, mm: number, start: number, end: number
   if (covered !== end) throw new BadInput(`mprotect [${start}, ${end}): [${covered}, ${end}) is not mapped (ENOMEM)`);
   const busyAt = ctx.m.mm(mm, MM_FIELD.WRPROTECT_BUSY);
   if (!writable) Atomics.add(ctx.mem, busyAt, 1);
-  for (const v of list) yield* mprotectFixup(ctx, mm, v, writable);
+  for (const v of list) yield mprotectFixup(ctx, mm, v, writable);
   if (!writable) Atomics.sub(ctx.mem, busyAt, 1);
-  yield* upWrite(ctx, sem);
+  yield upWrite(ctx, sem);
   ctx.fn = caller;
 }

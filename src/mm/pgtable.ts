@@ -68,7 +68,7 @@ function* allocLevel(ctx: Kctx, mm: number, table: number, index: number, level:
   ctx.mem[ctx.m.page(fresh, PAGE_FIELD.MM)] = mm + 1;
   ctx.mem[ctx.m.page(fresh, PAGE_FIELD.INDEX)] = level;
   const ptl = ctx.m.mm(mm, MM_FIELD.PAGE_TABLE_LOCK);
-  yield* spinLock(ctx, ptl, LockClass.PAGE_TABLE_LOCK, ['', '__pte_alloc', '__pmd_alloc', '__pud_alloc'][level] ?? '__pgd_alloc');
+  yield spinLock(ctx, ptl, LockClass.PAGE_TABLE_LOCK, ['', '__pte_alloc', '__pmd_alloc', '__pud_alloc'][level] ?? '__pgd_alloc');
   const now = readEntry(ctx, table, index);
   let result: number;
   if (now === 0) {
@@ -79,8 +79,8 @@ function* allocLevel(ctx: Kctx, mm: number, table: number, index: number, level:
     result = pteFrame(now);
   }
   yield Step.PTE;
-  yield* spinUnlock(ctx, ptl, LockClass.PAGE_TABLE_LOCK);
-  if (result !== fresh) yield* freePage(ctx, fresh); // another fault populated it first
+  yield spinUnlock(ctx, ptl, LockClass.PAGE_TABLE_LOCK);
+  if (result !== fresh) yield freePage(ctx, fresh); // another fault populated it first
   return result;
 }
 

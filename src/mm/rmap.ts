@@ -23,13 +23,13 @@ export function iMmapLockWord(ctx: Kctx): number {
 }
 
 export function* iMmapLock(ctx: Kctx, site: string): Path {
-  if (ctx.config.immapLock === 'mutex') yield* mutexLock(ctx, iMmapLockWord(ctx), LockClass.I_MMAP_MUTEX, site);
-  else yield* spinLock(ctx, iMmapLockWord(ctx), LockClass.I_MMAP_LOCK, site);
+  if (ctx.config.immapLock === 'mutex') yield mutexLock(ctx, iMmapLockWord(ctx), LockClass.I_MMAP_MUTEX, site);
+  else yield spinLock(ctx, iMmapLockWord(ctx), LockClass.I_MMAP_LOCK, site);
 }
 
 export function* iMmapUnlock(ctx: Kctx): Path {
-  if (ctx.config.immapLock === 'mutex') yield* mutexUnlock(ctx, iMmapLockWord(ctx), LockClass.I_MMAP_MUTEX);
-  else yield* spinUnlock(ctx, iMmapLockWord(ctx), LockClass.I_MMAP_LOCK);
+  if (ctx.config.immapLock === 'mutex') yield mutexUnlock(ctx, iMmapLockWord(ctx), LockClass.I_MMAP_MUTEX);
+  else yield spinUnlock(ctx, iMmapLockWord(ctx), LockClass.I_MMAP_LOCK);
 }
 
 /**
@@ -46,24 +46,24 @@ export function iMmapNeedbreak(ctx: Kctx, lock: number): boolean {
 export function* vmaLinkFile(ctx: Kctx, vma: Vma, mm: number = ctx.mm): Path {
   modelAssert((vma.flags & VMA_FLAGS.FILE) !== 0, 'linking an anonymous vma into i_mmap', () => `[${vma.start}, ${vma.end})`);
   const { m, mem } = ctx;
-  yield* iMmapLock(ctx, 'vma_link');
+  yield iMmapLock(ctx, 'vma_link');
   modelAssert(mem[m.vma(mm, vma.slot, VMA_FIELD.I_MMAP)] === 0, 'vma linked into i_mmap twice', () => `mm ${mm} [${vma.start}, ${vma.end})`);
   mem[m.vma(mm, vma.slot, VMA_FIELD.TRUNCATE_COUNT)] = mem[m.file(FILE, FILE_FIELD.TRUNCATE_COUNT)]!;
   mem[m.vma(mm, vma.slot, VMA_FIELD.I_MMAP)] = 1;
   mem[m.file(FILE, FILE_FIELD.I_MMAP_COUNT)]!++;
-  yield* iMmapUnlock(ctx);
+  yield iMmapUnlock(ctx);
 }
 
 /** unlink_file_vma: hide the vma from rmap and truncate before its page tables go. */
 export function* unlinkFileVma(ctx: Kctx, vma: Vma, mm: number = ctx.mm): Path {
   if ((vma.flags & VMA_FLAGS.FILE) === 0) return;
   const { m, mem } = ctx;
-  yield* iMmapLock(ctx, 'unlink_file_vma');
+  yield iMmapLock(ctx, 'unlink_file_vma');
   const at = m.file(FILE, FILE_FIELD.I_MMAP_COUNT);
   modelAssert(mem[at]! > 0 && mem[m.vma(mm, vma.slot, VMA_FIELD.I_MMAP)] === 1, 'unlinking a vma i_mmap does not hold', () => `mm ${mm} [${vma.start}, ${vma.end})`);
   mem[m.vma(mm, vma.slot, VMA_FIELD.I_MMAP)] = 0;
   mem[at]!--;
-  yield* iMmapUnlock(ctx);
+  yield iMmapUnlock(ctx);
 }
 
 /** A vma linked into i_mmap, with its mm (vma->vm_mm). It maps file page (vpn - start + pgoff). */

@@ -49,7 +49,7 @@ export function* exitMm(ctx: Kctx): Path {
   if (mm < 0) return;
   ctx.mm = -1;
   enterLazyTlb(ctx);
-  if (Atomics.sub(ctx.mem, ctx.m.mm(mm, MM_FIELD.USERS), 1) === 1) yield* exitMmap(ctx, mm);
+  if (Atomics.sub(ctx.mem, ctx.m.mm(mm, MM_FIELD.USERS), 1) === 1) yield exitMmap(ctx, mm);
 }
 
 /**

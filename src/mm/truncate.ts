@@ -89,9 +89,9 @@ function* unmapMappingRangeVma(ctx: Kctx, v: FileVma, startAddr: number, endAddr
       if (!needBreak) continue;
     }
     ctx.stats.iMmapLockBreaks++;
-    yield* iMmapUnlock(ctx);
-    yield* condResched(ctx);
-    yield* iMmapLock(ctx, 'unmap_mapping_range');
+    yield iMmapUnlock(ctx);
+    yield condResched(ctx);
+    yield iMmapLock(ctx, 'unmap_mapping_range');
     return false;
   }
 }
@@ -118,7 +118,7 @@ function* unmapMappingRangeTree(ctx: Kctx, details: TruncateDetails): Path {
 export function* unmapMappingRange(ctx: Kctx, holeBegin: number): Path {
   const details: TruncateDetails = { iMmapLock: iMmapLockWord(ctx), firstIndex: holeBegin, truncateCount: 0 };
   const caller = fnEnter(ctx, 'unmap_mapping_range');
-  yield* iMmapLock(ctx, 'unmap_mapping_range');
+  yield iMmapLock(ctx, 'unmap_mapping_range');
   // protect against endless unmapping loops: a new truncate_count, which no vma holds yet
   const countAt = fileWord(ctx, FILE_FIELD.TRUNCATE_COUNT);
   let count = ctx.mem[countAt]! + 1;
@@ -128,8 +128,8 @@ export function* unmapMappingRange(ctx: Kctx, holeBegin: number): Path {
   }
   ctx.mem[countAt] = count;
   details.truncateCount = count;
-  yield* unmapMappingRangeTree(ctx, details);
-  yield* iMmapUnlock(ctx);
+  yield unmapMappingRangeTree(ctx, details);
+  yield iMmapUnlock(ctx);
   ctx.fn = caller;
 }
 
@@ -145,9 +145,9 @@ export function* truncateFile(ctx: Kctx, newSizePages: number): Path {
   modelAssert(Atomics.compareExchange(ctx.mem, guard, 0, ctx.task + 1) === 0, 'two truncates of the file at once (i_mutex is not modelled)', () => `task ${ctx.task}`);
   const caller = fnEnter(ctx, 'truncate_pagecache');
   iSizeWrite(ctx, newSizePages);
-  yield* unmapMappingRange(ctx, newSizePages);
-  yield* truncateInodePages(ctx, newSizePages);
-  yield* unmapMappingRange(ctx, newSizePages);
+  yield unmapMappingRange(ctx, newSizePages);
+  yield truncateInodePages(ctx, newSizePages);
+  yield unmapMappingRange(ctx, newSizePages);
   Atomics.store(ctx.mem, guard, 0);
   ctx.fn = caller;
 }

@@ -28,7 +28,7 @@ const REFS_CACHE_AND_RECLAIM = 2;
 function* removeMapping(ctx: Kctx, page: number, index: number): Path<boolean> {
   const { m, mem } = ctx;
   const treeLock = fileWord(ctx, FILE_FIELD.TREE_LOCK);
-  yield* spinLockIrqsave(ctx, treeLock, LockClass.TREE_LOCK, '__remove_mapping');
+  yield spinLockIrqsave(ctx, treeLock, LockClass.TREE_LOCK, '__remove_mapping');
   const countAt = m.page(page, PAGE_FIELD.REFCOUNT);
   // page_freeze_refs: only if nobody else holds it (a fault's lookup, a gather that has not flushed)
   let removed = Atomics.compareExchange(mem, countAt, REFS_CACHE_AND_RECLAIM, 0) === REFS_CACHE_AND_RECLAIM;
@@ -45,7 +45,7 @@ function* removeMapping(ctx: Kctx, page: number, index: number): Path<boolean> {
     ctx.stats.pagesReclaimed++;
     Atomics.store(mem, countAt, 1); // only reclaim's reference is left: its put frees the page
   }
-  yield* spinUnlockIrqrestore(ctx, treeLock, LockClass.TREE_LOCK);
+  yield spinUnlockIrqrestore(ctx, treeLock, LockClass.TREE_LOCK);
   return removed;
 }
 
@@ -68,12 +68,12 @@ export function* shrinkPageCache(ctx: Kctx, nrToScan: number): Path<number> {
     if (locked && pageCacheLookup(ctx, index) === page && !mapped) {
       // pageout: a dirty page is written before it can go
       const dirty = (Atomics.load(mem, flagsAt(ctx, page)) & PAGE_FLAG.DIRTY) !== 0;
-      if (dirty && (yield* clearPageDirtyForIo(ctx, page)) && index < iSizeRead(ctx)) yield* writepage(ctx, page, index);
+      if (dirty && (yield* clearPageDirtyForIo(ctx, page)) && index < iSizeRead(ctx)) yield writepage(ctx, page, index);
       if ((Atomics.load(mem, flagsAt(ctx, page)) & PAGE_FLAG.DIRTY) === 0 && (yield* removeMapping(ctx, page, index))) dropped++;
     }
     if (locked) unlockPage(ctx, page);
-    yield* freePage(ctx, page); // reclaim's reference: the last one for a page it dropped
-    yield* condResched(ctx);
+    yield freePage(ctx, page); // reclaim's reference: the last one for a page it dropped
+    yield condResched(ctx);
   }
   ctx.fn = caller;
   return dropped;

@@ -46,7 +46,7 @@ function* pageMkcleanOne(ctx: Kctx, page: number, mm: number, vpn: number): Path
   const table = lookupPteTable(ctx, mm, vpn); // page_check_address: no page table, no pte
   if (table === 0) return 0;
   const ptl = pteLockptr(ctx, table);
-  yield* spinLock(ctx, ptl, LockClass.PTE_LOCK, 'page_mkclean_one');
+  yield spinLock(ctx, ptl, LockClass.PTE_LOCK, 'page_mkclean_one');
   ctx.ptlHeld++;
   const at = ctx.m.ptEntry(table, pteIndex(vpn));
   const pte = Atomics.load(ctx.mem, at);
@@ -54,14 +54,14 @@ function* pageMkcleanOne(ctx: Kctx, page: number, mm: number, vpn: number): Path
   if (ptePresent(pte) && pteFrame(pte) === page && (pte & (PTE.DIRTY | PTE.WRITE)) !== 0) {
     const entry = Atomics.exchange(ctx.mem, at, 0); // ptep_clear_flush_notify: the hardware can no longer set D behind us
     yield Step.PTE;
-    if (!ctx.traits.mkcleanNoFlush) yield* flushTlbPage(ctx, mm, vpn);
+    if (!ctx.traits.mkcleanNoFlush) yield flushTlbPage(ctx, mm, vpn);
     Atomics.store(ctx.mem, at, entry & ~(PTE.WRITE | PTE.DIRTY)); // pte_wrprotect, pte_mkclean, set_pte_at
     yield Step.PTE;
     ctx.stats.mkcleanPtes++;
     cleaned = 1;
   }
   ctx.ptlHeld--;
-  yield* spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
+  yield spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
   return cleaned;
 }
 
@@ -80,12 +80,12 @@ export function* pageMkclean(ctx: Kctx, page: number): Path<boolean> {
   Atomics.add(mem, busyAt, 1);
   const index = mem[m.page(page, PAGE_FIELD.INDEX)]!;
   let cleaned = 0;
-  yield* iMmapLock(ctx, 'page_mkclean_file');
+  yield iMmapLock(ctx, 'page_mkclean_file');
   for (const v of iMmapVmas(ctx, index)) {
     if (index < v.pgoff || index >= v.pgoff + v.end - v.start) continue; // vma_prio_tree_foreach(pgoff, pgoff)
     cleaned += yield* pageMkcleanOne(ctx, page, v.mm, v.start + index - v.pgoff);
   }
-  yield* iMmapUnlock(ctx);
+  yield iMmapUnlock(ctx);
   Atomics.sub(mem, busyAt, 1);
   ctx.fn = caller;
   return cleaned > 0;
@@ -101,7 +101,7 @@ export function* clearPageDirtyForIo(ctx: Kctx, page: number): Path<boolean> {
   if (mappingCapAccountDirty(ctx)) {
     if (yield* pageMkclean(ctx, page)) {
       mark('mkcleanRedirty');
-      yield* setPageDirty(ctx, page);
+      yield setPageDirty(ctx, page);
     }
   }
   return testClearPageDirty(ctx, page);
@@ -115,9 +115,9 @@ export function* clearPageDirtyForIo(ctx: Kctx, page: number): Path<boolean> {
 export function* writepage(ctx: Kctx, page: number, index: number): Path {
   const { m, mem } = ctx;
   const treeLock = fileWord(ctx, FILE_FIELD.TREE_LOCK);
-  yield* spinLockIrqsave(ctx, treeLock, LockClass.TREE_LOCK, 'test_set_page_writeback');
+  yield spinLockIrqsave(ctx, treeLock, LockClass.TREE_LOCK, 'test_set_page_writeback');
   if ((Atomics.load(mem, flagsAt(ctx, page)) & PAGE_FLAG.DIRTY) === 0) Atomics.and(mem, flagsAt(ctx, page), ~PAGE_FLAG.TAG_DIRTY);
-  yield* spinUnlockIrqrestore(ctx, treeLock, LockClass.TREE_LOCK);
+  yield spinUnlockIrqrestore(ctx, treeLock, LockClass.TREE_LOCK);
   Atomics.store(mem, m.fileDiskSlot(index), Atomics.load(mem, m.page(page, PAGE_FIELD.VERSION)));
   Atomics.add(mem, fileWord(ctx, FILE_FIELD.PAGES_WRITTEN), 1);
   ctx.stats.pagesWrittenBack++;
@@ -138,13 +138,13 @@ export function* writeCachePages(ctx: Kctx, start: number, end: number): Path {
     if (seen === 0 || (Atomics.load(ctx.mem, flagsAt(ctx, seen)) & PAGE_FLAG.TAG_DIRTY) === 0) continue;
     const page = yield* findGetPage(ctx, index);
     if (page === 0) continue;
-    yield* lockPage(ctx, page, 'write_cache_pages');
+    yield lockPage(ctx, page, 'write_cache_pages');
     if (pageCacheLookup(ctx, index) === page && (yield* clearPageDirtyForIo(ctx, page)) && index < iSizeRead(ctx)) {
-      yield* writepage(ctx, page, index);
+      yield writepage(ctx, page, index);
     }
     unlockPage(ctx, page);
-    yield* freePage(ctx, page); // pagevec_release
-    yield* condResched(ctx);
+    yield freePage(ctx, page); // pagevec_release
+    yield condResched(ctx);
   }
   ctx.fn = caller;
 }
@@ -153,7 +153,7 @@ export function* writeCachePages(ctx: Kctx, start: number, end: number): Path {
 export function* vfsFsync(ctx: Kctx): Path {
   ctx.stats.fsyncs++;
   if (!mappingCapAccountDirty(ctx)) return; // tmpfs: noop_fsync
-  yield* writeCachePages(ctx, 0, ctx.m.size.filePages);
+  yield writeCachePages(ctx, 0, ctx.m.size.filePages);
 }
 
 /**
@@ -165,7 +165,7 @@ export function* vfsFsync(ctx: Kctx): Path {
 export function* sysMsync(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'sys_msync');
-  yield* downRead(ctx, sem, 'sys_msync');
+  yield downRead(ctx, sem, 'sys_msync');
   let at = start;
   for (let walked = 0; at < end; walked++) {
     modelAssert(walked <= MAX_VMAS * 2, 'msync walks more vmas than an mm holds', () => `mm ${mm} [${start}, ${end})`);
@@ -173,15 +173,15 @@ export function* sysMsync(ctx: Kctx, mm: number, start: number, end: number): Pa
     if (!vma || vma.start >= end) break;
     at = vma.end;
     if ((vma.flags & (VMA_FLAGS.FILE | VMA_FLAGS.SHARED)) === (VMA_FLAGS.FILE | VMA_FLAGS.SHARED)) {
-      yield* upRead(ctx, sem); // get_file, up_read
-      yield* vfsFsync(ctx);
+      yield upRead(ctx, sem); // get_file, up_read
+      yield vfsFsync(ctx);
       if (at >= end) {
         ctx.fn = caller;
         return;
       }
-      yield* downRead(ctx, sem, 'sys_msync');
+      yield downRead(ctx, sem, 'sys_msync');
     }
   }
-  yield* upRead(ctx, sem);
+  yield upRead(ctx, sem);
   ctx.fn = caller;
 }

@@ -49,10 +49,10 @@ function gfpFails(ctx: Kctx, gfp: Gfp): boolean {
 
 /** __get_free_pages / alloc_page. Returns the frame, or 0 when a GFP_NOWAIT allocation fails. */
 export function* allocPage(ctx: Kctx, gfp: Gfp, state: PageStateValue): Path<number> {
-  if (gfp === 'GFP_KERNEL') yield* mightSleep(ctx, 'alloc_page(GFP_KERNEL)');
+  if (gfp === 'GFP_KERNEL') yield mightSleep(ctx, 'alloc_page(GFP_KERNEL)');
   if (gfpFails(ctx, gfp)) return 0;
   const { m, mem } = ctx;
-  yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, '__alloc_pages');
+  yield spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, '__alloc_pages');
   const top = mem[HDR.FREE_TOP]!;
   let slot = -1;
   if (state === PageState.PAGETABLE && top > 0) {
@@ -65,7 +65,7 @@ export function* allocPage(ctx: Kctx, gfp: Gfp, state: PageStateValue): Path<num
   const frame = top > 0 && (state !== PageState.PAGETABLE || slot >= 0) ? mem[m.freeStackBase + top - 1]! : 0;
   if (frame !== 0) mem[HDR.FREE_TOP] = top - 1;
   ctx.trace?.counter('free pages', ctx.now(), mem[HDR.FREE_TOP]!);
-  yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+  yield spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
   if (frame === 0) {
     if (gfp === 'GFP_NOWAIT') return 0;
     throw new OutOfMemory(`cpu ${ctx.cpu}: no free ${state === PageState.PAGETABLE ? 'page-table storage' : 'frame'} for a GFP_KERNEL allocation; the run needs more --memory`);
@@ -179,12 +179,12 @@ export function* freePages(ctx: Kctx, frames: ArrayLike<number>, nr: number): Pa
       else last ??= Array.from({ length: i - from }, (_, k) => frames[from + k]!);
     }
     if (last !== null && last.length === 0) continue;
-    yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, 'free_pages_and_swap_cache');
+    yield spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, 'free_pages_and_swap_cache');
     if (last === null) freeLocked(ctx, frames, from, to);
     else freeLocked(ctx, last, 0, last.length);
     yield Step.FREE;
     ctx.trace?.counter('free pages', ctx.now(), ctx.mem[HDR.FREE_TOP]!);
-    yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+    yield spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
   }
 }
 
@@ -197,5 +197,5 @@ export function getPage(ctx: Kctx, frame: number): void {
 
 /** free_page_and_swap_cache / free_pages for one frame. */
 export function* freePage(ctx: Kctx, frame: number): Path {
-  yield* freePages(ctx, [frame], 1);
+  yield freePages(ctx, [frame], 1);
 }

@@ -23,11 +23,11 @@ export function mutexInit(mem: Int32Array, lock: number): void {
 
 /** mutex_lock; `site` names the caller, lock_stat's contention point. */
 export function* mutexLock(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
-  yield* mightSleep(ctx, `mutex_lock(${cls})`);
+  yield mightSleep(ctx, `mutex_lock(${cls})`);
   const mem = ctx.mem;
   const startUs = ctx.timesLocks ? ctx.now() : 0;
   const contended = Atomics.compareExchange(mem, lock + MUTEX.COUNT, 1, 0) !== 1;
-  if (contended) yield* mutexLockSlowpath(ctx, lock);
+  if (contended) yield mutexLockSlowpath(ctx, lock);
   Atomics.store(mem, lock + MUTEX.OWNER, ctx.task + 1);
   const last = Atomics.exchange(mem, lock + MUTEX.LAST_CPU, ctx.cpu + 1);
   if (!ctx.timesLocks) return;
@@ -41,24 +41,24 @@ function* mutexLockSlowpath(ctx: Kctx, lock: number): Path {
   const mem = ctx.mem;
   const list = new WaitList(ctx, lock + MUTEX.WAIT_HEAD, lock + MUTEX.WAIT_TAIL);
   preemptDisable(ctx, '__mutex_lock_common');
-  yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_lock_common');
+  yield spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_lock_common');
   list.addTail(ctx.task, 0);
   ctx.stats.sleepingLockWaits++;
   for (let wakes = 0; ; wakes++) {
     modelAssert(wakes < SPURIOUS_WAKEUPS_MAX, 'mutex waiter woken again and again without the lock', () => `task ${ctx.task}`);
     if (Atomics.exchange(mem, lock + MUTEX.COUNT, -1) === 1) break;
     setCurrentSleeping(ctx);
-    yield* spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
+    yield spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
     preemptEnableNoResched(ctx, '__mutex_lock_common');
-    yield* schedule(ctx);
+    yield schedule(ctx);
     preemptDisable(ctx, '__mutex_lock_common');
-    yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_lock_common');
+    yield spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_lock_common');
   }
   setCurrentRunning(ctx);
   list.remove(ctx.task);
   if (list.empty) Atomics.store(mem, lock + MUTEX.COUNT, 0);
-  yield* spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
-  yield* preemptEnable(ctx, '__mutex_lock_common');
+  yield spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
+  yield preemptEnable(ctx, '__mutex_lock_common');
 }
 
 export function* mutexUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path {
@@ -74,9 +74,9 @@ export function* mutexUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path 
   Atomics.store(mem, lock + MUTEX.OWNER, 0);
   if (Atomics.add(mem, lock + MUTEX.COUNT, 1) + 1 > 0) return;
   // __mutex_unlock_slowpath: release, then wake the first waiter, which retries
-  yield* spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_unlock_slowpath');
+  yield spinLock(ctx, lock + MUTEX.WAIT_LOCK, WAIT, '__mutex_unlock_slowpath');
   Atomics.store(mem, lock + MUTEX.COUNT, 1);
   const list = new WaitList(ctx, lock + MUTEX.WAIT_HEAD, lock + MUTEX.WAIT_TAIL);
   if (!list.empty) wakeUpProcess(ctx, list.first());
-  yield* spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
+  yield spinUnlock(ctx, lock + MUTEX.WAIT_LOCK, WAIT);
 }

@@ -38,33 +38,33 @@ function noteReleased(ctx: Kctx, sem: number): void {
 
 /** down_read; `site` names the caller, lock_stat's contention point. */
 export function* downRead(ctx: Kctx, sem: number, site: string): Path {
-  yield* mightSleep(ctx, 'down_read');
+  yield mightSleep(ctx, 'down_read');
   const mem = ctx.mem;
   const startUs = ctx.timesLocks ? ctx.now() : 0;
-  yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__down_read');
+  yield spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__down_read');
   if (mem[sem + RWSEM.ACTIVITY]! >= 0 && waitList(ctx, sem).empty) {
     mem[sem + RWSEM.ACTIVITY]!++;
-    yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+    yield spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
     noteAcquired(ctx, sem, site, false, startUs);
     return;
   }
-  yield* sleepUntilGranted(ctx, waitList(ctx, sem), 0, spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT));
+  yield sleepUntilGranted(ctx, waitList(ctx, sem), 0, spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT));
   noteAcquired(ctx, sem, site, true, startUs);
 }
 
 export function* downWrite(ctx: Kctx, sem: number, site: string): Path {
-  yield* mightSleep(ctx, 'down_write');
+  yield mightSleep(ctx, 'down_write');
   const mem = ctx.mem;
   const startUs = ctx.timesLocks ? ctx.now() : 0;
-  yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__down_write');
+  yield spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__down_write');
   if (mem[sem + RWSEM.ACTIVITY] === 0 && waitList(ctx, sem).empty) {
     mem[sem + RWSEM.ACTIVITY] = RWSEM_WRITER;
     mem[sem + RWSEM.OWNER] = ctx.task + 1;
-    yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+    yield spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
     noteAcquired(ctx, sem, site, false, startUs);
     return;
   }
-  yield* sleepUntilGranted(ctx, waitList(ctx, sem), WAIT_FLAG.WRITER, spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT));
+  yield sleepUntilGranted(ctx, waitList(ctx, sem), WAIT_FLAG.WRITER, spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT));
   mem[sem + RWSEM.OWNER] = ctx.task + 1;
   noteAcquired(ctx, sem, site, true, startUs);
 }
@@ -90,20 +90,20 @@ function doWake(ctx: Kctx, sem: number): void {
 export function* upRead(ctx: Kctx, sem: number): Path {
   const mem = ctx.mem;
   noteReleased(ctx, sem);
-  yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__up_read');
+  yield spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__up_read');
   const activity = mem[sem + RWSEM.ACTIVITY]!;
   if (activity <= 0) {
     ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, `up_read of an rwsem with activity ${activity}`);
   } else if (--mem[sem + RWSEM.ACTIVITY]! === 0) {
     doWake(ctx, sem);
   }
-  yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+  yield spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
 }
 
 export function* upWrite(ctx: Kctx, sem: number): Path {
   const mem = ctx.mem;
   noteReleased(ctx, sem);
-  yield* spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__up_write');
+  yield spinLockIrqsave(ctx, sem + RWSEM.WAIT_LOCK, WAIT, '__up_write');
   if (mem[sem + RWSEM.OWNER] !== ctx.task + 1 || mem[sem + RWSEM.ACTIVITY] !== RWSEM_WRITER) {
     ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, 'up_write by a task that does not hold the rwsem for write');
   } else {
@@ -111,5 +111,5 @@ export function* upWrite(ctx: Kctx, sem: number): Path {
     mem[sem + RWSEM.ACTIVITY] = 0;
     doWake(ctx, sem);
   }
-  yield* spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
+  yield spinUnlockIrqrestore(ctx, sem + RWSEM.WAIT_LOCK, WAIT);
 }

@@ -39,7 +39,7 @@ export function* schedule(ctx: Kctx): Path {
 export function* scheduleTimeout(ctx: Kctx, us: number): Path {
   setCurrentSleeping(ctx);
   ctx.timerWakeAtNs = ctx.clockNs + Math.round(us * 1000);
-  yield* schedule(ctx);
+  yield schedule(ctx);
   ctx.timerWakeAtNs = Infinity;
 }
 
@@ -137,10 +137,10 @@ export function* sleepUntilGranted(ctx: Kctx, list: WaitList, flags: number, unl
   list.addTail(ctx.task, flags);
   ctx.stats.sleepingLockWaits++;
   setCurrentSleeping(ctx);
-  yield* unlock;
+  yield unlock;
   for (let wakes = 0; !list.granted(ctx.task); wakes++) {
     modelAssert(wakes < SPURIOUS_WAKEUPS_MAX, 'woken again and again without the lock', () => `task ${ctx.task}`);
-    yield* schedule(ctx);
+    yield schedule(ctx);
     if (!list.granted(ctx.task)) setCurrentSleeping(ctx);
   }
   setCurrentRunning(ctx);

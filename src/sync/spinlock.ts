@@ -91,27 +91,27 @@ function release(ctx: Kctx, lock: number, cls: LockClassName): void {
 /** spin_lock; `site` names the caller, lock_stat's contention point. */
 export function* spinLock(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
   preemptDisable(ctx, LOCK_WHERE[cls]);
-  yield* acquire(ctx, lock, cls, site);
+  yield acquire(ctx, lock, cls, site);
 }
 
 export function* spinUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path {
   release(ctx, lock, cls);
   yield Step.LOCK;
-  yield* preemptEnable(ctx, UNLOCK_WHERE[cls]);
+  yield preemptEnable(ctx, UNLOCK_WHERE[cls]);
 }
 
 /** spin_lock_irqsave: interrupts stay off while spinning, as in the kernel. */
 export function* spinLockIrqsave(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
   localIrqSave(ctx, LOCK_WHERE[cls]);
   preemptDisable(ctx, LOCK_WHERE[cls]);
-  yield* acquire(ctx, lock, cls, site);
+  yield acquire(ctx, lock, cls, site);
 }
 
 export function* spinUnlockIrqrestore(ctx: Kctx, lock: number, cls: LockClassName): Path {
   release(ctx, lock, cls);
   localIrqRestore(ctx, UNLOCK_WHERE[cls]);
   yield Step.LOCK;
-  yield* preemptEnable(ctx, UNLOCK_WHERE[cls]);
+  yield preemptEnable(ctx, UNLOCK_WHERE[cls]);
 }
 
 /** spin_needbreak: someone waits for this lock; live only under CONFIG_PREEMPT. */

@@ -59,12 +59,12 @@ function* execRounds(ctx: Kctx, rec: TaskRecord): Path {
   const [start, end] = stackRange(n);
   for (const round of roundsOf(ctx)) {
     const shift = shiftFor(round, n);
-    yield* mmapRanges(ctx, [[start, end]]);
-    yield* touchRange(ctx, start, end);
-    yield* measure(ctx, rec, mm, shiftArgPages(ctx, mm, start, end, shift));
-    yield* returnToUser(ctx, mm, start - shift, end, 'execve');
-    yield* doMunmap(ctx, mm, start - shift, end - shift);
-    yield* returnToUser(ctx, mm, start - shift, end - shift, 'munmap');
+    yield mmapRanges(ctx, [[start, end]]);
+    yield touchRange(ctx, start, end);
+    yield measure(ctx, rec, mm, shiftArgPages(ctx, mm, start, end, shift));
+    yield returnToUser(ctx, mm, start - shift, end, 'execve');
+    yield doMunmap(ctx, mm, start - shift, end - shift);
+    yield returnToUser(ctx, mm, start - shift, end - shift, 'munmap');
   }
   bumpWord(ctx, DONE);
 }
@@ -74,7 +74,7 @@ function* stackReader(ctx: Kctx): Path {
   const [start, end] = stackRange(ctx.config.pages);
   const rng = taskRng(ctx.config, ctx.task);
   const hot = Array.from({ length: HOT_PAGES }, () => start + rng.below(end - start));
-  for (let i = 0; i < ctx.config.readerAccesses && readWord(ctx, DONE) === 0; i++) yield* userAccess(ctx, hot[i % HOT_PAGES]!, false);
+  for (let i = 0; i < ctx.config.readerAccesses && readWord(ctx, DONE) === 0; i++) yield userAccess(ctx, hot[i % HOT_PAGES]!, false);
 }
 
 export const execWorkload: Workload = {
@@ -88,7 +88,7 @@ export const execWorkload: Workload = {
     return c.mms * (c.pages + 6) + gatherFrames(c);
   },
   *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
-    if (spec.rank === 0) yield* execRounds(ctx, rec);
-    else yield* stackReader(ctx);
+    if (spec.rank === 0) yield execRounds(ctx, rec);
+    else yield stackReader(ctx);
   },
 };

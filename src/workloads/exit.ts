@@ -25,10 +25,10 @@ export const exitWorkload: Workload = {
     const n = ctx.config.pages;
     const mm = ctx.mm;
     const start = REGION_BASE + spec.rank * stride(n);
-    yield* mmapRanges(ctx, [[start, start + n]], true);
-    yield* touchRange(ctx, start, start + n);
+    yield mmapRanges(ctx, [[start, start + n]], true);
+    yield touchRange(ctx, start, start + n);
     bumpWord(ctx, TOUCHED);
-    yield* waitWord(ctx, TOUCHED, spec.peers, 'exit: waiting for every task to touch its pages');
-    yield* measure(ctx, rec, mm, exitMm(ctx));
+    yield waitWord(ctx, TOUCHED, spec.peers, 'exit: waiting for every task to touch its pages');
+    yield measure(ctx, rec, mm, exitMm(ctx));
   },
 };

@@ -33,17 +33,17 @@ function kthreadShouldStop(ctx: Kctx): boolean {
 
 export function* kworkerThread(ctx: Kctx): Path {
   for (let i = 0; i < KTHREAD_LOOPS_MAX && !kthreadShouldStop(ctx); i++) {
-    yield* spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, 'kworker: drain_local_pages');
+    yield spinLockIrqsave(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK, 'kworker: drain_local_pages');
     ctx.stats.kworkerRuns++;
-    yield* spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
-    yield* scheduleTimeout(ctx, KWORKER_PERIOD_US);
+    yield spinUnlockIrqrestore(ctx, HDR.ZONE_LOCK, LockClass.ZONE_LOCK);
+    yield scheduleTimeout(ctx, KWORKER_PERIOD_US);
   }
 }
 
 export function* probeThread(ctx: Kctx): Path {
   let next = ctx.now() + PROBE_PERIOD_US;
   for (let i = 0; i < KTHREAD_LOOPS_MAX; i++) {
-    yield* scheduleTimeout(ctx, next - ctx.now());
+    yield scheduleTimeout(ctx, next - ctx.now());
     if (kthreadShouldStop(ctx)) return;
     const nowUs = ctx.now();
     ctx.lat.recordUs('probeWakeup', nowUs - next);
@@ -55,9 +55,9 @@ export function* probeThread(ctx: Kctx): Path {
 
 export function* bdiFlusherThread(ctx: Kctx): Path {
   for (let i = 0; i < KTHREAD_LOOPS_MAX && !kthreadShouldStop(ctx); i++) {
-    yield* scheduleTimeout(ctx, FLUSHER_PERIOD_US);
+    yield scheduleTimeout(ctx, FLUSHER_PERIOD_US);
     if (kthreadShouldStop(ctx)) return;
     ctx.stats.flusherRuns++;
-    yield* writeCachePages(ctx, 0, ctx.m.size.filePages); // wb_writeback -> writeback_inodes_wb -> do_writepages
+    yield writeCachePages(ctx, 0, ctx.m.size.filePages); // wb_writeback -> writeback_inodes_wb -> do_writepages
   }
 }

@@ -33,21 +33,21 @@ export const madviseWorkload: Workload = {
     const mm = ctx.mm;
     const span = madviseSpan(n, spec.peers);
     if (spec.rank === 0) {
-      yield* mmapRanges(ctx, [[REGION_BASE, REGION_BASE + span]]);
+      yield mmapRanges(ctx, [[REGION_BASE, REGION_BASE + span]]);
       bumpWord(ctx, MAPPED);
     }
-    yield* waitWord(ctx, MAPPED, 1, 'madvise: waiting for the mapping');
+    yield waitWord(ctx, MAPPED, 1, 'madvise: waiting for the mapping');
     const start = REGION_BASE + spec.rank * n;
     const end = start + (ctx.config.overlap ? n + Math.ceil(n / 2) : n);
-    yield* touchRange(ctx, start, end);
+    yield touchRange(ctx, start, end);
     bumpWord(ctx, TOUCHED);
-    yield* waitWord(ctx, TOUCHED, spec.peers, 'madvise: waiting for every task to touch its pages');
+    yield waitWord(ctx, TOUCHED, spec.peers, 'madvise: waiting for every task to touch its pages');
     const rng = taskRng(ctx.config, ctx.task);
     for (let round = 0; round < MADVISE_ROUNDS; round++) {
-      for (let i = 0; i < READS_PER_ROUND; i++) yield* userAccess(ctx, REGION_BASE + rng.below(span), false);
-      yield* measure(ctx, rec, mm, madviseDontneed(ctx, mm, start, end));
-      yield* returnToUser(ctx, mm, start, end, 'madvise(MADV_DONTNEED)');
-      yield* touchRange(ctx, start, end);
+      for (let i = 0; i < READS_PER_ROUND; i++) yield userAccess(ctx, REGION_BASE + rng.below(span), false);
+      yield measure(ctx, rec, mm, madviseDontneed(ctx, mm, start, end));
+      yield returnToUser(ctx, mm, start, end, 'madvise(MADV_DONTNEED)');
+      yield touchRange(ctx, start, end);
     }
   },
 };

@@ -35,24 +35,24 @@ export const mixWorkload: Workload = {
     const role = spec.rank % 3;
     const rng = taskRng(ctx.config, ctx.task);
     if (role !== 0) {
-      yield* mmapRanges(ctx, [[start, end]]);
-      yield* touchRange(ctx, start, end);
+      yield mmapRanges(ctx, [[start, end]]);
+      yield touchRange(ctx, start, end);
     }
     for (const _round of roundsOf(ctx)) {
       if (role === 0) {
-        yield* mmapRanges(ctx, [[start, end]]);
-        yield* touchRange(ctx, start, end);
-        yield* measure(ctx, rec, mm, doMunmap(ctx, mm, start, end));
-        yield* returnToUser(ctx, mm, start, end, 'munmap');
+        yield mmapRanges(ctx, [[start, end]]);
+        yield touchRange(ctx, start, end);
+        yield measure(ctx, rec, mm, doMunmap(ctx, mm, start, end));
+        yield returnToUser(ctx, mm, start, end, 'munmap');
       } else if (role === 1) {
-        yield* measure(ctx, rec, mm, touchRange(ctx, start, end));
-        yield* measure(ctx, rec, mm, madviseDontneed(ctx, mm, start, end));
-        yield* returnToUser(ctx, mm, start, end, 'madvise(MADV_DONTNEED)');
+        yield measure(ctx, rec, mm, touchRange(ctx, start, end));
+        yield measure(ctx, rec, mm, madviseDontneed(ctx, mm, start, end));
+        yield returnToUser(ctx, mm, start, end, 'madvise(MADV_DONTNEED)');
       } else {
-        for (let i = 0; i < READS_PER_ROUND; i++) yield* userAccess(ctx, AREA_BASE + rng.below(spec.peers * n), false);
-        yield* measure(ctx, rec, mm, madviseDontneed(ctx, mm, start, end));
-        yield* returnToUser(ctx, mm, start, end, 'madvise(MADV_DONTNEED)');
-        yield* touchRange(ctx, start, end);
+        for (let i = 0; i < READS_PER_ROUND; i++) yield userAccess(ctx, AREA_BASE + rng.below(spec.peers * n), false);
+        yield measure(ctx, rec, mm, madviseDontneed(ctx, mm, start, end));
+        yield returnToUser(ctx, mm, start, end, 'madvise(MADV_DONTNEED)');
+        yield touchRange(ctx, start, end);
       }
     }
   },

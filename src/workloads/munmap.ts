@@ -36,18 +36,18 @@ export const munmapWorkload: Workload = {
     const mm = ctx.mm;
     const readers = spec.peers - 1;
     if (spec.rank === 0) {
-      yield* mmapRanges(ctx, [[GUARD_START, GUARD_START + 1]]);
-      yield* mmapRanges(ctx, [[RANGE_START, RANGE_START + n]], true);
-      yield* touchRange(ctx, GUARD_START, GUARD_START + 1);
-      yield* touchRange(ctx, RANGE_START, RANGE_START + n);
+      yield mmapRanges(ctx, [[GUARD_START, GUARD_START + 1]]);
+      yield mmapRanges(ctx, [[RANGE_START, RANGE_START + n]], true);
+      yield touchRange(ctx, GUARD_START, GUARD_START + 1);
+      yield touchRange(ctx, RANGE_START, RANGE_START + n);
       bumpWord(ctx, READY);
-      yield* waitWord(ctx, WARMED, readers, 'munmap: waiting for readers to warm their TLBs');
-      yield* measure(ctx, rec, mm, doMunmap(ctx, mm, RANGE_START, RANGE_START + n));
-      yield* returnToUser(ctx, mm, RANGE_START, RANGE_START + n, 'munmap');
+      yield waitWord(ctx, WARMED, readers, 'munmap: waiting for readers to warm their TLBs');
+      yield measure(ctx, rec, mm, doMunmap(ctx, mm, RANGE_START, RANGE_START + n));
+      yield returnToUser(ctx, mm, RANGE_START, RANGE_START + n, 'munmap');
       bumpWord(ctx, DONE);
       return;
     }
-    yield* waitWord(ctx, READY, 1, 'munmap reader: waiting for the range');
+    yield waitWord(ctx, READY, 1, 'munmap reader: waiting for the range');
     const rng = taskRng(ctx.config, ctx.task);
     // a hot set that stays in the TLB, so reads keep going through cached
     // translations while the range is zapped, until a flush takes them away
@@ -55,7 +55,7 @@ export const munmapWorkload: Workload = {
     for (let i = 0; i < ctx.config.readerAccesses; i++) {
       if (i === WARM_READS) bumpWord(ctx, WARMED);
       if (i >= WARM_READS && readWord(ctx, DONE) !== 0) break;
-      yield* userAccess(ctx, hot[i < WARM_READS ? i : rng.below(WARM_READS)]!, false);
+      yield userAccess(ctx, hot[i < WARM_READS ? i : rng.below(WARM_READS)]!, false);
     }
     if (ctx.config.readerAccesses <= WARM_READS) bumpWord(ctx, WARMED);
   },

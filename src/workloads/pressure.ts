@@ -51,12 +51,12 @@ function tablesToMap(ctx: Kctx, vpn: number): number {
  * table boundary needed more frames than were left.
  */
 function* fillMemory(ctx: Kctx, start: number, pages: number): Path<number> {
-  yield* mmapRanges(ctx, [[start, start + pages]]);
+  yield mmapRanges(ctx, [[start, start + pages]]);
   for (let vpn = start; vpn < start + pages; vpn++) {
     const free = memFree(ctx);
     if (free === 0) break;
     const tables = tablesToMap(ctx, vpn);
-    if (free >= tables + 1) yield* access(ctx, vpn, true);
+    if (free >= tables + 1) yield access(ctx, vpn, true);
     else if (tables > 0 && free === tables) yield* access(ctx, vpn, false);
     else break;
   }
@@ -72,7 +72,7 @@ function* fillMemory(ctx: Kctx, start: number, pages: number): Path<number> {
 function* oneGather(ctx: Kctx, op: Path): Path {
   const failed = ctx.stats.batchAllocFailures;
   const got = ctx.stats.batchAllocs;
-  yield* op;
+  yield op;
   if (ctx.stats.batchAllocFailures === failed) return;
   ctx.stats.gatherLocalStarts++;
   if (ctx.stats.batchAllocs > got) ctx.stats.gatherUpgrades++;
@@ -96,14 +96,14 @@ function* waitRound(ctx: Kctx, round: number): Path<boolean> {
 }
 
 function* round(ctx: Kctx, rec: TaskRecord, peers: number, round: number, start: number, end: number): Path {
-  yield* measure(ctx, rec, ctx.mm, oneGather(ctx, madviseDontneed(ctx, ctx.mm, start, end)));
-  yield* returnToUser(ctx, ctx.mm, start, end, 'madvise(MADV_DONTNEED)');
+  yield measure(ctx, rec, ctx.mm, oneGather(ctx, madviseDontneed(ctx, ctx.mm, start, end)));
+  yield returnToUser(ctx, ctx.mm, start, end, 'madvise(MADV_DONTNEED)');
   bumpWord(ctx, DONE);
   // every batch page is back before anyone faults again: memory ends the round exactly as full as it began
-  yield* waitWord(ctx, DONE, peers * (round + 1), 'pressure: waiting for every MADV_DONTNEED');
-  yield* touchRange(ctx, start, end);
+  yield waitWord(ctx, DONE, peers * (round + 1), 'pressure: waiting for every MADV_DONTNEED');
+  yield touchRange(ctx, start, end);
   bumpWord(ctx, TOUCHED);
-  yield* waitWord(ctx, TOUCHED, peers * (round + 2), 'pressure: waiting for every task to refault');
+  yield waitWord(ctx, TOUCHED, peers * (round + 2), 'pressure: waiting for every task to refault');
 }
 
 export const pressureWorkload: Workload = {
@@ -118,20 +118,20 @@ export const pressureWorkload: Workload = {
   *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;
     const start = slotStart(spec.rank, n);
-    yield* mmapRanges(ctx, [[start, start + n]]);
-    yield* touchRange(ctx, start, start + n);
+    yield mmapRanges(ctx, [[start, start + n]]);
+    yield touchRange(ctx, start, start + n);
     bumpWord(ctx, TOUCHED);
     if (spec.rank === 0) {
-      yield* waitWord(ctx, TOUCHED, spec.peers, 'pressure: waiting for every task to touch its range');
+      yield waitWord(ctx, TOUCHED, spec.peers, 'pressure: waiting for every task to touch its range');
       // the hog's slot follows the tasks' slots and is as large as memory
-      yield* fillMemory(ctx, slotStart(spec.peers, n), ctx.config.memoryPages);
+      yield fillMemory(ctx, slotStart(spec.peers, n), ctx.config.memoryPages);
       for (const r of roundsOf(ctx)) {
         storeWordAt(ctx, wordAt(ctx, ROUND), r + 1);
-        yield* round(ctx, rec, spec.peers, r, start, start + n);
+        yield round(ctx, rec, spec.peers, r, start, start + n);
       }
       storeWordAt(ctx, wordAt(ctx, END), 1);
       return;
     }
-    for (let r = 0; r < ctx.config.rounds && (yield* waitRound(ctx, r)); r++) yield* round(ctx, rec, spec.peers, r, start, start + n);
+    for (let r = 0; r < ctx.config.rounds && (yield* waitRound(ctx, r)); r++) yield round(ctx, rec, spec.peers, r, start, start + n);
   },
 };

@@ -58,38 +58,38 @@ function scenarioOf(config: RunConfig): ScenarioProgram {
 }
 
 function* readRange(ctx: Kctx, start: number, end: number): Path {
-  for (let vpn = start; vpn < end; vpn++) yield* userAccess(ctx, vpn, false);
+  for (let vpn = start; vpn < end; vpn++) yield userAccess(ctx, vpn, false);
 }
 
 function* runOps(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, ops: readonly ScenarioOp[], barriers: { passed: number }): Path {
   const mm = spec.mm;
   for (const op of ops) {
     if (op.op === 'repeat') {
-      for (let i = 0; i < op.times; i++) yield* runOps(ctx, rec, spec, op.ops, barriers);
+      for (let i = 0; i < op.times; i++) yield runOps(ctx, rec, spec, op.ops, barriers);
       continue;
     }
     if (op.op === 'barrier') {
       barriers.passed++;
       bumpWord(ctx, BARRIER);
-      yield* waitWord(ctx, BARRIER, barriers.passed * spec.peers, `scenario: task ${ctx.task} at barrier ${barriers.passed}`);
+      yield waitWord(ctx, BARRIER, barriers.passed * spec.peers, `scenario: task ${ctx.task} at barrier ${barriers.passed}`);
       continue;
     }
     if (op.op === 'sleep') {
-      yield* scheduleTimeout(ctx, op.ms * 1000);
+      yield scheduleTimeout(ctx, op.ms * 1000);
       continue;
     }
     const body = opPath(ctx, mm, op);
-    if (op.measure) yield* measure(ctx, rec, mm, body);
-    else yield* body;
+    if (op.measure) yield measure(ctx, rec, mm, body);
+    else yield body;
     if ('start' in op && (op.op === 'munmap' || op.op === 'madvise')) {
       const start = REGION_BASE + op.start;
-      yield* returnToUser(ctx, mm, start, start + op.pages, op.op === 'munmap' ? 'munmap' : 'madvise(MADV_DONTNEED)');
+      yield returnToUser(ctx, mm, start, start + op.pages, op.op === 'munmap' ? 'munmap' : 'madvise(MADV_DONTNEED)');
     }
   }
 }
 
 function* reclaimPath(ctx: Kctx, pages: number): Path {
-  yield* shrinkPageCache(ctx, pages);
+  yield shrinkPageCache(ctx, pages);
 }
 
 function opPath(ctx: Kctx, mm: number, op: Exclude<ScenarioOp, { op: 'repeat' | 'barrier' | 'sleep' }>): Path {
@@ -153,6 +153,6 @@ export const scenarioWorkload: Workload = {
     const sc = scenarioOf(ctx.config);
     const task = sc.tasks[ctx.task];
     modelAssert(task !== undefined && task.cpu === spec.cpu && task.mm === spec.mm, 'scenario task out of place', () => `task ${ctx.task}`);
-    yield* runOps(ctx, rec, spec, task.program, { passed: 0 });
+    yield runOps(ctx, rec, spec, task.program, { passed: 0 });
   },
 };

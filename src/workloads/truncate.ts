@@ -54,17 +54,17 @@ export const truncateWorkload: Workload = {
     const mm = ctx.mm;
     const start = FILE_MAP_START;
     if (spec.rank === 0) {
-      yield* mmapRanges(ctx, [[start, start + n]], true);
-      yield* touchRange(ctx, start, start + n);
+      yield mmapRanges(ctx, [[start, start + n]], true);
+      yield touchRange(ctx, start, start + n);
       bumpWord(ctx, WRITTEN);
     }
-    yield* waitWord(ctx, WRITTEN, 1, 'truncate: waiting for the mapping to be written');
+    yield waitWord(ctx, WRITTEN, 1, 'truncate: waiting for the mapping to be written');
     if (mm === 0 && spec.rank === 0) {
-      yield* waitWordAt(ctx, runWord(READY), userTaskCount(ctx.config) - 1, 'truncate: waiting for every mapper to warm its TLB');
+      yield waitWordAt(ctx, runWord(READY), userTaskCount(ctx.config) - 1, 'truncate: waiting for every mapper to warm its TLB');
       storeWordAt(ctx, runWord(TRUNCATING), 1);
-      yield* measure(ctx, rec, mm, truncateFile(ctx, 0));
+      yield measure(ctx, rec, mm, truncateFile(ctx, 0));
       for (let other = 0; other < ctx.config.mms; other++) {
-        yield* returnToUser(ctx, other, start, start + n, 'truncate');
+        yield returnToUser(ctx, other, start, start + n, 'truncate');
         // the file vma was each mm's only populated mapping, and no fault maps past EOF once i_size is 0;
         // a negative count is the rework-seed mutant's double-applied rss, which RSS_MISMATCH reports
         const rss = Atomics.load(ctx.mem, ctx.m.mm(other, MM_FIELD.RSS_ANON));
@@ -83,7 +83,7 @@ export const truncateWorkload: Workload = {
       if (!mappedLate && spec.rank === 0 && Atomics.load(ctx.mem, runWord(TRUNCATING)) !== 0) {
         mappedLate = true;
         const late = lateMapStart(n);
-        yield* mmapRanges(ctx, [[late, late + 1]], true);
+        yield mmapRanges(ctx, [[late, late + 1]], true);
       }
       // SIGBUS: the signal is delivered on the way back to user space, a preemption point in every model
       if ((yield* userAccess(ctx, start + rng.below(n), rng.below(2) === 0)) === 'segv') yield Step.USER;

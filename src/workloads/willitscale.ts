@@ -25,7 +25,7 @@
 
 import { PAGE_FIELD, PAGES_PER_PMD, pteFrame, ptePresent } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
-import type { Path } from '../machine/step.ts';
+import { call, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
@@ -41,13 +41,13 @@ export function slotStart(rank: number, pages: number): number {
 
 /** A user store or load that must succeed (the testcase asserts on it). */
 export function* access(ctx: Kctx, vpn: number, write: boolean): Path {
-  const r = yield* userAccess(ctx, vpn, write);
+  const r = yield* call(userAccess(ctx, vpn, write));
   modelAssert(r === 'ok', 'a will-it-scale access faulted', () => `task ${ctx.task} ${write ? 'write' : 'read'} at vpn ${vpn}`);
 }
 
 function* munmapAndReturn(ctx: Kctx, start: number, end: number): Path {
-  yield* doMunmap(ctx, ctx.mm, start, end);
-  yield* returnToUser(ctx, ctx.mm, start, end, 'munmap');
+  yield doMunmap(ctx, ctx.mm, start, end);
+  yield returnToUser(ctx, ctx.mm, start, end, 'munmap');
 }
 
 /**
@@ -60,9 +60,9 @@ function* perPage(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean | 's
   const start = slotStart(spec.rank, n);
   const pgoff = file === 'shared' ? filePgoff(ctx) : 0;
   for (const _round of roundsOf(ctx)) {
-    yield* mmapRanges(ctx, [[start, start + n]], file, pgoff);
-    for (let vpn = start; vpn < start + n; vpn++) yield* measure(ctx, rec, ctx.mm, op(ctx, vpn));
-    yield* munmapAndReturn(ctx, start, start + n);
+    yield mmapRanges(ctx, [[start, start + n]], file, pgoff);
+    for (let vpn = start; vpn < start + n; vpn++) yield measure(ctx, rec, ctx.mm, op(ctx, vpn));
+    yield munmapAndReturn(ctx, start, start + n);
   }
 }
 
@@ -73,10 +73,10 @@ function writePage(ctx: Kctx, vpn: number): Path {
 
 /** One page of tlb_flush: write it, MADV_DONTNEED it, read it back (anonymous: the zero page; file: the page-cache page), (*iteration)++. */
 function* tlbFlushPage(ctx: Kctx, vpn: number): Path {
-  yield* access(ctx, vpn, true);
-  yield* madviseDontneed(ctx, ctx.mm, vpn, vpn + 1);
-  yield* returnToUser(ctx, ctx.mm, vpn, vpn + 1, 'madvise(MADV_DONTNEED)');
-  yield* access(ctx, vpn, false);
+  yield access(ctx, vpn, true);
+  yield madviseDontneed(ctx, ctx.mm, vpn, vpn + 1);
+  yield returnToUser(ctx, ctx.mm, vpn, vpn + 1, 'madvise(MADV_DONTNEED)');
+  yield access(ctx, vpn, false);
 }
 
 /** The frame the current pte of vpn maps and the data word user space reads there (0, 0 when none). */
@@ -93,11 +93,11 @@ function userView(ctx: Kctx, vpn: number): { frame: number; data: number } {
  * in again, holding what this task wrote; (*iteration)++.
  */
 function* tlbFlush3Page(ctx: Kctx, vpn: number): Path {
-  yield* access(ctx, vpn, true);
+  yield access(ctx, vpn, true);
   const written = userView(ctx, vpn);
-  yield* madviseDontneed(ctx, ctx.mm, vpn, vpn + 1);
-  yield* returnToUser(ctx, ctx.mm, vpn, vpn + 1, 'madvise(MADV_DONTNEED)');
-  yield* access(ctx, vpn, false);
+  yield madviseDontneed(ctx, ctx.mm, vpn, vpn + 1);
+  yield returnToUser(ctx, ctx.mm, vpn, vpn + 1, 'madvise(MADV_DONTNEED)');
+  yield access(ctx, vpn, false);
   const read = userView(ctx, vpn);
   modelAssert(written.frame !== 0 && read.frame === written.frame && read.data === written.data && read.data >>> 20 === ctx.task + 1,
     'tlb_flush3: the data did not survive MADV_DONTNEED', () => `task ${ctx.task} vpn ${vpn}: wrote frame ${written.frame} data ${written.data}, read frame ${read.frame} data ${read.data}`);
@@ -110,14 +110,14 @@ function filePgoff(ctx: Kctx): number {
 
 /** mmap then munmap, untouched: one (*iterations)++. */
 function* mmapMunmap(ctx: Kctx, start: number, n: number, file: boolean): Path {
-  yield* mmapRanges(ctx, [[start, start + n]], file);
-  yield* munmapAndReturn(ctx, start, start + n);
+  yield mmapRanges(ctx, [[start, start + n]], file);
+  yield munmapAndReturn(ctx, start, start + n);
 }
 
 function* mmapLoop(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, file: boolean): Path {
   const n = ctx.config.pages;
   const start = slotStart(spec.rank, n);
-  for (const _round of roundsOf(ctx)) yield* measure(ctx, rec, ctx.mm, mmapMunmap(ctx, start, n, file));
+  for (const _round of roundsOf(ctx)) yield measure(ctx, rec, ctx.mm, mmapMunmap(ctx, start, n, file));
 }
 
 /** Every task's whole mapping faulted in at once. */

@@ -190,18 +190,18 @@ export function* mmapRanges(ctx: Kctx, ranges: [number, number][], file: boolean
   const sem = ctx.m.mm(ctx.mm, MM_FIELD.MMAP_SEM);
   const kind = file === 'shared' ? VMA_FLAGS.FILE | VMA_FLAGS.SHARED : file ? VMA_FLAGS.FILE : VMA_FLAGS.ANON;
   modelAssert(pgoff === 0 || file !== false, 'an anonymous mapping with a file offset', () => `pgoff ${pgoff}`);
-  yield* downWrite(ctx, sem, 'sys_mmap');
+  yield downWrite(ctx, sem, 'sys_mmap');
   for (const [start, end] of ranges) {
     const vma = insertVma(ctx, ctx.mm, start, end, VMA_FLAGS.READ | VMA_FLAGS.WRITE | kind);
     if (file === false) continue;
     ctx.mem[ctx.m.vma(ctx.mm, vma.slot, VMA_FIELD.PGOFF)] = pgoff; // vm_pgoff, set before the vma is visible in i_mmap
-    yield* vmaLinkFile(ctx, vma);
+    yield vmaLinkFile(ctx, vma);
   }
-  yield* upWrite(ctx, sem);
+  yield upWrite(ctx, sem);
 }
 
 export function* touchRange(ctx: Kctx, start: number, end: number): Path {
-  for (let vpn = start; vpn < end; vpn++) yield* userAccess(ctx, vpn, true);
+  for (let vpn = start; vpn < end; vpn++) yield userAccess(ctx, vpn, true);
 }
 
 /** Run `op` as a measured operation: its counters and the mm's rss around it go into the record. */
@@ -214,7 +214,7 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   ctx.stats.maxPagesFreedInOnePteLockHold = 0;
   const startUs = ctx.now();
   const startHostUs = ctx.watchIsHost ? ctx.watchNow() : 0;
-  yield* op;
+  yield op;
   ctx.stats.ops++;
   ctx.stats.opTimeUs += Math.round(ctx.now() - startUs);
   if (ctx.watchIsHost) ctx.lat.hostOpTimeUs += ctx.watchNow() - startHostUs;

@@ -52,24 +52,24 @@ export const writebackWorkload: Workload = {
     const mm = ctx.mm;
     const start = REGION_BASE;
     if (spec.rank === 0) {
-      yield* mmapRanges(ctx, [[start, start + n]], 'shared');
+      yield mmapRanges(ctx, [[start, start + n]], 'shared');
       bumpWord(ctx, MAPPED);
     }
-    yield* waitWord(ctx, MAPPED, 1, 'writeback: waiting for the mapping');
+    yield waitWord(ctx, MAPPED, 1, 'writeback: waiting for the mapping');
     const rng = taskRng(ctx.config, ctx.task);
     for (const round of roundsOf(ctx)) {
-      yield* writeSome(ctx, start, n, rng);
+      yield writeSome(ctx, start, n, rng);
       if (round % SYNC_EVERY_ROUNDS !== SYNC_EVERY_ROUNDS - 1) {
         // between syncs, pages stay dirty and TLB entries writable
       } else if (spec.rank === 0 && mm === 0) {
-        yield* measure(ctx, rec, mm, sysMsync(ctx, mm, start, start + n));
+        yield measure(ctx, rec, mm, sysMsync(ctx, mm, start, start + n));
       } else if (spec.rank === 0) {
-        yield* measure(ctx, rec, mm, mprotectRange(ctx, mm, start, start + n, false));
-        yield* userAccess(ctx, start + rng.below(n), false);
-        yield* scheduleTimeout(ctx, ROUND_SLEEP_US); // read-only for a while: the other writers of this mm fault meanwhile
-        yield* measure(ctx, rec, mm, mprotectRange(ctx, mm, start, start + n, true));
+        yield measure(ctx, rec, mm, mprotectRange(ctx, mm, start, start + n, false));
+        yield userAccess(ctx, start + rng.below(n), false);
+        yield scheduleTimeout(ctx, ROUND_SLEEP_US); // read-only for a while: the other writers of this mm fault meanwhile
+        yield measure(ctx, rec, mm, mprotectRange(ctx, mm, start, start + n, true));
       }
-      yield* scheduleTimeout(ctx, ROUND_SLEEP_US);
+      yield scheduleTimeout(ctx, ROUND_SLEEP_US);
     }
   },
 };
