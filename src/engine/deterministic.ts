@@ -87,16 +87,21 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
     for (;;) {
       changed |= m.changedCpus;
       m.changedCpus = 0;
+      /** Some cpu is idle or waits in user space: its clock may follow the others' (followOthers). */
+      let follows = false;
       for (const r of runners) {
         if ((changed & (1 << r.cpu)) !== 0) r.observe();
         else if (opts.checkViews) checkView(r);
         actNs[r.cpu] = r.seen.actNs;
+        if (!r.seen.busy || r.seen.userWait) follows = true;
       }
       changed = 0;
-      actMin.take(actNs, config.cpus);
-      for (const r of runners) {
-        if (r.followOthers(actMin.others(r.cpu))) r.observe();
-        if (bounded) holdNs[r.cpu] = effectiveHoldNs(r.seen.holdNs, r.seen.actNs, actMin.others(r.cpu));
+      if (follows || bounded) {
+        actMin.take(actNs, config.cpus);
+        for (const r of runners) {
+          if (follows && r.followOthers(actMin.others(r.cpu))) r.observe();
+          if (bounded) holdNs[r.cpu] = effectiveHoldNs(r.seen.holdNs, r.seen.actNs, actMin.others(r.cpu));
+        }
       }
       if (bounded) holdMin.take(holdNs, config.cpus); // a hunt has no bound: nobody is held
       // Rebuilt in place: the set rarely changes size, and resizing an array each step is a measurable cost.

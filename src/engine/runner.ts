@@ -99,7 +99,8 @@ export class CpuRunner {
   private readonly workload: Workload;
   readonly idleStats: Counters = newCounters();
   steps = 0;
-  private nextTickUs = TICK_US;
+  /** When the next scheduler tick is due, model ns. */
+  private nextTickNs = TICK_US * 1000;
   private sliceStartUs = 0;
   private kthreadsStopped = false;
   private readonly crashAtStep: number;
@@ -198,7 +199,7 @@ export class CpuRunner {
 
   /** scheduler_tick: end the current slice when another task waits; khungtaskd's check on lock sleepers. */
   private schedulerTick(nowUs: number): void {
-    this.nextTickUs = (Math.floor(nowUs / TICK_US) + 1) * TICK_US;
+    this.nextTickNs = (Math.floor(nowUs / TICK_US) + 1) * TICK_US * 1000;
     const { ctx } = this;
     if (this.curr && nowUs - this.sliceStartUs >= TIMESLICE_US && this.slots.some((s) => s !== this.curr && this.runnable(s))) {
       Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.NEED_RESCHED), 1);
@@ -357,8 +358,7 @@ export class CpuRunner {
         const waits = this.curr === null || this.lastKind === Step.SPIN || (this.lastKind === Step.YIELD && this.runnableOthers().length === 0);
         serviceIpis(ctx, waits ? Infinity : ctx.clockNs);
       }
-      const nowUs = ctx.now();
-      if (nowUs >= this.nextTickUs) this.schedulerTick(nowUs);
+      if (ctx.clockNs >= this.nextTickNs) this.schedulerTick(ctx.now());
       if (this.earliestTimerNs <= ctx.clockNs) this.fireTimers(ctx.clockNs);
     }
     if (this.kthreadsToStop()) {
@@ -505,8 +505,8 @@ export class CpuRunner {
    */
   private takeInterruptsNow(): boolean {
     if (this.decider === null || this.curr === null) return true;
-    const nowUs = this.ctx.now();
-    if (!this.hasPendingIpi() && nowUs < this.nextTickUs && this.earliestTimerNs > this.ctx.clockNs) return true;
+    const clockNs = this.ctx.clockNs;
+    if (!this.hasPendingIpi() && clockNs < this.nextTickNs && this.earliestTimerNs > clockNs) return true;
     if (this.irqDeferred >= IRQ_DEFER_STEPS_MAX || this.decider.takeInterrupt(this.cpu, this.irqDeferred)) {
       this.irqDeferred = 0;
       return true;
