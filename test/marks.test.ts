@@ -18,6 +18,7 @@ const SCENARIOS: Record<MarkName, RunOptions> = {
   wpFaultReuse: { variant: 'rework', workload: 'writeback' },
   mkcleanRedirty: { variant: 'rework', workload: 'writeback' },
   pageLockSlept: { variant: 'rework', workload: 'writeback' },
+  parkedSpinnerPassedOver: { variant: 'rework', workload: 'tlb_flush1', pages: 16, rounds: 2, clockSkew: 'none' },
   reclaimLeftMapped: { variant: 'rework', scenario: { name: 'reclaim-mapped', tasks: [{ cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 2, file: true, shared: true, measure: false }, { op: 'write', start: 0, pages: 2, measure: false }, { op: 'reclaim', pages: 2, measure: true }] }] } },
 };
 const SEEDS = 10;

@@ -199,7 +199,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           } else if (armed) {
             block(kind === Step.SPIN ? PV_SPIN_BLOCK_MS : IDLE_WAIT_MS);
           } else if (++spins >= PV_SPIN_THRESHOLD) {
-            arm(r.ctx.spinOn);
+            arm(m.spinningOn[job.cpu]!);
           }
           continue;
         }

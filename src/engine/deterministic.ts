@@ -10,6 +10,7 @@
 
 import { HDR } from '../machine/layout.ts';
 import { Step } from '../machine/step.ts';
+import { mark } from '../machine/marks.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { DecisionLog, makeChooser, recording, type Chooser, type RecordedSchedule, type SchedView } from './strategy.ts';
 import { SoftLockup, modelAssert } from '../machine/errors.ts';
@@ -83,9 +84,19 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const ready: CpuRunner[] = [];
   /** The cpus to observe again: the one stepped and those another cpu changed (pv.ts); a view nobody changed stays as it was. */
   let changed = -1;
+  /**
+   * The cpus whose last step only waited and that nobody has kicked since
+   * (runner.ts waitsForKick): another step of theirs would fail again, so
+   * they are chosen only when no other cpu can step, as a spinning vCPU
+   * whose lock holder runs elsewhere makes no progress either.
+   */
+  let parked = 0;
+  let stepped = -1;
   try {
     for (;;) {
-      changed |= m.changedCpus;
+      const kicked = m.changedCpus;
+      changed |= kicked;
+      parked &= ~kicked;
       m.changedCpus = 0;
       /** Some cpu is idle or waits in user space: its clock may follow the others' (followOthers). */
       let follows = false;
@@ -95,6 +106,7 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
         actNs[r.cpu] = r.seen.actNs;
         if (!r.seen.busy || r.seen.userWait) follows = true;
       }
+      if (stepped >= 0 && (kicked & (1 << stepped)) === 0 && runners[stepped]!.waitsForKick()) parked |= 1 << stepped;
       changed = 0;
       if (follows || bounded) {
         actMin.take(actNs, config.cpus);
@@ -106,10 +118,22 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       if (bounded) holdMin.take(holdNs, config.cpus); // a hunt has no bound: nobody is held
       // Rebuilt in place: the set rarely changes size, and resizing an array each step is a measurable cost.
       let nReady = 0;
+      let readyMask = 0;
       for (const r of runners) {
         if (!r.seen.work || (bounded && !mayStep(boundNs, r.clockNs, r.seen.waits, holdMin.others(r.cpu)))) continue;
         ready[nReady] = r;
         readyCpus[nReady++] = r.cpu;
+        readyMask |= 1 << r.cpu;
+      }
+      if ((readyMask & parked) !== 0 && (readyMask & ~parked) !== 0) {
+        mark('parkedSpinnerPassedOver');
+        let n = 0;
+        for (let i = 0; i < nReady; i++) {
+          if ((parked & (1 << readyCpus[i]!)) !== 0) continue;
+          ready[n] = ready[i]!;
+          readyCpus[n++] = readyCpus[i]!;
+        }
+        nReady = n;
       }
       if (nReady !== ready.length) {
         ready.length = nReady;
@@ -131,6 +155,8 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       const chosen = ready[chooser.choose(readyCpus, steps)]!;
       const kind = chosen.step();
       changed |= 1 << chosen.cpu;
+      parked &= ~(1 << chosen.cpu);
+      stepped = chosen.cpu;
       if (kind === Step.SPIN || kind === Step.YIELD || kind === -1) chooser.waited?.(chosen.cpu, chosen.ctx.task);
       steps++;
       watchUs += 1 / ready.length;

@@ -318,7 +318,7 @@ export class CpuRunner {
     ctx.task = task;
     ctx.mm = mm;
     ctx.stats = stats;
-    ctx.spinOn = PV_ANY;
+    ctx.m.spinningOn[this.cpu] = PV_ANY;
     ctx.mem[ctx.m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT)] = preemptCount;
     Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.CURRENT_TASK), task + 1);
   }
@@ -443,6 +443,17 @@ export class CpuRunner {
     else if (this.lastKind === Step.SPIN) v.holdNs = Infinity; // a spinner must not hold back the cpu it waits for, nor any cpu that cpu waits for
     else if (waitsInUser) v.holdNs = this.earliestTimerNs <= clockNs ? clockNs : Infinity;
     else v.holdNs = clockNs;
+  }
+
+  /**
+   * Its last step only waited for another cpu, and another step would only
+   * wait again until a kick (pv.ts) says what it waits for changed: a failed
+   * spin where no task may preempt it and no interrupt is raised, or a lone
+   * user-space wait. Needs a fresh observe().
+   */
+  waitsForKick(): boolean {
+    if (this.lastKind === Step.YIELD) return this.seen.userWait;
+    return this.lastKind === Step.SPIN && !this.hasPendingIpi() && this.preemptors().length === 0;
   }
 
   /**

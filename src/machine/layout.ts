@@ -87,6 +87,9 @@ export const WORKLOAD_WORDS_PER_MM = 4;
 /** The most address spaces a run may have (each mm owns WORKLOAD_WORDS_PER_MM workload words). */
 export const MAX_MMS = WORKLOAD_WORDS / WORKLOAD_WORDS_PER_MM;
 
+/** Machine.spinningOn of a cpu whose spin waits on no one word: any kick is for it. */
+export const SPIN_ON_ANY = -1;
+
 export const RunState = { INIT: 0, RUNNING: 1, DONE: 2, ABORTED: 3 } as const;
 
 /**
@@ -402,6 +405,8 @@ export class Machine {
    * Machine object: parallel mode's cpus are woken instead.
    */
   changedCpus = 0;
+  /** Per cpu, the word its task last spun on (a lock), or SPIN_ON_ANY: what a release kicks (src/sync/pv.ts). Local to this thread. */
+  readonly spinningOn: Int32Array;
 
   constructor(readonly sab: SharedArrayBuffer, size: LayoutSize) {
     this.size = size;
@@ -421,6 +426,7 @@ export class Machine {
     this.clocks = new Float64Array(sab, r.clocks! * 4, size.cpus * CLOCK_STRIDE);
     this.workloadNs = new Float64Array(sab, r.workloadNs! * 4, WORKLOAD_WORDS);
     this.tlbSets = size.tlbEntries / TLB_WAYS;
+    this.spinningOn = new Int32Array(size.cpus).fill(SPIN_ON_ANY);
     if (this.mem.length * 4 !== layoutBytes(size)) throw new Error('machine buffer does not match its layout');
   }
 

@@ -17,6 +17,7 @@ export const MARKS = {
   mkcleanRedirty: 'page_mkclean found a dirty pte, so clear_page_dirty_for_io dirtied the page again before clearing it',
   pageLockSlept: 'lock_page found the page locked by another task and slept',
   reclaimLeftMapped: 'reclaim left a page-cache page that a pte still maps',
+  parkedSpinnerPassedOver: 'the deterministic scheduler passed over a cpu whose spin could only fail again until kicked',
 } as const;
 export type MarkName = keyof typeof MARKS;
 

@@ -17,7 +17,6 @@ import { CpuLatency } from '../stats/latency.ts';
 import { LockStat } from '../stats/lockstat.ts';
 import { CpuTrace } from '../stats/trace.ts';
 import { newCounters } from '../stats/counters.ts';
-import { PV_ANY } from './pv.ts';
 
 export interface Kctx {
   readonly m: Machine;
@@ -65,8 +64,6 @@ export interface Kctx {
   gatherDepth: number;
   /** schedule_timeout: when the running task, about to sleep, wants its timer to wake it (model ns), or Infinity. */
   timerWakeAtNs: number;
-  /** The word the current spin waits on (a lock), or PV_ANY: what a blocked host thread is kicked by (pv.ts). */
-  spinOn: number;
   /** This cpu's latency histograms and longest sections. */
   readonly lat: CpuLatency;
   /** The open non-preemptible (preempt or irqs off) and irqs-off sections on this cpu: start time and who opened them. */
@@ -145,7 +142,6 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     ptlFreedThisHold: 0,
     gatherDepth: 0,
     timerWakeAtNs: Infinity,
-    spinOn: PV_ANY,
     lat: new CpuLatency(base.latencyStats),
     offSinceUs: 0,
     offWhere: '',

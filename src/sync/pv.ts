@@ -18,13 +18,14 @@
 // block is also timed, and its caller checks the poison word after it.
 //
 // Deterministic mode has one thread and never blocks; there a kick marks the
-// cpu in `changedCpus`, so the engine looks again only at the cpus whose view
-// another cpu changed.
+// cpu in `changedCpus` (a release, the cpus spinning on that word), so the
+// engine looks again only at the cpus whose view another cpu changed, and
+// chooses a cpu whose spin could only fail again only when no other can step.
 
-import { CPU_FIELD, HDR, type Machine } from '../machine/layout.ts';
+import { CPU_FIELD, HDR, SPIN_ON_ANY, type Machine } from '../machine/layout.ts';
 
 /** PV_WAIT_ON of a cpu that waits for anything (idle, a skew wait): every kick ends its block. */
-export const PV_ANY = -1;
+export const PV_ANY = SPIN_ON_ANY;
 
 /** Deterministic mode: every cpu's view changed (a workload word, the last user task gone). */
 export function changedForAll(m: Machine): void {
@@ -40,6 +41,7 @@ export function kickCpu(m: Machine, cpu: number): void {
 
 /** The word at `word` changed (a lock released): wake the threads of the cpus that blocked spinning on it, and those that wait for anything. */
 export function kickWaiters(m: Machine, word: number): void {
+  for (let c = 0; c < m.size.cpus; c++) if (m.spinningOn[c] === word) m.changedCpus |= 1 << c;
   if (Atomics.load(m.mem, HDR.PV_WAITERS) === 0) return;
   for (let c = 0; c < m.size.cpus; c++) {
     const on = Atomics.load(m.mem, m.cpu(c, CPU_FIELD.PV_WAIT_ON));

@@ -18,7 +18,7 @@ export class SpinWatch {
    * blocked host thread is kicked by (pv.ts); without one, any kick.
    */
   constructor(private readonly ctx: Kctx, private readonly where: string, scale = 1, word = PV_ANY) {
-    ctx.spinOn = word;
+    ctx.m.spinningOn[ctx.cpu] = word;
     this.start = ctx.watchNow();
     this.limitUs = ctx.config.lockupMs * 1000 * scale;
   }
