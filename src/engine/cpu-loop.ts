@@ -122,7 +122,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const bounded = boundNs !== Infinity;
   const board = new ClockBoard(m, boundNs);
   const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
-  const pv = job.config.cpus > availableParallelism() || !!process.env.PVFORCE;
+  const pv = job.config.cpus > availableParallelism();
   const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
   let error: CpuReport['error'] = null;
   let stealMs = 0;
@@ -203,6 +203,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           }
           continue;
         }
+        spins = 0;
         if (kind === -1 && !r.busy) {
           if (r.done && Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
             r.step(); // a last look at the mailbox
@@ -226,7 +227,6 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           continue;
         }
         disarm();
-        spins = 0;
         if (bounded && (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0)) waitForSlowerCpus();
       }
       Atomics.add(mem, heartbeatAt, 1);
