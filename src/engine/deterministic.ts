@@ -79,9 +79,9 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const view: SchedView = { nextTask: (cpu) => runners[cpu]!.nextTask(), preemptors: (cpu) => runners[cpu]!.preemptors() };
   chooser.attach?.(view);
   for (const r of runners) r.decideWith(chooser);
-  const readyCpus: number[] = [];
+  /** The ready cpus, in an array of their number reused each step: resizing an array each step is a measurable cost. */
+  const readyByLength = Array.from({ length: config.cpus + 1 }, (_, n) => new Array<number>(n).fill(0));
   let error: RunResult['error'] = null;
-  const ready: CpuRunner[] = [];
   /** The cpus to observe again: the one stepped and those another cpu changed (pv.ts); a view nobody changed stays as it was. */
   let changed = -1;
   /**
@@ -116,30 +116,15 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
         }
       }
       if (bounded) holdMin.take(holdNs, config.cpus); // a hunt has no bound: nobody is held
-      // Rebuilt in place: the set rarely changes size, and resizing an array each step is a measurable cost.
-      let nReady = 0;
       let readyMask = 0;
       for (const r of runners) {
-        if (!r.seen.work || (bounded && !mayStep(boundNs, r.clockNs, r.seen.waits, holdMin.others(r.cpu)))) continue;
-        ready[nReady] = r;
-        readyCpus[nReady++] = r.cpu;
-        readyMask |= 1 << r.cpu;
+        if (r.seen.work && (!bounded || mayStep(boundNs, r.clockNs, r.seen.waits, holdMin.others(r.cpu)))) readyMask |= 1 << r.cpu;
       }
       if ((readyMask & parked) !== 0 && (readyMask & ~parked) !== 0) {
         mark('parkedSpinnerPassedOver');
-        let n = 0;
-        for (let i = 0; i < nReady; i++) {
-          if ((parked & (1 << readyCpus[i]!)) !== 0) continue;
-          ready[n] = ready[i]!;
-          readyCpus[n++] = readyCpus[i]!;
-        }
-        nReady = n;
+        readyMask &= ~parked;
       }
-      if (nReady !== ready.length) {
-        ready.length = nReady;
-        readyCpus.length = nReady;
-      }
-      if (nReady === 0) {
+      if (readyMask === 0) {
         if (runners.every((r) => r.done)) break;
         throw new SoftLockup(-1, 'deterministic scheduler', 'every task is asleep and no timer is set: a deadlock');
       }
@@ -152,14 +137,15 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
           break;
         }
       }
-      const chosen = ready[chooser.choose(readyCpus, steps)]!;
+      const readyCpus = cpusIn(readyMask, readyByLength);
+      const chosen = runners[readyCpus[chooser.choose(readyCpus, steps)]!]!;
       const kind = chosen.step();
       changed |= 1 << chosen.cpu;
       parked &= ~(1 << chosen.cpu);
       stepped = chosen.cpu;
       if (kind === Step.SPIN || kind === Step.YIELD || kind === -1) chooser.waited?.(chosen.cpu, chosen.ctx.task);
       steps++;
-      watchUs += 1 / ready.length;
+      watchUs += 1 / readyCpus.length;
     }
     if (!error) checkQuiescent(m.mem, m, oracle, 0);
   } catch (e) {
@@ -171,6 +157,16 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const result = assemble(config, reports, [], { steps, elapsedMs, runMs: elapsedMs, maxConcurrentCpus: 1, error });
   result.preemptionPoints = mergePoints(runners.flatMap((r) => r.preemptionPoints()));
   return result;
+}
+
+/** The cpus in `mask`, in order, in the array of their number from `byLength`. */
+function cpusIn(mask: number, byLength: number[][]): number[] {
+  let n = 0;
+  for (let bits = mask; bits !== 0; bits &= bits - 1) n++;
+  const list = byLength[n]!;
+  let i = 0;
+  for (let c = 0, bits = mask; bits !== 0; c++, bits >>>= 1) if ((bits & 1) !== 0) list[i++] = c;
+  return list;
 }
 
 /** The view kept for a cpu nobody changed is the one it would observe now. */

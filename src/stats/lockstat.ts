@@ -5,6 +5,8 @@
 // that waited, most frequent first. Each cpu keeps its own table; the main
 // thread merges them. Times are nanoseconds on the run's clock.
 
+import { modelAssert } from '../machine/errors.ts';
+
 /** Contention points kept per class and cpu (the kernel keeps 4; more are dropped as "other"). */
 export const CONTENTION_POINTS_MAX = 8;
 
@@ -134,4 +136,38 @@ export function lockStatText(stats: LockClassStat[], clock: string): string {
     for (const p of s.contentionPoints.slice(0, 4)) lines.push(`${String(p.count).padStart(40)} [<${p.site}>]`);
   }
   return lines.join('\n');
+}
+
+/** Locks one cpu's tasks may hold at once and have timed: far more than any kernel path nests. */
+export const HOLD_TIMES_MAX = 64;
+
+/**
+ * When each lock this cpu's tasks hold was taken (µs), by key. Few are held
+ * at once, so a short table searched from the end beats a Map, whose
+ * deletes were a measurable share of every lock release.
+ */
+export class HoldTimes {
+  private readonly keys: number[] = [];
+  private readonly sinceUs: number[] = [];
+  set(key: number, us: number): void {
+    const i = this.keys.lastIndexOf(key);
+    if (i >= 0) {
+      this.sinceUs[i] = us;
+      return;
+    }
+    modelAssert(this.keys.length < HOLD_TIMES_MAX, 'too many locks held at once', () => `${this.keys.length} timed holds`);
+    this.keys.push(key);
+    this.sinceUs.push(us);
+  }
+  /** When `key` was taken, forgetting it; undefined when its hold was not timed. */
+  take(key: number): number | undefined {
+    const i = this.keys.lastIndexOf(key);
+    if (i < 0) return undefined;
+    const us = this.sinceUs[i]!;
+    this.keys[i] = this.keys[this.keys.length - 1]!;
+    this.sinceUs[i] = this.sinceUs[this.sinceUs.length - 1]!;
+    this.keys.pop();
+    this.sinceUs.pop();
+    return us;
+  }
 }

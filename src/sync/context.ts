@@ -14,7 +14,7 @@ import type { Rng } from '../machine/rng.ts';
 import type { Counters } from '../stats/counters.ts';
 import type { Oracle } from '../oracle/rules.ts';
 import { CpuLatency } from '../stats/latency.ts';
-import { LockStat } from '../stats/lockstat.ts';
+import { HoldTimes, LockStat } from '../stats/lockstat.ts';
 import { CpuTrace } from '../stats/trace.ts';
 import { newCounters } from '../stats/counters.ts';
 
@@ -72,7 +72,7 @@ export interface Kctx {
   irqsOffSinceUs: number;
   irqsOffWhere: string;
   /** When each lock held on this cpu was taken (µs): by lock word for spinlocks, by lockHoldKey for sleeping locks. */
-  readonly lockSinceUs: Map<number, number>;
+  readonly lockSinceUs: HoldTimes;
   /** This cpu's lock_stat table. */
   readonly lockStat: LockStat;
   /** This cpu's trace buffer, or null when not tracing. */
@@ -147,7 +147,7 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     offWhere: '',
     irqsOffSinceUs: 0,
     irqsOffWhere: '',
-    lockSinceUs: new Map(),
+    lockSinceUs: new HoldTimes(),
     lockStat: new LockStat(base.latencyStats),
     trace: base.config.traceLimit > 0 ? new CpuTrace(base.cpu, base.config.traceLimit) : null,
     timesLocks: base.latencyStats || base.config.traceLimit > 0,

@@ -68,9 +68,8 @@ export function* mutexUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path 
     return;
   }
   const key = lockHoldKey(lock, ctx.task);
-  const since = ctx.lockSinceUs.get(key);
+  const since = ctx.lockSinceUs.take(key);
   if (since !== undefined) ctx.lockStat.released(cls, Math.round((ctx.now() - since) * 1000));
-  ctx.lockSinceUs.delete(key);
   Atomics.store(mem, lock + MUTEX.OWNER, 0);
   if (Atomics.add(mem, lock + MUTEX.COUNT, 1) + 1 > 0) return;
   // __mutex_unlock_slowpath: release, then wake the first waiter, which retries

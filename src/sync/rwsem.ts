@@ -31,9 +31,8 @@ function noteAcquired(ctx: Kctx, sem: number, site: string, contended: boolean, 
 
 function noteReleased(ctx: Kctx, sem: number): void {
   const key = lockHoldKey(sem, ctx.task);
-  const since = ctx.lockSinceUs.get(key);
+  const since = ctx.lockSinceUs.take(key);
   if (since !== undefined) ctx.lockStat.released(SEM, Math.round((ctx.now() - since) * 1000));
-  ctx.lockSinceUs.delete(key);
 }
 
 /** down_read; `site` names the caller, lock_stat's contention point. */

@@ -74,14 +74,13 @@ function release(ctx: Kctx, lock: number, cls: LockClassName): void {
     ctx.oracle.report('LOCK_NOT_OWNER', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm }, `${cls} released by cpu ${ctx.cpu}, held by ${holder}`);
     return;
   }
-  const since = ctx.lockSinceUs.get(lock);
+  const since = ctx.lockSinceUs.take(lock);
   if (since !== undefined) {
     const nowUs = ctx.now();
     const heldUs = nowUs - since;
     ctx.lockStat.released(cls, ns(heldUs));
     ctx.trace?.slice(cls, 'lock', since, nowUs);
     if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockHold', heldUs);
-    ctx.lockSinceUs.delete(lock);
   }
   storeNs(mem, lock + LOCK.RELEASE_NS, ctx.clockNs); // read by the next holder once SERVING says it is its turn
   Atomics.add(mem, lock + LOCK.SERVING, 1);
