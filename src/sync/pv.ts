@@ -5,8 +5,8 @@
 // times, then blocks its thread on its own PV_KICK word; whoever changes
 // what it waits for (a lock's release, an IPI, a wake-up, a workload word)
 // bumps that word and wakes the thread, but only when the thread said it
-// blocked, so a run whose cpus fit the host's cores pays one load per
-// release. These are the host's wake-ups, not kernel ones: no kernel path
+// blocked, so a run with nobody blocked pays a look at each cpu's spin word
+// and one load per release. These are the host's wake-ups, not kernel ones: no kernel path
 // waits or orders anything by them.
 //
 // No lost kick: the waiter reads PV_KICK, then publishes PV_WAIT_ON, then
@@ -39,7 +39,7 @@ export function kickCpu(m: Machine, cpu: number): void {
   if (Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON)) !== 0) wake(m, cpu);
 }
 
-/** The word at `word` changed (a lock released): wake the threads of the cpus that blocked spinning on it, and those that wait for anything. */
+/** The word at `word` changed (a lock released): mark the cpus spinning on it, and wake the threads of those that blocked there (a cpu waiting for anything is kicked by kickCpu). */
 export function kickWaiters(m: Machine, word: number): void {
   for (let c = 0; c < m.size.cpus; c++) if (m.spinningOn[c] === word) m.changedCpus |= 1 << c;
   if (Atomics.load(m.mem, HDR.PV_WAITERS) === 0) return;
