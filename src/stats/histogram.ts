@@ -1,6 +1,5 @@
-// Latency histograms (HdrHistogram). Values are nanoseconds: real time in
-// parallel mode, virtual time in deterministic mode (one step is one
-// microsecond). Each cpu records into its own histograms with no
+// Latency histograms (HdrHistogram). Values are nanoseconds of model time
+// (host time only in the result's host figures). Each cpu records into its own histograms with no
 // cross-worker traffic; they cross to the main thread encoded and are merged
 // there, and the encoding goes into the result JSON so runs can be merged later.
 
