@@ -24,7 +24,8 @@
 // its target cpu's act horizon to the waker's time at once (sched.ts),
 // since an idle target learns of it only at its next look; likewise a task
 // that sets a workload word makes every cpu whose task waits in user space
-// hold at its clock at once (workload.ts), and tells it to look. An idle cpu's
+// hold at its clock at once (workload.ts), and tells it to look; every kick
+// makes its cpu hold at its act horizon until it looks (pv.ts). An idle cpu's
 // clock, and a user-space waiter's, moves only to its own next timer, once
 // that is the lowest act horizon of all (no other cpu may act before it);
 // what else it waits for carries its own time (a wake-up, an IPI, a

@@ -6,11 +6,11 @@
 // PV_SPIN_THRESHOLD times, then blocks its thread until whoever changes what
 // it waits for kicks it, and an idle cpu blocks at once, so the cpu it
 // waits for gets the core. Why not pv waits everywhere: with 2 cpus on 2
-// cores they moved npm start's model figures with the host (legacy's
-// longest section under full preemption 9.3 to 3996 µs over five runs,
-// against 16.2 to 16.7 with these waits), for a reason not yet found; and
-// spinning without the short waits ran mix at half the host ops/s (the main
-// thread, the JIT and the collector need the cores too). Every block and
+// cores, which cpu takes a lock first inside the skew bound depends more on
+// the host with them (legacy's longest section under full preemption came
+// out between 9.3 and 21.0 µs over twenty runs, against 16.2 to 17.0 with
+// these waits); and spinning without the short waits ran mix at half the
+// host ops/s (the main thread, the JIT and the collector need the cores too). Every block and
 // wait is timed: an idle cpu with a timer, or a user-space waiter, looks
 // every IDLE_WAIT_MS (the others' clocks move without telling it). The loop
 // yields to the worker's event loop between slices, and every slice and
@@ -38,7 +38,7 @@ import { cpuStateDump } from './dump.ts';
 import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
 import { ClockBoard, skewBoundNs } from './clocks.ts';
-import { kickAll, pvArm, pvBlock, pvDisarm, PV_ANY } from '../sync/pv.ts';
+import { kickAll, pvArm, pvBlock, pvDisarm, PV_ANY, waitWordOf } from '../sync/pv.ts';
 
 export interface CpuJob {
   sab: SharedArrayBuffer;
@@ -194,12 +194,14 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
         }
         if (kind === Step.SPIN || kind === Step.YIELD || (!pv && kind === Step.SLEEP)) {
           if (kind === Step.YIELD && r.followOthers(board.othersActNs(job.cpu))) publish();
+          // a yield that switched to another task of this cpu cost a context switch: its clock moved, so the bound applies
+          if (kind === Step.YIELD && bounded && (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0)) waitForSlowerCpus();
           if (!pv) {
             if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
           } else if (armed) {
             block(kind === Step.SPIN ? PV_SPIN_BLOCK_MS : IDLE_WAIT_MS);
           } else if (++spins >= PV_SPIN_THRESHOLD) {
-            arm(m.spinningOn[job.cpu]!);
+            arm(waitWordOf(m, job.cpu));
           }
           continue;
         }

@@ -39,7 +39,7 @@ import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
 import type { CpuReport, RunError } from './result.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from './strategy.ts';
 import { IDLE_HOLD } from './clocks.ts';
-import { changedForAll, PV_ANY } from '../sync/pv.ts';
+import { changedForAll } from '../sync/pv.ts';
 
 /** Preemption points passed with another task runnable, and preemptions taken there, by kernel function and step kind: `function:KIND`. */
 export interface PointCount {
@@ -318,7 +318,6 @@ export class CpuRunner {
     ctx.task = task;
     ctx.mm = mm;
     ctx.stats = stats;
-    ctx.m.spinningOn[this.cpu] = PV_ANY;
     ctx.mem[ctx.m.cpu(this.cpu, CPU_FIELD.PREEMPT_COUNT)] = preemptCount;
     Atomics.store(ctx.mem, ctx.m.cpu(this.cpu, CPU_FIELD.CURRENT_TASK), task + 1);
   }

@@ -73,6 +73,7 @@ export const HDR = {
   FREE_TOP: 15, // free-frame stack depth, under the zone lock
   PT_FREE_TOP: 16, // free page-table-storage stack depth, under the zone lock
   PV_WAITERS: 17, // parallel mode: cpus blocked in pv_wait (src/sync/pv.ts), so a releaser with none to kick looks no further
+  SPINNERS: 18, // bitmask of the cpus spinning on a lock (CPU_FIELD.SPIN_ON), so a release with none looks no further
   VIOLATIONS: 20, // violations recorded, all cpus
   ONLINE_CPUS: 21,
   NR_FILE_PAGES: 22, // page-cache slots of the file (the highest file page index + 1 any MAP_SHARED mapping may fault)
@@ -86,9 +87,6 @@ export const WORKLOAD_WORDS = 64;
 export const WORKLOAD_WORDS_PER_MM = 4;
 /** The most address spaces a run may have (each mm owns WORKLOAD_WORDS_PER_MM workload words). */
 export const MAX_MMS = WORKLOAD_WORDS / WORKLOAD_WORDS_PER_MM;
-
-/** Machine.spinningOn of a cpu whose spin waits on no one word: any kick is for it. */
-export const SPIN_ON_ANY = -1;
 
 export const RunState = { INIT: 0, RUNNING: 1, DONE: 2, ABORTED: 3 } as const;
 
@@ -180,7 +178,8 @@ export const CPU_FIELD = {
   PV_WAIT_ON: 23, // parallel mode: while this cpu's thread is blocked, the word its task spins on + 1 (PV_ANY: any kick will do); 0 otherwise
   GATHER_PAGES: 24, // FREE_PTE_NR frames
   FLUSH_ACK_NS: 24 + 512, // this cpu's sender slot: per target cpu, the model time it acked (NS_WORDS each, MAX_CPU_SLOTS of them)
-  WORDS: 24 + 512 + 32 * 2,
+  SPIN_ON: 24 + 512 + 32 * 2, // the lock its task spins on + 1, 0 when it spins on none: what a release kicks (src/sync/pv.ts)
+  WORDS: 24 + 512 + 32 * 2 + 1,
 } as const;
 /** Cpus a sender slot has ack times for (IPI masks are 31 bits). */
 export const MAX_CPU_SLOTS = 32;
@@ -356,7 +355,7 @@ export function loadNs(mem: Int32Array, at: number): number {
     ['MAGIC', HDR.MAGIC, 1], ['VERSION', HDR.VERSION, 1], ['RUN_STATE', HDR.RUN_STATE, 1], ['POISON', HDR.POISON, 1], ['STOP', HDR.STOP, 1],
     ['NR_CPUS', HDR.NR_CPUS, 1], ['NR_PAGES', HDR.NR_PAGES, 1], ['NR_PT_SLOTS', HDR.NR_PT_SLOTS, 1], ['NR_MMS', HDR.NR_MMS, 1], ['NR_TASKS', HDR.NR_TASKS, 1],
     ['TLB_ENTRIES', HDR.TLB_ENTRIES, 1], ['LIVE_TASKS', HDR.LIVE_TASKS, 1], ['CPUS_STARTED', HDR.CPUS_STARTED, 1], ['CPUS_CONCURRENT_MAX', HDR.CPUS_CONCURRENT_MAX, 1],
-    ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['PV_WAITERS', HDR.PV_WAITERS, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
+    ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['PV_WAITERS', HDR.PV_WAITERS, 1], ['SPINNERS', HDR.SPINNERS, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
     ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['WORD_EPOCH', HDR.WORD_EPOCH, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1],
     ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
   ], HDR.WORDS);
@@ -405,8 +404,6 @@ export class Machine {
    * Machine object: parallel mode's cpus are woken instead.
    */
   changedCpus = 0;
-  /** Per cpu, the word its task last spun on (a lock), or SPIN_ON_ANY: what a release kicks (src/sync/pv.ts). Local to this thread. */
-  readonly spinningOn: Int32Array;
 
   constructor(readonly sab: SharedArrayBuffer, size: LayoutSize) {
     this.size = size;
@@ -426,7 +423,6 @@ export class Machine {
     this.clocks = new Float64Array(sab, r.clocks! * 4, size.cpus * CLOCK_STRIDE);
     this.workloadNs = new Float64Array(sab, r.workloadNs! * 4, WORKLOAD_WORDS);
     this.tlbSets = size.tlbEntries / TLB_WAYS;
-    this.spinningOn = new Int32Array(size.cpus).fill(SPIN_ON_ANY);
     if (this.mem.length * 4 !== layoutBytes(size)) throw new Error('machine buffer does not match its layout');
   }
 

@@ -22,31 +22,69 @@
 // engine looks again only at the cpus whose view another cpu changed, and
 // chooses a cpu whose spin could only fail again only when no other can step.
 
-import { CPU_FIELD, HDR, SPIN_ON_ANY, type Machine } from '../machine/layout.ts';
+import { CLOCK_SLOT, CLOCK_STRIDE, CPU_FIELD, HDR, type Machine } from '../machine/layout.ts';
 
-/** PV_WAIT_ON of a cpu that waits for anything (idle, a skew wait): every kick ends its block. */
-export const PV_ANY = SPIN_ON_ANY;
+/** The word a cpu waits on when it waits for anything (idle, a skew wait, a spin on no lock): every kick ends its block. */
+export const PV_ANY = -1;
 
 /** Deterministic mode: every cpu's view changed (a workload word, the last user task gone). */
 export function changedForAll(m: Machine): void {
   m.changedCpus = -1;
 }
 
+/**
+ * A kicked cpu that waits (its hold says "never", or "idle") holds the
+ * running cpus at its act horizon until it looks again (clocks.ts): what it
+ * waited for happened, so it may act there. Without this, the kicker ran on
+ * ahead of it for as long as the host took to run its thread: a spinner
+ * handed a lock at 4.0 ms next found the releaser at 8 ms. A running cpu's
+ * hold is its clock already; it may sit in a skew wait, publishing nothing,
+ * so a hold lowered under it would never be raised again.
+ */
+function holdAtAct(m: Machine, cpu: number): void {
+  const line = cpu * CLOCK_STRIDE;
+  if (!Number.isFinite(m.clocks[line + CLOCK_SLOT.HOLD]!)) m.clocks[line + CLOCK_SLOT.HOLD] = m.clocks[line + CLOCK_SLOT.ACT]!;
+}
+
 /** pv_kick: `cpu`'s view changed (an interrupt raised there, a task woken there, an ack it waits for); wake its thread if it blocked. */
 export function kickCpu(m: Machine, cpu: number): void {
   m.changedCpus |= 1 << cpu;
+  holdAtAct(m, cpu);
   Atomics.notify(m.mem, m.cpu(cpu, CPU_FIELD.IPI_PENDING)); // a cpu that fits the host waits on its interrupt word, timed
   if (Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON)) !== 0) wake(m, cpu);
 }
 
-/** The word at `word` changed (a lock released): mark the cpus spinning on it, and wake the threads of those that blocked there (a cpu waiting for anything is kicked by kickCpu). */
+/** The lock at `word` was released: the cpus spinning on it hold at their clocks, and the threads of those that blocked there wake. */
 export function kickWaiters(m: Machine, word: number): void {
-  for (let c = 0; c < m.size.cpus; c++) if (m.spinningOn[c] === word) m.changedCpus |= 1 << c;
-  if (Atomics.load(m.mem, HDR.PV_WAITERS) === 0) return;
+  const spinners = Atomics.load(m.mem, HDR.SPINNERS);
+  if (spinners === 0) return;
+  const blocked = Atomics.load(m.mem, HDR.PV_WAITERS) !== 0;
   for (let c = 0; c < m.size.cpus; c++) {
-    const on = Atomics.load(m.mem, m.cpu(c, CPU_FIELD.PV_WAIT_ON));
-    if (on === word + 1) wake(m, c);
+    if ((spinners & (1 << c)) === 0 || Atomics.load(m.mem, m.cpu(c, CPU_FIELD.SPIN_ON)) !== word + 1) continue;
+    m.changedCpus |= 1 << c;
+    holdAtAct(m, c);
+    if (blocked && Atomics.load(m.mem, m.cpu(c, CPU_FIELD.PV_WAIT_ON)) === word + 1) wake(m, c);
   }
+}
+
+/** The cpu's task spins on the lock at `word` (-1: on no lock) until spinEnd. */
+export function spinOn(m: Machine, cpu: number, word: number): void {
+  if (word < 0) return;
+  Atomics.store(m.mem, m.cpu(cpu, CPU_FIELD.SPIN_ON), word + 1);
+  Atomics.or(m.mem, HDR.SPINNERS, 1 << cpu);
+}
+
+/** The spin is over. */
+export function spinEnd(m: Machine, cpu: number): void {
+  if (Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.SPIN_ON)) === 0) return;
+  Atomics.and(m.mem, HDR.SPINNERS, ~(1 << cpu));
+  Atomics.store(m.mem, m.cpu(cpu, CPU_FIELD.SPIN_ON), 0);
+}
+
+/** What a waiting cpu's blocked thread is kicked by: the lock its task spins on, or PV_ANY. */
+export function waitWordOf(m: Machine, cpu: number): number {
+  const on = Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.SPIN_ON));
+  return on === 0 ? PV_ANY : on - 1;
 }
 
 function wake(m: Machine, cpu: number): void {

@@ -6,7 +6,7 @@
 
 import { SoftLockup, Poisoned } from '../machine/errors.ts';
 import type { Kctx } from './context.ts';
-import { PV_ANY } from './pv.ts';
+import { PV_ANY, spinEnd, spinOn } from './pv.ts';
 
 export class SpinWatch {
   private spins = 0;
@@ -18,9 +18,14 @@ export class SpinWatch {
    * blocked host thread is kicked by (pv.ts); without one, any kick.
    */
   constructor(private readonly ctx: Kctx, private readonly where: string, scale = 1, word = PV_ANY) {
-    ctx.m.spinningOn[ctx.cpu] = word;
+    spinOn(ctx.m, ctx.cpu, word);
     this.start = ctx.watchNow();
     this.limitUs = ctx.config.lockupMs * 1000 * scale;
+  }
+
+  /** The wait is over (a spin on a lock: the lock is taken). */
+  end(): void {
+    spinEnd(this.ctx.m, this.ctx.cpu);
   }
 
   /** Call once per failed iteration. Throws when the wait must end. */

@@ -48,6 +48,7 @@ function* acquire(ctx: Kctx, lock: number, cls: LockClassName, site: string): Pa
       watch.tick();
       yield Step.SPIN;
     } while (Atomics.load(mem, lock + LOCK.SERVING) !== ticket);
+    watch.end();
   }
   const last = Atomics.exchange(mem, lock + LOCK.OWNER, ctx.cpu + 1);
   const bounced = last !== 0 && last !== ctx.cpu + 1;
