@@ -38,7 +38,7 @@ import { cpuStateDump } from './dump.ts';
 import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
 import { ClockBoard, skewBoundNs } from './clocks.ts';
-import { kickAll, pvArm, pvBlock, pvDisarm, PV_ANY, waitWordOf } from '../sync/pv.ts';
+import { kickAll, kickCount, kickedSince, pvArm, pvBlock, pvDisarm, PV_ANY, waitWordOf } from '../sync/pv.ts';
 
 export interface CpuJob {
   sab: SharedArrayBuffer;
@@ -152,9 +152,12 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     Atomics.add(mem, heartbeatAt, 1);
     lookedMs = performance.now();
   };
-  const publish = (): void => {
+  /** `kicksBefore`: the kick count before the step; a waiter kicked since holds at its act horizon (pv.ts kickedSince). */
+  const publish = (kicksBefore?: number): void => {
     r.observe();
-    board.publish(job.cpu, r.seen.actNs, r.seen.holdNs, r.seen.userWait ? r.clockNs : NaN);
+    const v = r.seen;
+    const holdNs = kicksBefore !== undefined && !Number.isFinite(v.holdNs) && kickedSince(m, job.cpu, kicksBefore) ? v.actNs : v.holdNs;
+    board.publish(job.cpu, v.actNs, holdNs, v.userWait ? r.clockNs : NaN);
   };
   /**
    * The skew bound: wait while this cpu is too far ahead, unless an interrupt
@@ -185,8 +188,9 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     let spins = 0;
     outer: for (;;) {
       for (let i = 0; i < SLICE_STEPS; i++) {
+        const kicks = kickCount(m, job.cpu);
         const kind = r.step();
-        publish();
+        publish(kicks);
         if ((i & (SKEW_CHECK_STEPS - 1)) === 0) {
           const t = performance.now();
           if (t - lookedMs > STEAL_GAP_MS) stealMs += t - lookedMs;

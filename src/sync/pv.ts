@@ -51,7 +51,7 @@ export function kickCpu(m: Machine, cpu: number): void {
   m.changedCpus |= 1 << cpu;
   holdAtAct(m, cpu);
   Atomics.notify(m.mem, m.cpu(cpu, CPU_FIELD.IPI_PENDING)); // a cpu that fits the host waits on its interrupt word, timed
-  if (Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON)) !== 0) wake(m, cpu);
+  kick(m, cpu, Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON)) !== 0);
 }
 
 /** The lock at `word` was released: the cpus spinning on it hold at their clocks, and the threads of those that blocked there wake. */
@@ -63,7 +63,7 @@ export function kickWaiters(m: Machine, word: number): void {
     if ((spinners & (1 << c)) === 0 || Atomics.load(m.mem, m.cpu(c, CPU_FIELD.SPIN_ON)) !== word + 1) continue;
     m.changedCpus |= 1 << c;
     holdAtAct(m, c);
-    if (blocked && Atomics.load(m.mem, m.cpu(c, CPU_FIELD.PV_WAIT_ON)) === word + 1) wake(m, c);
+    kick(m, c, blocked && Atomics.load(m.mem, m.cpu(c, CPU_FIELD.PV_WAIT_ON)) === word + 1);
   }
 }
 
@@ -87,15 +87,31 @@ export function waitWordOf(m: Machine, cpu: number): number {
   return on === 0 ? PV_ANY : on - 1;
 }
 
-function wake(m: Machine, cpu: number): void {
+/**
+ * Every kick counts in PV_KICK, blocked or not: a blocked thread waits for
+ * it to change, and a cpu that publishes "holds nobody" after a step checks
+ * that no kick came since the step began (kickedSince), since a kick that
+ * landed between its look and its publishing found nothing to lower.
+ */
+function kick(m: Machine, cpu: number, blocked: boolean): void {
   const at = m.cpu(cpu, CPU_FIELD.PV_KICK);
   Atomics.add(m.mem, at, 1);
-  Atomics.notify(m.mem, at);
+  if (blocked) Atomics.notify(m.mem, at);
+}
+
+/** The kick count of `cpu`, read before a step, for kickedSince after it. */
+export function kickCount(m: Machine, cpu: number): number {
+  return Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_KICK));
+}
+
+/** Whether `cpu` was kicked since kickCount returned `count`. */
+export function kickedSince(m: Machine, cpu: number, count: number): boolean {
+  return Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_KICK)) !== count;
 }
 
 /** Wake every blocked thread (poison, stop): each looks at the poison and stop words when its wait ends. */
 export function kickAll(m: Machine): void {
-  for (let c = 0; c < m.size.cpus; c++) wake(m, c);
+  for (let c = 0; c < m.size.cpus; c++) kick(m, c, true);
 }
 
 /**
