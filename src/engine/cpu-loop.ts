@@ -167,6 +167,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
    * idle cpu whose timer becomes the lowest).
    */
   let skewLimitNs = -Infinity;
+  const skewCheckDue = (i: number): boolean => bounded && (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0);
   const waitForSlowerCpus = (): void => {
     const limitMs = performance.now() + job.config.lockupMs;
     for (let n = 0; ; n++) {
@@ -199,7 +200,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
         if (kind === Step.SPIN || kind === Step.YIELD || (!pv && kind === Step.SLEEP)) {
           if (kind === Step.YIELD && r.followOthers(board.othersActNs(job.cpu))) publish();
           // a yield that switched to another task of this cpu cost a context switch: its clock moved, so the bound applies
-          if (kind === Step.YIELD && bounded && (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0)) waitForSlowerCpus();
+          if (kind === Step.YIELD && skewCheckDue(i)) waitForSlowerCpus();
           if (!pv) {
             if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
           } else if (armed) {
@@ -233,7 +234,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           continue;
         }
         disarm();
-        if (bounded && (r.clockNs > skewLimitNs || (i & (SKEW_CHECK_STEPS - 1)) === 0)) waitForSlowerCpus();
+        if (skewCheckDue(i)) waitForSlowerCpus();
       }
       Atomics.add(mem, heartbeatAt, 1);
       if (m.poisoned) throw new Poisoned(`cpu ${job.cpu} stopped: another cpu failed`);

@@ -72,7 +72,6 @@ export const HDR = {
   CPUS_RUNNING: 14,
   FREE_TOP: 15, // free-frame stack depth, under the zone lock
   PT_FREE_TOP: 16, // free page-table-storage stack depth, under the zone lock
-  PV_WAITERS: 17, // parallel mode: cpus blocked in pv_wait (src/sync/pv.ts), so a releaser with none to kick looks no further
   SPINNERS: 18, // bitmask of the cpus spinning on a lock (CPU_FIELD.SPIN_ON), so a release with none looks no further
   VIOLATIONS: 20, // violations recorded, all cpus
   ONLINE_CPUS: 21,
@@ -355,7 +354,7 @@ export function loadNs(mem: Int32Array, at: number): number {
     ['MAGIC', HDR.MAGIC, 1], ['VERSION', HDR.VERSION, 1], ['RUN_STATE', HDR.RUN_STATE, 1], ['POISON', HDR.POISON, 1], ['STOP', HDR.STOP, 1],
     ['NR_CPUS', HDR.NR_CPUS, 1], ['NR_PAGES', HDR.NR_PAGES, 1], ['NR_PT_SLOTS', HDR.NR_PT_SLOTS, 1], ['NR_MMS', HDR.NR_MMS, 1], ['NR_TASKS', HDR.NR_TASKS, 1],
     ['TLB_ENTRIES', HDR.TLB_ENTRIES, 1], ['LIVE_TASKS', HDR.LIVE_TASKS, 1], ['CPUS_STARTED', HDR.CPUS_STARTED, 1], ['CPUS_CONCURRENT_MAX', HDR.CPUS_CONCURRENT_MAX, 1],
-    ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['PV_WAITERS', HDR.PV_WAITERS, 1], ['SPINNERS', HDR.SPINNERS, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
+    ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['SPINNERS', HDR.SPINNERS, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
     ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['WORD_EPOCH', HDR.WORD_EPOCH, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1],
     ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
   ], HDR.WORDS);

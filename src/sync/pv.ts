@@ -4,10 +4,10 @@
 // kernel/locking/qspinlock_paravirt.h). A waiter spins a bounded number of
 // times, then blocks its thread on its own PV_KICK word; whoever changes
 // what it waits for (a lock's release, an IPI, a wake-up, a workload word)
-// bumps that word and wakes the thread, but only when the thread said it
-// blocked, so a run with nobody blocked pays a look at each cpu's spin word
-// and one load per release. These are the host's wake-ups, not kernel ones: no kernel path
-// waits or orders anything by them.
+// bumps that word, and wakes the thread when it said it blocked. A release
+// while no cpu spins on any lock (HDR.SPINNERS) pays one load. These are
+// the host's wake-ups, not kernel ones: no kernel path waits or orders
+// anything by them.
 //
 // No lost kick: the waiter reads PV_KICK, then publishes PV_WAIT_ON, then
 // looks at what it waits for once more (one more step of its task), and
@@ -58,12 +58,11 @@ export function kickCpu(m: Machine, cpu: number): void {
 export function kickWaiters(m: Machine, word: number): void {
   const spinners = Atomics.load(m.mem, HDR.SPINNERS);
   if (spinners === 0) return;
-  const blocked = Atomics.load(m.mem, HDR.PV_WAITERS) !== 0;
   for (let c = 0; c < m.size.cpus; c++) {
     if ((spinners & (1 << c)) === 0 || Atomics.load(m.mem, m.cpu(c, CPU_FIELD.SPIN_ON)) !== word + 1) continue;
     m.changedCpus |= 1 << c;
     holdAtAct(m, c);
-    kick(m, c, blocked && Atomics.load(m.mem, m.cpu(c, CPU_FIELD.PV_WAIT_ON)) === word + 1);
+    kick(m, c, Atomics.load(m.mem, m.cpu(c, CPU_FIELD.PV_WAIT_ON)) === word + 1);
   }
 }
 
@@ -120,9 +119,8 @@ export function kickAll(m: Machine): void {
  * (`word`, or PV_ANY).
  */
 export function pvArm(m: Machine, cpu: number, word: number): number {
-  const seq = Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_KICK));
+  const seq = kickCount(m, cpu);
   Atomics.store(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON), word === PV_ANY ? PV_ANY : word + 1);
-  Atomics.add(m.mem, HDR.PV_WAITERS, 1);
   return seq;
 }
 
@@ -134,5 +132,4 @@ export function pvBlock(m: Machine, cpu: number, seq: number, timeoutMs: number)
 /** The wait is over (it blocked, or its last look found it need not). */
 export function pvDisarm(m: Machine, cpu: number): void {
   Atomics.store(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON), 0);
-  Atomics.sub(m.mem, HDR.PV_WAITERS, 1);
 }
