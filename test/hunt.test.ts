@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { huntSeed } from '../src/engine/campaign.ts';
+import { makeConfig } from '../src/engine/configure.ts';
+import { runDeterministic } from '../src/engine/deterministic.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -129,4 +132,23 @@ describe('bounded exploration', () => {
     const b = JSON.parse(readFileSync(badJson, 'utf8')) as { artifacts: string[] };
     expect(cli('replay', b.artifacts[0]!).stdout).toMatch(/^reproduced: FREE_WHILE_REMOTE_TLB/m);
   }, 120_000);
+});
+
+describe('a hunted seed', () => {
+  it('runs without statistics and takes the same steps, with the same violations and preemption points, as the run with all of them on', () => {
+    for (const variant of ['free-before-flush', 'flush-preemptible', 'rework']) {
+      for (const seed of [1, 2]) {
+        const config = makeConfig({ variant, workload: 'munmap', cpus: 3, pages: 64, preempt: 'full', clockSkew: 'none', seed });
+        expect(config.latencyStats).toBe(true);
+        const full = runDeterministic(config);
+        const hunted = huntSeed({ config });
+        expect(hunted.steps).toBe(full.steps);
+        expect(hunted.violationCount).toBe(full.violations.length + full.violationsDropped);
+        expect(hunted.violations).toEqual(full.violations.slice(0, hunted.violations.length).map((v) => ({ rule: v.rule, detail: v.detail, step: v.step })));
+        expect(hunted.points).toEqual((full.preemptionPoints ?? []).map((p) => ({ point: p.point, preempted: p.preempted > 0 })));
+        expect(full.latency.summaries.pteLockHold!.count).toBeGreaterThan(0);
+      }
+    }
+    expect(huntSeed({ config: makeConfig({ variant: 'free-before-flush', workload: 'munmap', cpus: 3, pages: 64, clockSkew: 'none', seed: 1 }) }).violationCount).toBeGreaterThan(0);
+  });
 });
