@@ -92,33 +92,46 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
    */
   let parked = 0;
   let stepped = -1;
+  /** From each cpu's last observe(): it has something to do now; it is idle or waits in user space, so its clock may follow the others' (followOthers). */
+  let workMask = 0;
+  let followMask = 0;
+  const see = (r: CpuRunner): void => {
+    r.observe();
+    const v = r.seen;
+    const bit = 1 << r.cpu;
+    actNs[r.cpu] = v.actNs;
+    workMask = v.work ? workMask | bit : workMask & ~bit;
+    followMask = !v.busy || v.userWait ? followMask | bit : followMask & ~bit;
+  };
+  const allCpus = (1 << config.cpus) - 1;
   try {
     for (;;) {
       const kicked = m.changedCpus;
-      changed |= kicked;
+      changed = (changed | kicked) & allCpus;
       parked &= ~kicked;
       m.changedCpus = 0;
-      /** Some cpu is idle or waits in user space: its clock may follow the others' (followOthers). */
-      let follows = false;
-      for (const r of runners) {
-        if ((changed & (1 << r.cpu)) !== 0) r.observe();
-        else if (opts.checkViews) checkView(r);
-        actNs[r.cpu] = r.seen.actNs;
-        if (!r.seen.busy || r.seen.userWait) follows = true;
-      }
+      if (opts.checkViews) for (const r of runners) if ((changed & (1 << r.cpu)) === 0) checkView(r);
+      for (let bits = changed; bits !== 0; bits &= bits - 1) see(runners[31 - Math.clz32(bits & -bits)]!);
       if (stepped >= 0 && (kicked & (1 << stepped)) === 0 && runners[stepped]!.waitsForKick()) parked |= 1 << stepped;
       changed = 0;
-      if (follows || bounded) {
+      const follows = followMask !== 0;
+      if (follows) {
         actMin.take(actNs, config.cpus);
-        for (const r of runners) {
-          if (follows && r.followOthers(actMin.others(r.cpu))) r.observe();
-          if (bounded) holdNs[r.cpu] = effectiveHoldNs(r.seen.holdNs, r.seen.actNs, actMin.others(r.cpu));
+        for (let bits = followMask; bits !== 0; bits &= bits - 1) {
+          const r = runners[31 - Math.clz32(bits & -bits)]!;
+          if (r.followOthers(actMin.others(r.cpu))) see(r);
         }
       }
-      if (bounded) holdMin.take(holdNs, config.cpus); // a hunt has no bound: nobody is held
-      let readyMask = 0;
-      for (const r of runners) {
-        if (r.seen.work && (!bounded || mayStep(boundNs, r.clockNs, r.seen.waits, holdMin.others(r.cpu)))) readyMask |= 1 << r.cpu;
+      let readyMask = workMask;
+      if (bounded) {
+        // the others' act horizons as they were before any clock above followed them
+        if (!follows) actMin.take(actNs, config.cpus);
+        for (const r of runners) holdNs[r.cpu] = effectiveHoldNs(r.seen.holdNs, r.seen.actNs, actMin.others(r.cpu));
+        holdMin.take(holdNs, config.cpus); // a hunt has no bound: nobody is held
+        for (let bits = workMask; bits !== 0; bits &= bits - 1) {
+          const c = 31 - Math.clz32(bits & -bits);
+          if (!mayStep(boundNs, runners[c]!.clockNs, runners[c]!.seen.waits, holdMin.others(c))) readyMask &= ~(1 << c);
+        }
       }
       if ((readyMask & parked) !== 0 && (readyMask & ~parked) !== 0) {
         mark('parkedSpinnerPassedOver');

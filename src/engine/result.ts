@@ -115,6 +115,7 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
     for (const rec of r.records) {
       addCounters(totals, rec.stats);
       if (rec.measured) {
+        addCounters(totals, rec.measured);
         addCounters(measured, rec.measured);
         if (!measuredAny) rssBefore = rec.rssBefore;
         rssAfter = rec.rssAfter;

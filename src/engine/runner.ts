@@ -35,7 +35,7 @@ import { switchMm, enterLazyTlb, serviceIpis, activeMm } from '../cpu/tlbflush.t
 import { findVariant } from '../gather/variants.ts';
 import { findWorkload } from '../workloads/index.ts';
 import { kworkerThread, probeThread, bdiFlusherThread } from '../workloads/kthreads.ts';
-import type { TaskRecord, TaskSpec, Workload } from '../workloads/workload.ts';
+import { taskCounters, type TaskRecord, type TaskSpec, type Workload } from '../workloads/workload.ts';
 import type { CpuReport, RunError } from './result.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from './strategy.ts';
 import { IDLE_HOLD } from './clocks.ts';
@@ -139,7 +139,7 @@ export class CpuRunner {
       .map((spec, index) => ({ spec, index }))
       .filter((t) => t.spec.cpu === cpu)
       .map(({ spec, index }) => {
-        const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
+        const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, inOp: false, rssBefore: 0, rssAfter: 0, finished: false };
         this.records.push(rec);
         return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtNs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : kthreadFn(spec.kind) } satisfies Slot;
       });
@@ -270,14 +270,15 @@ export class CpuRunner {
       prev.fn = ctx.fn;
       mem[m.task(prev.index, TASK_FIELD.PREEMPT_COUNT)] = prev.preemptCount;
       ctx.trace?.instant(preempted ? 'preempt' : 'switch', 'sched', ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth, at: `${prev.fn}:${STEP_NAMES[prev.at] ?? 'START'}` });
+      const prevStats = taskCounters(prev.rec);
       if (preempted) {
-        prev.rec.stats.involuntarySwitches++;
+        prevStats.involuntarySwitches++;
         if (prev.gatherDepth > 0) {
           mark('preemptedInGather');
-          prev.rec.stats.preemptionsInGather++;
+          prevStats.preemptionsInGather++;
         }
       } else if (!prev.exited) {
-        prev.rec.stats.voluntarySwitches++; // it slept or yielded
+        prevStats.voluntarySwitches++; // it slept or yielded
       }
       // a task that sleeps while atomic (a reported bug) takes its preempt_count and irq state with it;
       // finish_task_switch turns interrupts on for the next one
@@ -297,7 +298,7 @@ export class CpuRunner {
     next.onRq = true;
     clockAtLeast(ctx, loadNs(mem, m.task(next.index, TASK_FIELD.WAKE_NS)) + ctx.costs.wakeupNs);
     if (next !== prev) charge(ctx, ctx.costs.contextSwitchNs);
-    this.load(next.index, next.mm, next.rec.stats, next.preemptCount);
+    this.load(next.index, next.mm, taskCounters(next.rec), next.preemptCount);
     ctx.ptlHeld = next.ptlHeld;
     ctx.ptlFreedThisHold = next.ptlFreedThisHold;
     ctx.gatherDepth = next.gatherDepth;

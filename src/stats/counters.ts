@@ -1,6 +1,7 @@
 // Event counters. Each task counts what its own kernel paths did, so the
-// counters of one measured operation are exact even while other cpus run.
-// Counters only grow; a snapshot difference is the count for an interval.
+// counters of its measured operations are exact even while other cpus run:
+// inside one it counts into its measured counters (workload.ts measure).
+// Counters only grow.
 
 
 export const COUNTER_NAMES = [
@@ -63,20 +64,5 @@ export function addCounters(into: Counters, from: Counters): void {
   for (let i = 0; i < COUNTER_NAMES.length; i++) {
     const n = COUNTER_NAMES[i]!;
     into[n] = IS_MAX[i] ? Math.max(into[n], from[n]) : into[n] + from[n];
-  }
-}
-
-/** The counters now, in COUNTER_NAMES order: a snapshot for addCountersSince, cheaper than a copy of the record. */
-export function snapshotCounters(c: Counters): Float64Array {
-  const s = new Float64Array(COUNTER_NAMES.length);
-  for (let i = 0; i < COUNTER_NAMES.length; i++) s[i] = c[COUNTER_NAMES[i]!];
-  return s;
-}
-
-/** Adds to `into` what the counters gained since `before` was taken; maxima are taken from `now`. */
-export function addCountersSince(into: Counters, now: Counters, before: Float64Array): void {
-  for (let i = 0; i < COUNTER_NAMES.length; i++) {
-    const n = COUNTER_NAMES[i]!;
-    into[n] = IS_MAX[i] ? Math.max(into[n], now[n]) : into[n] + now[n] - before[i]!;
   }
 }
