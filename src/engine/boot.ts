@@ -4,7 +4,7 @@
 
 import { FILE_FIELD, HDR, Machine, MM_FIELD, PAGE_FIELD, PageState, TASK_FIELD, TLB_WAYS, RunState, TaskKind, type LayoutSize } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
-import { PATH_DONE, PathStack, type Path } from '../machine/step.ts';
+import { PATH_DONE, PathStack, type Call, type Path } from '../machine/step.ts';
 import { Rng } from '../machine/rng.ts';
 import { ModelAssert } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
@@ -47,7 +47,9 @@ export function bootCtx(m: Machine, config: RunConfig, oracle: Oracle): Kctx {
 }
 
 /** Run a path to completion with nobody else running (boot time). */
-export function runToEnd<T>(path: Path<T>): T {
+export function runToEnd<T>(path: Path<T>): T;
+export function runToEnd(path: Call): void;
+export function runToEnd<T>(path: Call<T>): T {
   const stack = new PathStack(path);
   for (let i = 0; ; i++) {
     if (stack.next() === PATH_DONE) return stack.result as T;

@@ -991,17 +991,6 @@ function addCounters(into, from) {
     into[n2] = IS_MAX[i] ? Math.max(into[n2], from[n2]) : into[n2] + from[n2];
   }
 }
-function snapshotCounters(c) {
-  const s = new Float64Array(COUNTER_NAMES.length);
-  for (let i = 0; i < COUNTER_NAMES.length; i++) s[i] = c[COUNTER_NAMES[i]];
-  return s;
-}
-function addCountersSince(into, now, before) {
-  for (let i = 0; i < COUNTER_NAMES.length; i++) {
-    const n2 = COUNTER_NAMES[i];
-    into[n2] = IS_MAX[i] ? Math.max(into[n2], now[n2]) : into[n2] + now[n2] - before[i];
-  }
-}
 
 // src/sync/context.ts
 var USER_FN = "user";
@@ -3337,22 +3326,27 @@ function* mmapRanges(ctx, ranges, file = false, pgoff = 0) {
 function* touchRange(ctx, start, end) {
   for (let vpn = start; vpn < end; vpn++) yield userAccess(ctx, vpn, true);
 }
+function taskCounters(rec) {
+  return rec.inOp ? rec.measured : rec.stats;
+}
 function* measure(ctx, rec, mm, op) {
-  const before = snapshotCounters(ctx.stats);
+  modelAssert(!rec.inOp && ctx.stats === rec.stats, "measured operations nest", () => `task ${rec.task}`);
   const rss = () => Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.RSS_ANON));
-  if (rec.measured === null) rec.rssBefore = rss();
+  if (rec.measured === null) {
+    rec.rssBefore = rss();
+    rec.measured = newCounters();
+  }
   ctx.ptlFreedThisHold = 0;
-  const maxBefore = ctx.stats.maxPagesFreedInOnePteLockHold;
-  ctx.stats.maxPagesFreedInOnePteLockHold = 0;
   const startUs = ctx.now();
   const startHostUs = ctx.watchIsHost ? ctx.watchNow() : 0;
+  rec.inOp = true;
+  ctx.stats = rec.measured;
   yield op;
-  ctx.stats.ops++;
-  ctx.stats.opTimeUs += Math.round(ctx.now() - startUs);
+  rec.inOp = false;
+  ctx.stats = rec.stats;
+  rec.measured.ops++;
+  rec.measured.opTimeUs += Math.round(ctx.now() - startUs);
   if (ctx.watchIsHost) ctx.lat.hostOpTimeUs += ctx.watchNow() - startHostUs;
-  rec.measured ??= newCounters();
-  addCountersSince(rec.measured, ctx.stats, before);
-  ctx.stats.maxPagesFreedInOnePteLockHold = Math.max(maxBefore, ctx.stats.maxPagesFreedInOnePteLockHold);
   rec.rssAfter = rss();
 }
 function* roundsOf(ctx) {
@@ -5010,7 +5004,7 @@ var CpuRunner = class {
       latencyStats: config.latencyStats
     });
     this.slots = tasks.map((spec, index) => ({ spec, index })).filter((t) => t.spec.cpu === cpu).map(({ spec, index }) => {
-      const rec = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, rssBefore: 0, rssAfter: 0, finished: false };
+      const rec = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, inOp: false, rssBefore: 0, rssAfter: 0, finished: false };
       this.records.push(rec);
       return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtNs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : kthreadFn(spec.kind) };
     });
@@ -5154,14 +5148,15 @@ var CpuRunner = class {
       prev.fn = ctx.fn;
       mem[m.task(prev.index, TASK_FIELD.PREEMPT_COUNT)] = prev.preemptCount;
       ctx.trace?.instant(preempted ? "preempt" : "switch", "sched", ctx.now(), { prev: prev.index, next: next ? next.index : -1, inGather: prev.gatherDepth, at: `${prev.fn}:${STEP_NAMES[prev.at] ?? "START"}` });
+      const prevStats = taskCounters(prev.rec);
       if (preempted) {
-        prev.rec.stats.involuntarySwitches++;
+        prevStats.involuntarySwitches++;
         if (prev.gatherDepth > 0) {
           mark("preemptedInGather");
-          prev.rec.stats.preemptionsInGather++;
+          prevStats.preemptionsInGather++;
         }
       } else if (!prev.exited) {
-        prev.rec.stats.voluntarySwitches++;
+        prevStats.voluntarySwitches++;
       }
       if (preempted && prev.at !== Step.YIELD) this.countPoint(prev.fn, prev.at, 1);
       if (prev.preemptCount > 0 || prev.irqsDisabled > 0) sectionClose(ctx, "schedule");
@@ -5179,7 +5174,7 @@ var CpuRunner = class {
     next.onRq = true;
     clockAtLeast(ctx, loadNs(mem, m.task(next.index, TASK_FIELD.WAKE_NS)) + ctx.costs.wakeupNs);
     if (next !== prev) charge(ctx, ctx.costs.contextSwitchNs);
-    this.load(next.index, next.mm, next.rec.stats, next.preemptCount);
+    this.load(next.index, next.mm, taskCounters(next.rec), next.preemptCount);
     ctx.ptlHeld = next.ptlHeld;
     ctx.ptlFreedThisHold = next.ptlFreedThisHold;
     ctx.gatherDepth = next.gatherDepth;
@@ -5541,6 +5536,7 @@ function assemble(config, reports, finalViolations, extra) {
     for (const rec of r.records) {
       addCounters(totals, rec.stats);
       if (rec.measured) {
+        addCounters(totals, rec.measured);
         addCounters(measured, rec.measured);
         if (!measuredAny) rssBefore = rec.rssBefore;
         rssAfter = rec.rssAfter;

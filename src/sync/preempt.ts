@@ -9,7 +9,7 @@
 // cond_resched is one in every model.
 
 import { CPU_FIELD } from '../machine/layout.ts';
-import { Step, type Path } from '../machine/step.ts';
+import { NO_STEP, Step, type StepKind } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import type { SectionMax } from '../stats/latency.ts';
 import type { Kctx } from './context.ts';
@@ -60,9 +60,10 @@ export function preemptEnableNoResched(ctx: Kctx, where: string): void {
   if (--ctx.mem[at]! === 0 && !irqsDisabled(ctx)) sectionClose(ctx, where);
 }
 
-export function* preemptEnable(ctx: Kctx, where: string): Path {
+/** preempt_enable: `yield` what it returns (a plain callee, step.ts). */
+export function preemptEnable(ctx: Kctx, where: string): StepKind | typeof NO_STEP {
   preemptEnableNoResched(ctx, where);
-  if (ctx.config.preempt === 'full' && preemptCount(ctx) === 0 && !irqsDisabled(ctx)) yield Step.PREEMPT;
+  return ctx.config.preempt === 'full' && preemptCount(ctx) === 0 && !irqsDisabled(ctx) ? Step.PREEMPT : NO_STEP;
 }
 
 export function localIrqSave(ctx: Kctx, where: string): void {
@@ -95,14 +96,14 @@ export function checkMightSleep(ctx: Kctx, where: string): void {
 }
 
 /** might_sleep(): the check, and under CONFIG_PREEMPT_VOLUNTARY a preemption point (might_resched). */
-export function* mightSleep(ctx: Kctx, where: string): Path {
+export function mightSleep(ctx: Kctx, where: string): StepKind {
   checkMightSleep(ctx, where);
-  yield Step.MIGHT_RESCHED;
+  return Step.MIGHT_RESCHED;
 }
 
 /** cond_resched(): a voluntary preemption point, live in every preemption model. */
-export function* condResched(ctx: Kctx): Path {
+export function condResched(ctx: Kctx): StepKind {
   checkMightSleep(ctx, 'cond_resched');
   ctx.stats.condResched++;
-  yield Step.RESCHED;
+  return Step.RESCHED;
 }

@@ -9,7 +9,7 @@
 // spun meanwhile.
 
 import { LOCK, loadNs, storeNs } from '../machine/layout.ts';
-import { Step, type Path } from '../machine/step.ts';
+import { Step, type Call, type Path } from '../machine/step.ts';
 import { clockAtLeast, type Kctx } from './context.ts';
 import { preemptDisable, preemptEnable, localIrqSave, localIrqRestore } from './preempt.ts';
 import { SpinWatch } from './spin.ts';
@@ -37,29 +37,37 @@ function ns(us: number): number {
   return Math.round(us * 1000);
 }
 
-function* acquire(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
-  const mem = ctx.mem;
-  const ticket = Atomics.add(mem, lock + LOCK.NEXT, 1);
+/** Take a ticket; the lock is this cpu's once the ticket is served. A plain callee (step.ts): a frame only when it has to spin. */
+function acquire(ctx: Kctx, lock: number, cls: LockClassName, site: string): Call {
+  const ticket = Atomics.add(ctx.mem, lock + LOCK.NEXT, 1);
   const startUs = ctx.timesLocks ? ctx.now() : 0;
-  const contended = Atomics.load(mem, lock + LOCK.SERVING) !== ticket;
-  if (contended) {
-    const watch = new SpinWatch(ctx, cls, 1, lock);
-    do {
-      watch.tick();
-      yield Step.SPIN;
-    } while (Atomics.load(mem, lock + LOCK.SERVING) !== ticket);
-    watch.end();
-  }
-  const last = Atomics.exchange(mem, lock + LOCK.OWNER, ctx.cpu + 1);
+  if (Atomics.load(ctx.mem, lock + LOCK.SERVING) !== ticket) return spinUntilServed(ctx, lock, cls, site, ticket, startUs);
+  owned(ctx, lock, cls, site, false, startUs);
+  return Step.LOCK;
+}
+
+function* spinUntilServed(ctx: Kctx, lock: number, cls: LockClassName, site: string, ticket: number, startUs: number): Path {
+  const watch = new SpinWatch(ctx, cls, 1, lock);
+  do {
+    watch.tick();
+    yield Step.SPIN;
+  } while (Atomics.load(ctx.mem, lock + LOCK.SERVING) !== ticket);
+  watch.end();
+  owned(ctx, lock, cls, site, true, startUs);
+  yield Step.LOCK;
+}
+
+/** The ticket is served: the lock is this cpu's, from the releaser's time on. */
+function owned(ctx: Kctx, lock: number, cls: LockClassName, site: string, contended: boolean, startUs: number): void {
+  const last = Atomics.exchange(ctx.mem, lock + LOCK.OWNER, ctx.cpu + 1);
   const bounced = last !== 0 && last !== ctx.cpu + 1;
-  clockAtLeast(ctx, loadNs(mem, lock + LOCK.RELEASE_NS) + (bounced ? ctx.costs.cacheLineTransferNs : 0));
+  clockAtLeast(ctx, loadNs(ctx.mem, lock + LOCK.RELEASE_NS) + (bounced ? ctx.costs.cacheLineTransferNs : 0));
   if (ctx.timesLocks) {
     const nowUs = ctx.now();
     ctx.lockStat.acquired(cls, site, contended, ns(nowUs - startUs), bounced);
     if (cls === LockClass.PTE_LOCK) ctx.lat.recordUs('pteLockWait', nowUs - startUs);
     ctx.lockSinceUs.set(lock, nowUs);
   }
-  yield Step.LOCK;
 }
 
 /** Held: a ticket is being served that was taken. */
@@ -88,10 +96,10 @@ function release(ctx: Kctx, lock: number, cls: LockClassName): void {
   kickWaiters(ctx.m, lock); // pv_unlock: a waiter's host thread that blocked on this lock
 }
 
-/** spin_lock; `site` names the caller, lock_stat's contention point. */
-export function* spinLock(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
+/** spin_lock; `site` names the caller, lock_stat's contention point. `yield` it: a plain callee ending in its call of acquire (step.ts). */
+export function spinLock(ctx: Kctx, lock: number, cls: LockClassName, site: string): Call {
   preemptDisable(ctx, LOCK_WHERE[cls]);
-  yield acquire(ctx, lock, cls, site);
+  return acquire(ctx, lock, cls, site);
 }
 
 export function* spinUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path {
@@ -100,11 +108,11 @@ export function* spinUnlock(ctx: Kctx, lock: number, cls: LockClassName): Path {
   yield preemptEnable(ctx, UNLOCK_WHERE[cls]);
 }
 
-/** spin_lock_irqsave: interrupts stay off while spinning, as in the kernel. */
-export function* spinLockIrqsave(ctx: Kctx, lock: number, cls: LockClassName, site: string): Path {
+/** spin_lock_irqsave: interrupts stay off while spinning, as in the kernel. A plain callee, as spinLock. */
+export function spinLockIrqsave(ctx: Kctx, lock: number, cls: LockClassName, site: string): Call {
   localIrqSave(ctx, LOCK_WHERE[cls]);
   preemptDisable(ctx, LOCK_WHERE[cls]);
-  yield acquire(ctx, lock, cls, site);
+  return acquire(ctx, lock, cls, site);
 }
 
 export function* spinUnlockIrqrestore(ctx: Kctx, lock: number, cls: LockClassName): Path {
