@@ -77,7 +77,7 @@ export function tlbFlushOne(m: Machine, cpu: number, mm: number, vpn: number): v
 
 /** A CR3 reload: every user translation on this cpu is gone. */
 export function tlbFlushAll(m: Machine, cpu: number): void {
-  for (let s = 0; s < m.size.tlbEntries; s++) dropEntry(m, m.tlbEntry(cpu, s));
+  for (let e = m.tlbEntry(cpu, 0), past = m.tlbEntry(cpu + 1, 0); e < past; e += TLB_FIELD.WORDS) dropEntry(m, e);
 }
 
 /** Every cpu that holds a translation to `frame` (a slow scan, used only when a check fails). */
@@ -99,8 +99,7 @@ export function tlbEntriesInRange(m: Machine, mm: number, start: number, end: nu
   const out: { cpu: number; vpn: number; pte: number; gen: number }[] = [];
   const mem = m.mem;
   for (let cpu = 0; cpu < m.size.cpus; cpu++) {
-    for (let s = 0; s < m.size.tlbEntries; s++) {
-      const e = m.tlbEntry(cpu, s);
+    for (let e = m.tlbEntry(cpu, 0), past = m.tlbEntry(cpu + 1, 0); e < past; e += TLB_FIELD.WORDS) {
       if (Atomics.load(mem, e + TLB_FIELD.TAG) !== mm + 1) continue;
       const vpn = mem[e + TLB_FIELD.VPN]!;
       const pte = mem[e + TLB_FIELD.PTE]!;

@@ -23,43 +23,53 @@ export interface HistSummary {
   meanNs: number;
 }
 
+/** The encoding of an empty histogram, worked out once. */
+let emptyEncoded: string | null = null;
+function encodedEmpty(): string {
+  return (emptyEncoded ??= hdr.encodeIntoCompressedBase64(build()));
+}
+
+/**
+ * A histogram, built at its first value: a run keeps one per latency name
+ * and cpu, most of them empty, and building, encoding and merging empty
+ * ones was most of a short hunted seed.
+ */
 export class Hist {
-  private readonly h: hdr.Histogram;
+  private h: hdr.Histogram | null;
   constructor(h?: hdr.Histogram) {
-    this.h = h ?? build();
+    this.h = h ?? null;
   }
   recordNs(ns: number): void {
-    this.h.recordValue(Math.min(HIGHEST_NS, Math.max(1, Math.round(ns))));
+    (this.h ??= build()).recordValue(Math.min(HIGHEST_NS, Math.max(1, Math.round(ns))));
   }
   /** A duration measured in microseconds (the unit of Kctx.now). */
   recordUs(us: number): void {
     this.recordNs(us * 1000);
   }
   get count(): number {
-    return this.h.totalCount;
+    return this.h === null ? 0 : this.h.totalCount;
   }
   add(other: Hist): void {
-    this.h.add(other.h);
+    if (other.h !== null) (this.h ??= build()).add(other.h);
   }
   summary(): HistSummary {
     const h = this.h;
-    const empty = h.totalCount === 0;
-    const at = (p: number): number => (empty ? 0 : h.getValueAtPercentile(p));
+    if (h === null || h.totalCount === 0) return { count: 0, minNs: 0, p50Ns: 0, p90Ns: 0, p99Ns: 0, p999Ns: 0, maxNs: 0, meanNs: 0 };
     return {
       count: h.totalCount,
-      minNs: empty ? 0 : h.minNonZeroValue,
-      p50Ns: at(50),
-      p90Ns: at(90),
-      p99Ns: at(99),
-      p999Ns: at(99.9),
-      maxNs: empty ? 0 : h.maxValue,
-      meanNs: empty ? 0 : Math.round(h.mean),
+      minNs: h.minNonZeroValue,
+      p50Ns: h.getValueAtPercentile(50),
+      p90Ns: h.getValueAtPercentile(90),
+      p99Ns: h.getValueAtPercentile(99),
+      p999Ns: h.getValueAtPercentile(99.9),
+      maxNs: h.maxValue,
+      meanNs: Math.round(h.mean),
     };
   }
   encode(): string {
-    return hdr.encodeIntoCompressedBase64(this.h);
+    return this.h === null ? encodedEmpty() : hdr.encodeIntoCompressedBase64(this.h);
   }
   static decode(s: string): Hist {
-    return new Hist(hdr.decodeFromCompressedBase64(s, 32, false));
+    return s === encodedEmpty() ? new Hist() : new Hist(hdr.decodeFromCompressedBase64(s, 32, false));
   }
 }
