@@ -115,6 +115,9 @@ export class CpuRunner {
 
   /** The kind of the last step a task took here, or -1 when the cpu went idle. */
   private lastKind: StepKind | -1 = -1;
+  /** This cpu's words the runner reads at every step. */
+  private readonly ipiPendingAt: number;
+  private readonly irqsDisabledAt: number;
   /** HDR.WORD_EPOCH when the task last yielded in a user-space wait. */
   private yieldEpoch = 0;
 
@@ -144,6 +147,8 @@ export class CpuRunner {
         return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtNs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : kthreadFn(spec.kind) } satisfies Slot;
       });
     this.hasKthreads = this.slots.some((s) => s.spec.kind !== TaskKind.USER);
+    this.ipiPendingAt = m.cpu(cpu, CPU_FIELD.IPI_PENDING);
+    this.irqsDisabledAt = m.cpu(cpu, CPU_FIELD.IRQS_DISABLED);
     this.crashAtStep = config.crash && config.crash.cpu === cpu ? config.crash.step : -1;
   }
 
@@ -176,11 +181,11 @@ export class CpuRunner {
   }
 
   hasPendingIpi(): boolean {
-    return Atomics.load(this.ctx.mem, this.ctx.m.cpu(this.cpu, CPU_FIELD.IPI_PENDING)) !== 0;
+    return Atomics.load(this.ctx.mem, this.ipiPendingAt) !== 0;
   }
 
   irqsEnabled(): boolean {
-    return this.ctx.mem[this.ctx.m.cpu(this.cpu, CPU_FIELD.IRQS_DISABLED)] === 0;
+    return this.ctx.mem[this.irqsDisabledAt] === 0;
   }
 
   private kthreadsToStop(): boolean {
@@ -352,8 +357,9 @@ export class CpuRunner {
   step(): StepKind | -1 {
     const { ctx } = this;
     if (this.steps === this.crashAtStep) throw new Error(`injected crash on cpu ${this.cpu} at its step ${this.steps}`);
-    if (this.irqsEnabled() && this.takeInterruptsNow()) {
-      if (this.hasPendingIpi()) {
+    const ipiPending = this.hasPendingIpi();
+    if ((ipiPending || ctx.clockNs >= this.nextTickNs || this.earliestTimerNs <= ctx.clockNs) && this.irqsEnabled() && this.takeInterruptsNow(ipiPending)) {
+      if (ipiPending) {
         // a cpu that only waits takes an IPI at once; one with a task to run goes on until it arrives (as the clocks count waiting: observe)
         const waits = this.curr === null || this.lastKind === Step.SPIN || (this.lastKind === Step.YIELD && this.runnableOthers().length === 0);
         serviceIpis(ctx, waits ? Infinity : ctx.clockNs);
@@ -514,10 +520,10 @@ export class CpuRunner {
    * a task runs here and the strategy puts them off, which it may do for at
    * most IRQ_DEFER_STEPS_MAX steps of this cpu.
    */
-  private takeInterruptsNow(): boolean {
+  private takeInterruptsNow(ipiPending: boolean): boolean {
     if (this.decider === null || this.curr === null) return true;
     const clockNs = this.ctx.clockNs;
-    if (!this.hasPendingIpi() && clockNs < this.nextTickNs && this.earliestTimerNs > clockNs) return true;
+    if (!ipiPending && clockNs < this.nextTickNs && this.earliestTimerNs > clockNs) return true;
     if (this.irqDeferred >= IRQ_DEFER_STEPS_MAX || this.decider.takeInterrupt(this.cpu, this.irqDeferred)) {
       this.irqDeferred = 0;
       return true;
