@@ -104,6 +104,9 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
     followMask = !v.busy || v.userWait ? followMask | bit : followMask & ~bit;
   };
   const allCpus = (1 << config.cpus) - 1;
+  /** The ready cpus as a list, worked out again only when the set changes: most steps leave it as it was. */
+  let readyCpus: number[] = [];
+  let readyCpusMask = 0;
   try {
     for (;;) {
       const kicked = m.changedCpus;
@@ -150,7 +153,10 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
           break;
         }
       }
-      const readyCpus = cpusIn(readyMask, readyByLength);
+      if (readyMask !== readyCpusMask) {
+        readyCpus = cpusIn(readyMask, readyByLength);
+        readyCpusMask = readyMask;
+      }
       const chosen = runners[readyCpus[chooser.choose(readyCpus, steps)]!]!;
       const kind = chosen.step();
       changed |= 1 << chosen.cpu;
