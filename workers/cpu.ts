@@ -1,4 +1,4 @@
-// Worker entry point: one simulated cpu. Thin on purpose; the loop lives in src/engine.
-import { runCpu } from '../src/engine/cpu-loop.ts';
+// Worker entry point: one simulated cpu, or a group of them. Thin on purpose; the loops live in src/engine.
+import { runCpus } from '../src/engine/cpu-loop.ts';
 
-export default runCpu;
+export default runCpus;

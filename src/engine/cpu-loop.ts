@@ -1,20 +1,18 @@
-// A cpu's loop in parallel mode, run inside its own worker thread. How a
-// waiting cpu (a spin, a user-space wait, a skew wait, idle) waits depends on
-// the host. When the simulated cpus fit on the host's cores it spins, then
-// gives the core away in short timed waits on its own interrupt word, which
-// an IPI or a wake-up ends at once. When they do not (pv.ts), it looks
-// PV_SPIN_THRESHOLD times, then blocks its thread until whoever changes what
-// it waits for kicks it, and an idle cpu blocks at once, so the cpu it
-// waits for gets the core. Why not pv waits everywhere: with 2 cpus on 2
-// cores, which cpu takes a lock first inside the skew bound depends more on
-// the host with them (legacy's longest section under full preemption came
-// out between 9.3 and 21.0 µs over twenty runs, against 16.2 to 17.0 with
-// these waits); and spinning without the short waits ran mix at half the
-// host ops/s (the main thread, the JIT and the collector need the cores too). Every block and
-// wait is timed: an idle cpu with a timer, or a user-space waiter, looks
-// every IDLE_WAIT_MS (the others' clocks move without telling it). The loop
-// yields to the worker's event loop between slices, and every slice and
-// every block checks the poison and stop words. A failure here poisons the
+// A cpu's loop in parallel mode when the simulated cpus fit on the host's
+// cores: one cpu per worker thread (when they do not, a thread runs a group
+// of them: cpu-group.ts). A waiting cpu (a spin, a user-space wait, a skew
+// wait, idle) spins, then gives the core away in short timed waits on its
+// own interrupt word, which an IPI, a wake-up or a release ends at once
+// (pv.ts kicks). Why not block until kicked, as a group does: with 2 cpus
+// on 2 cores, which cpu takes a lock first inside the skew bound depends
+// more on the host then (legacy's longest section under full preemption
+// came out between 9.3 and 21.0 µs over twenty runs, against 16.2 to 17.0
+// with these waits); and spinning without the short waits ran mix at half
+// the host ops/s (the main thread, the JIT and the collector need the cores
+// too). Every wait is timed: an idle cpu with a timer, or a user-space
+// waiter, looks every IDLE_WAIT_MS (the others' clocks move without telling
+// it). The loop yields to the worker's event loop between slices, and every
+// slice checks the poison and stop words. A failure here poisons the
 // machine so every other cpu stops. A heartbeat word lets the main thread's
 // watchdog see a cpu that stopped making steps.
 // Model time: the cpu publishes its horizons after every step, an idle cpu
@@ -26,7 +24,6 @@
 // that no wait of ours explains.
 
 import { threadId } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
 import { CPU_FIELD, HDR, Machine, type LayoutSize } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { Step } from '../machine/step.ts';
@@ -38,19 +35,22 @@ import { cpuStateDump } from './dump.ts';
 import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
 import { ClockBoard, skewBoundNs } from './clocks.ts';
-import { kickAll, kickCount, kickedSince, pvArm, pvBlock, pvDisarm, PV_ANY, waitWordOf } from '../sync/pv.ts';
+import { kickAll, kickCount, kickedSince } from '../sync/pv.ts';
+import { runCpuGroup } from './cpu-group.ts';
 
 export interface CpuJob {
   sab: SharedArrayBuffer;
   size: LayoutSize;
   config: RunConfig;
   tasks: TaskSpec[];
-  cpu: number;
+  /** The cpus this thread runs: one, or a group when the cpus outnumber the host's cores (`grouped`). */
+  cpus: number[];
+  grouped: boolean;
   /** performance.timeOrigin + now() of the main thread when the run began, so every cpu shares one clock. */
   startEpochMs: number;
 }
 
-const SLICE_STEPS = 4096;
+export const SLICE_STEPS = 4096;
 /** Cpus that fit the host's cores: a waiting cpu spins this many steps, */
 const SPINS_BEFORE_YIELD = 32;
 /** then gives the core away in short timed waits on its interrupt word (a host-level yield), */
@@ -60,20 +60,20 @@ const YIELD_WAIT_MS = 0.01;
 const SPIN_WAIT_MS = 0.1;
 /** A cpu ahead of the others spins this many looks before it waits. */
 const SKEW_SPINS = 64;
-/** More cpus than cores (pv_wait): a waiter looks this many times, then blocks until kicked. */
-const PV_SPIN_THRESHOLD = 64;
+/** A thread whose cpus all wait (pv_wait, cpu-group.ts) looks this many times, then blocks until kicked. */
+export const PV_SPIN_THRESHOLD = 64;
 /** A blocked spinner looks again after this long unkicked: a bound, not a poll. */
-const PV_SPIN_BLOCK_MS = 1;
+export const PV_SPIN_BLOCK_MS = 1;
 /** A blocked idle cpu with no timer is woken by a kick; it looks at the stop word this often. */
-const PV_IDLE_BLOCK_MS = 10;
+export const PV_IDLE_BLOCK_MS = 10;
 /** An idle cpu (with a timer, when blocked), or a user-space waiter, looks at the others' clocks this often: they move without telling it. */
-const IDLE_WAIT_MS = 0.05;
+export const IDLE_WAIT_MS = 0.05;
 /** A cpu ahead of the others looks at their clocks this often once it waits: nobody tells it when they move. */
-const SKEW_WAIT_MS = 0.02;
+export const SKEW_WAIT_MS = 0.02;
 /** How long the first worker thread waits for the last to start: loading TypeScript on a busy host takes seconds. */
 export const START_BARRIER_MS = 30_000;
 /** Steps between two looks at the other cpus' clocks (the skew bound) and at the host's (steal). */
-const SKEW_CHECK_STEPS = 16;
+export const SKEW_CHECK_STEPS = 16;
 /** A gap in a worker's steps longer than this, not spent in a wait of ours, is the host's (steal). */
 export const STEAL_GAP_MS = 1;
 
@@ -83,8 +83,8 @@ export const STEAL_GAP_MS = 1;
  * clock counts from it, so worker start-up (seconds on a busy host) is not
  * run time. Returns that moment, in µs of the main thread's clock.
  */
-function waitForAllCpus(mem: Int32Array, cpus: number, hostNowUs: () => number): number {
-  if (Atomics.add(mem, HDR.CPUS_STARTED, 1) + 1 === cpus) {
+export function waitForAllCpus(mem: Int32Array, cpus: number, hostNowUs: () => number, started = 1): number {
+  if (Atomics.add(mem, HDR.CPUS_STARTED, started) + started === cpus) {
     Atomics.store(mem, HDR.RUN_START_US, Math.max(1, Math.round(hostNowUs())));
     Atomics.notify(mem, HDR.RUN_START_US);
   }
@@ -99,15 +99,20 @@ function waitForAllCpus(mem: Int32Array, cpus: number, hostNowUs: () => number):
   }
 }
 
-function noteRunning(mem: Int32Array): void {
-  const now = Atomics.add(mem, HDR.CPUS_RUNNING, 1) + 1;
+export function noteRunning(mem: Int32Array, cpus = 1): void {
+  const now = Atomics.add(mem, HDR.CPUS_RUNNING, cpus) + cpus;
   for (;;) {
     const max = Atomics.load(mem, HDR.CPUS_CONCURRENT_MAX);
     if (now <= max || Atomics.compareExchange(mem, HDR.CPUS_CONCURRENT_MAX, max, now) === max) return;
   }
 }
 
-export async function runCpu(job: CpuJob): Promise<CpuReport> {
+/** A worker thread's cpus: one in its own loop, or a group (cpu-group.ts). */
+export async function runCpus(job: CpuJob): Promise<CpuReport[]> {
+  return job.grouped ? runCpuGroup(job) : [await runCpu(job, job.cpus[0]!)];
+}
+
+async function runCpu(job: CpuJob, cpu: number): Promise<CpuReport> {
   const m = Machine.attach(job.sab, job.size);
   const mem = m.mem;
   const offsetMs = performance.timeOrigin - job.startEpochMs;
@@ -116,48 +121,27 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const watchNow = (): number => hostNowUs() - runStartUs;
   let runner: CpuRunner | undefined;
   const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1), (v) => runner?.traceViolation(v));
-  runner = new CpuRunner(m, job.cpu, job.config, job.tasks, oracle, watchNow);
+  runner = new CpuRunner(m, cpu, job.config, job.tasks, oracle, watchNow);
   const r = runner;
   const boundNs = skewBoundNs(job.config);
   const bounded = boundNs !== Infinity;
   const board = new ClockBoard(m, boundNs);
-  const heartbeatAt = m.cpu(job.cpu, CPU_FIELD.HEARTBEAT);
-  const pv = job.config.cpus > availableParallelism();
-  const pendingAt = m.cpu(job.cpu, CPU_FIELD.IPI_PENDING);
+  const heartbeatAt = m.cpu(cpu, CPU_FIELD.HEARTBEAT);
+  const pendingAt = m.cpu(cpu, CPU_FIELD.IPI_PENDING);
   let error: CpuReport['error'] = null;
   let stealMs = 0;
   let lookedMs = 0;
-  /** pv_wait in two halves (pv.ts): arm, take one more look, and block only if that look still finds nothing to do. */
-  let armed = false;
-  let kickSeq = 0;
-  const arm = (word: number): void => {
-    kickSeq = pvArm(m, job.cpu, word);
-    armed = true;
-  };
-  const disarm = (): void => {
-    if (!armed) return;
-    pvDisarm(m, job.cpu);
-    armed = false;
-  };
   /** Our own waits are not steal: the next look at the host clock starts after them. */
   const waitOnOwnWord = (ms: number): void => {
     Atomics.wait(mem, pendingAt, 0, ms);
-    lookedMs = performance.now();
-  };
-  let blocks = 0;
-  const block = (ms: number): void => {
-    blocks++;
-    pvBlock(m, job.cpu, kickSeq, ms);
-    disarm();
-    Atomics.add(mem, heartbeatAt, 1);
     lookedMs = performance.now();
   };
   /** `kicksBefore`: the kick count before the step; a waiter kicked since holds at its act horizon (pv.ts kickedSince). */
   const publish = (kicksBefore?: number): void => {
     r.observe();
     const v = r.seen;
-    const holdNs = kicksBefore !== undefined && !Number.isFinite(v.holdNs) && kickedSince(m, job.cpu, kicksBefore) ? v.actNs : v.holdNs;
-    board.publish(job.cpu, v.actNs, holdNs, v.userWait ? r.clockNs : NaN);
+    const holdNs = kicksBefore !== undefined && !Number.isFinite(v.holdNs) && kickedSince(m, cpu, kicksBefore) ? v.actNs : v.holdNs;
+    board.publish(cpu, v.actNs, holdNs, v.userWait ? r.clockNs : NaN);
   };
   /**
    * The skew bound: wait while this cpu is too far ahead, unless an interrupt
@@ -171,14 +155,12 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
   const waitForSlowerCpus = (): void => {
     const limitMs = performance.now() + job.config.lockupMs;
     for (let n = 0; ; n++) {
-      const othersHoldNs = board.othersHoldNs(job.cpu);
+      const othersHoldNs = board.othersHoldNs(cpu);
       skewLimitNs = othersHoldNs + boundNs;
-      if (board.mayStep(r.clockNs, r.seen.waits, othersHoldNs) || m.stopped || r.hasPendingIpi()) return disarm();
-      if (n < (pv ? PV_SPIN_THRESHOLD : SKEW_SPINS)) continue;
-      if (performance.now() > limitMs) throw new SoftLockup(job.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${job.config.lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
-      if (!pv) waitOnOwnWord(SKEW_WAIT_MS);
-      else if (!armed) arm(PV_ANY);
-      else block(SKEW_WAIT_MS);
+      if (board.mayStep(r.clockNs, r.seen.waits, othersHoldNs) || m.stopped || r.hasPendingIpi()) return;
+      if (n < SKEW_SPINS) continue;
+      if (performance.now() > limitMs) throw new SoftLockup(cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${job.config.lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
+      waitOnOwnWord(SKEW_WAIT_MS);
     }
   };
   try {
@@ -189,7 +171,7 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     let spins = 0;
     outer: for (;;) {
       for (let i = 0; i < SLICE_STEPS; i++) {
-        const kicks = kickCount(m, job.cpu);
+        const kicks = kickCount(m, cpu);
         const kind = r.step();
         publish(kicks);
         if ((i & (SKEW_CHECK_STEPS - 1)) === 0) {
@@ -197,17 +179,11 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           if (t - lookedMs > STEAL_GAP_MS) stealMs += t - lookedMs;
           lookedMs = t;
         }
-        if (kind === Step.SPIN || kind === Step.YIELD || (!pv && kind === Step.SLEEP)) {
-          if (kind === Step.YIELD && r.followOthers(board.othersActNs(job.cpu))) publish();
+        if (kind === Step.SPIN || kind === Step.YIELD || kind === Step.SLEEP) {
+          if (kind === Step.YIELD && r.followOthers(board.othersActNs(cpu))) publish();
           // a yield that switched to another task of this cpu cost a context switch: its clock moved, so the bound applies
           if (kind === Step.YIELD && skewCheckDue(i)) waitForSlowerCpus();
-          if (!pv) {
-            if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
-          } else if (armed) {
-            block(kind === Step.SPIN ? PV_SPIN_BLOCK_MS : IDLE_WAIT_MS);
-          } else if (++spins >= PV_SPIN_THRESHOLD) {
-            arm(waitWordOf(m, job.cpu));
-          }
+          if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
           continue;
         }
         spins = 0;
@@ -216,43 +192,31 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
             r.step(); // a last look at the mailbox
             break outer;
           }
-          if (r.followOthers(board.othersActNs(job.cpu))) publish();
-          if (r.seen.work) { // an interrupt, or a timer that came due as the clock followed the others
-            disarm();
-            continue;
-          }
-          if (!pv) {
-            waitOnOwnWord(IDLE_WAIT_MS);
-            Atomics.add(mem, heartbeatAt, 1);
-          } else if (!armed) {
-            arm(PV_ANY);
-            continue;
-          } else {
-            block(Number.isFinite(r.seen.actNs) ? IDLE_WAIT_MS : PV_IDLE_BLOCK_MS);
-          }
+          if (r.followOthers(board.othersActNs(cpu))) publish();
+          if (r.seen.work) continue; // an interrupt, or a timer that came due as the clock followed the others
+          waitOnOwnWord(IDLE_WAIT_MS);
+          Atomics.add(mem, heartbeatAt, 1);
           if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
           continue;
         }
-        disarm();
         if (skewCheckDue(i)) waitForSlowerCpus();
       }
       Atomics.add(mem, heartbeatAt, 1);
-      if (m.poisoned) throw new Poisoned(`cpu ${job.cpu} stopped: another cpu failed`);
+      if (m.poisoned) throw new Poisoned(`cpu ${cpu} stopped: another cpu failed`);
       if (m.stopped) break;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } catch (e) {
     error = errorOf(e, () => cpuStateDump(m, job.config));
-    if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: job.cpu, task: runner.ctx.task, mm: runner.ctx.mm }, e.message);
+    if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu, task: runner.ctx.task, mm: runner.ctx.mm }, e.message);
     if (!(e instanceof Poisoned)) {
-      Atomics.store(mem, HDR.POISON, job.cpu + 1);
+      Atomics.store(mem, HDR.POISON, cpu + 1);
       kickAll(m);
     }
   } finally {
-    disarm();
-    board.publish(job.cpu, Infinity, Infinity); // gone: it holds nobody back and makes no event
+    board.publish(cpu, Infinity, Infinity); // gone: it holds nobody back and makes no event
     Atomics.sub(mem, HDR.CPUS_RUNNING, 1);
-    Atomics.store(mem, m.cpu(job.cpu, CPU_FIELD.LOOP_DONE), 1);
+    Atomics.store(mem, m.cpu(cpu, CPU_FIELD.LOOP_DONE), 1);
   }
-  return { ...r.report(threadId, oracle.violations, oracle.dropped, error), hostStealMs: stealMs, hostBlocks: blocks };
+  return { ...r.report(threadId, oracle.violations, oracle.dropped, error), hostStealMs: stealMs, hostBlocks: 0 };
 }

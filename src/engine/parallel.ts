@@ -1,11 +1,14 @@
 // The parallel engine: one worker thread per simulated cpu (a piscina pool
-// with exactly that many threads), all on the same SharedArrayBuffer. When
+// with exactly that many threads), all on the same SharedArrayBuffer; when
+// the cpus outnumber the host's cores, one thread per core, each running a
+// group of the cpus (cpu-group.ts). When
 // any cpu fails the machine is poisoned and every cpu stops; the run ends with
 // the error and whatever was measured, and the pool is always destroyed, so
 // no thread outlives the run. A watchdog in the main thread poisons the
 // machine and ends the run if a cpu's heartbeat stops (a worker stuck
 // outside every bounded wait), so even a model bug cannot hang the run.
 
+import { availableParallelism } from 'node:os';
 import { kickAll } from '../sync/pv.ts';
 import { Piscina } from 'piscina';
 import { WORKER_EXEC_ARGV, workerFile } from './worker-env.ts';
@@ -29,7 +32,9 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
   const startEpochMs = performance.timeOrigin + t0;
   const { m, tasks } = bootMachine(config);
   const mem = m.mem;
-  const pool = new Piscina({ filename: workerFile('cpu'), minThreads: config.cpus, maxThreads: config.cpus, concurrentTasksPerWorker: 1, execArgv: WORKER_EXEC_ARGV, idleTimeout: 60_000 });
+  const threads = Math.min(config.cpus, availableParallelism());
+  const grouped = threads < config.cpus;
+  const pool = new Piscina({ filename: workerFile('cpu'), minThreads: threads, maxThreads: threads, concurrentTasksPerWorker: 1, execArgv: WORKER_EXEC_ARGV, idleTimeout: 60_000 });
   const onAbort = (): void => {
     Atomics.store(mem, HDR.STOP, 1);
     kickAll(m); // blocked cpu threads look at the stop word now
@@ -39,7 +44,9 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
   const reports: CpuReport[] = [];
   let watchdog: ReturnType<typeof setInterval> | undefined;
   try {
-    const jobs = Array.from({ length: config.cpus }, (_, cpu) => pool.run({ sab: m.sab, size: m.size, config, tasks, cpu, startEpochMs } satisfies CpuJob) as Promise<CpuReport>);
+    // cpu c runs on thread c mod threads
+    const groups = Array.from({ length: threads }, (_, t) => Array.from({ length: Math.ceil((config.cpus - t) / threads) }, (_, k) => t + k * threads));
+    const jobs = groups.map((cpus) => pool.run({ sab: m.sab, size: m.size, config, tasks, cpus, grouped, startEpochMs } satisfies CpuJob) as Promise<CpuReport[]>);
     const stuck = new Promise<never>((_, reject) => {
       const beats = new Array<number>(config.cpus).fill(-1);
       const since = new Array<number>(config.cpus).fill(performance.now());
@@ -77,7 +84,7 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
     const settled = Promise.allSettled(
       jobs.map((j) =>
         j.then(
-          (r) => void reports.push(r),
+          (r) => void reports.push(...r),
           (e: unknown) => {
             Atomics.store(mem, HDR.POISON, -1); // a worker died outright: stop the others
             error ??= errorOf(e);

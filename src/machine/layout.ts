@@ -15,7 +15,7 @@
 // without a lock).
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 7;
+export const LAYOUT_VERSION = 8;
 
 /** Int32 words in a cache line: hot words that different cpus write get lines of their own. */
 export const CACHE_LINE_WORDS = 16;
@@ -173,12 +173,14 @@ export const CPU_FIELD = {
   LOOP_DONE: 18, // parallel mode: this cpu's loop has returned
   FLUSH_SEQ: 19, // this cpu's sender slot: shootdowns sent, so a trace can name each IPI's flow
   FLUSH_SENT_NS: 20, // this cpu's sender slot: model time the IPIs were sent (NS_WORDS)
-  PV_KICK: 22, // parallel mode: bumped by pv_kick; the word a blocked cpu's thread waits on (src/sync/pv.ts)
+  PV_KICK: 22, // parallel mode: bumped by every pv_kick of this cpu, so a step can tell it was kicked meanwhile (src/sync/pv.ts)
   PV_WAIT_ON: 23, // parallel mode: while this cpu's thread is blocked, the word its task spins on + 1 (PV_ANY: any kick will do); 0 otherwise
   GATHER_PAGES: 24, // FREE_PTE_NR frames
   FLUSH_ACK_NS: 24 + 512, // this cpu's sender slot: per target cpu, the model time it acked (NS_WORDS each, MAX_CPU_SLOTS of them)
   SPIN_ON: 24 + 512 + 32 * 2, // the lock its task spins on + 1, 0 when it spins on none: what a release kicks (src/sync/pv.ts)
-  WORDS: 24 + 512 + 32 * 2 + 1,
+  PV_HOME: 24 + 512 + 32 * 2 + 1, // parallel mode: the home cpu + 1 of the host thread that runs this cpu (0: itself); a kick bumps the home's THREAD_KICK
+  THREAD_KICK: 24 + 512 + 32 * 2 + 2, // parallel mode: bumped by every kick of a cpu this one is home to; the word its blocked thread waits on
+  WORDS: 24 + 512 + 32 * 2 + 3,
 } as const;
 /** Cpus a sender slot has ack times for (IPI masks are 31 bits). */
 export const MAX_CPU_SLOTS = 32;

@@ -1,21 +1,24 @@
 // How a cpu's host thread waits for another cpu, and how the other tells it
 // to look again: the paravirt spinlock's answer for a virtual cpu whose
 // lock holder the host may have descheduled (pv_wait / pv_kick, Linux 4.2,
-// kernel/locking/qspinlock_paravirt.h). A waiter spins a bounded number of
-// times, then blocks its thread on its own PV_KICK word; whoever changes
-// what it waits for (a lock's release, an IPI, a wake-up, a workload word)
-// bumps that word, and wakes the thread when it said it blocked. A release
-// while no cpu spins on any lock (HDR.SPINNERS) pays one load. These are
-// the host's wake-ups, not kernel ones: no kernel path waits or orders
-// anything by them.
+// kernel/locking/qspinlock_paravirt.h). A host thread runs one cpu, or,
+// when the cpus outnumber the host's cores, several (cpu-group.ts); when
+// every cpu it runs waits, it blocks on the THREAD_KICK word of its home
+// cpu (CPU_FIELD.PV_HOME). Whoever changes what a cpu waits for (a lock's
+// release, an IPI, a wake-up, a workload word) kicks it: bumps its PV_KICK
+// and its home's THREAD_KICK, and wakes the thread when the cpu said it
+// blocked. A release while no cpu spins on any lock (HDR.SPINNERS) pays
+// one load. These are the host's wake-ups, not kernel ones: no kernel path
+// waits or orders anything by them.
 //
-// No lost kick: the waiter reads PV_KICK, then publishes PV_WAIT_ON, then
-// looks at what it waits for once more (one more step of its task), and
-// only then blocks, on PV_KICK still holding what it read. A kicker changes
-// the word first and reads PV_WAIT_ON after (all seq-cst atomics), so either
-// the waiter's last look sees the change, or the kicker sees PV_WAIT_ON and
-// bumps PV_KICK, which ends the block or keeps it from starting. Every
-// block is also timed, and its caller checks the poison word after it.
+// No lost kick: the thread reads THREAD_KICK, then publishes PV_WAIT_ON for
+// each cpu it runs, then looks at what they wait for once more (one more
+// step of each), and only then blocks, on THREAD_KICK still holding what it
+// read. A kicker changes the word first and reads PV_WAIT_ON after (all
+// seq-cst atomics), so either the last look sees the change, or the kicker
+// sees PV_WAIT_ON and bumps THREAD_KICK, which ends the block or keeps it
+// from starting. Every block is also timed, and its caller checks the
+// poison word after it.
 //
 // Deterministic mode has one thread and never blocks; there a kick marks the
 // cpu in `changedCpus` (a release, the cpus spinning on that word), so the
@@ -87,15 +90,28 @@ export function waitWordOf(m: Machine, cpu: number): number {
 }
 
 /**
- * Every kick counts in PV_KICK, blocked or not: a blocked thread waits for
- * it to change, and a cpu that publishes "holds nobody" after a step checks
- * that no kick came since the step began (kickedSince), since a kick that
- * landed between its look and its publishing found nothing to lower.
+ * Every kick counts in PV_KICK, blocked or not: a cpu that publishes "holds
+ * nobody" after a step checks that no kick came since the step began
+ * (kickedSince), since a kick that landed between its look and its
+ * publishing found nothing to lower. It counts in its home's THREAD_KICK
+ * too, which a blocked thread waits for to change.
  */
 function kick(m: Machine, cpu: number, blocked: boolean): void {
-  const at = m.cpu(cpu, CPU_FIELD.PV_KICK);
+  Atomics.add(m.mem, m.cpu(cpu, CPU_FIELD.PV_KICK), 1);
+  const at = threadKickWord(m, cpu);
   Atomics.add(m.mem, at, 1);
   if (blocked) Atomics.notify(m.mem, at);
+}
+
+/** The word the host thread that runs `cpu` blocks on: its home cpu's THREAD_KICK. */
+function threadKickWord(m: Machine, cpu: number): number {
+  const home = m.mem[m.cpu(cpu, CPU_FIELD.PV_HOME)]!; // set before the run's first step, never after
+  return m.cpu(home === 0 ? cpu : home - 1, CPU_FIELD.THREAD_KICK);
+}
+
+/** The host thread that runs `cpus` (the first is their home) blocks on the home's word. Before the start barrier. */
+export function pvShareThread(m: Machine, cpus: readonly number[]): void {
+  for (const c of cpus) m.mem[m.cpu(c, CPU_FIELD.PV_HOME)] = cpus[0]! + 1;
 }
 
 /** The kick count of `cpu`, read before a step, for kickedSince after it. */
@@ -119,14 +135,14 @@ export function kickAll(m: Machine): void {
  * (`word`, or PV_ANY).
  */
 export function pvArm(m: Machine, cpu: number, word: number): number {
-  const seq = kickCount(m, cpu);
+  const seq = Atomics.load(m.mem, threadKickWord(m, cpu));
   Atomics.store(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON), word === PV_ANY ? PV_ANY : word + 1);
   return seq;
 }
 
-/** Block until kicked (a kick since arm() ends it at once) or `timeoutMs` passes. */
+/** Block the thread that runs `cpu` until one of its cpus is kicked (a kick since arm() ends it at once) or `timeoutMs` passes. */
 export function pvBlock(m: Machine, cpu: number, seq: number, timeoutMs: number): void {
-  Atomics.wait(m.mem, m.cpu(cpu, CPU_FIELD.PV_KICK), seq, timeoutMs);
+  Atomics.wait(m.mem, threadKickWord(m, cpu), seq, timeoutMs);
 }
 
 /** The wait is over (it blocked, or its last look found it need not). */
