@@ -51,167 +51,211 @@ interface Member {
 }
 
 export async function runCpuGroup(job: CpuJob): Promise<CpuReport[]> {
-  const m = Machine.attach(job.sab, job.size);
-  const mem = m.mem;
-  const home = job.cpus[0]!;
-  pvShareThread(m, job.cpus);
-  const offsetMs = performance.timeOrigin - job.startEpochMs;
-  const hostNowUs = (): number => (performance.now() + offsetMs) * 1000;
-  let runStartUs = 0;
-  const watchNow = (): number => hostNowUs() - runStartUs;
-  const members: Member[] = [];
-  const oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(mem, HDR.VIOLATIONS, 1), (v) => members.find((mb) => mb.cpu === v.cpu)?.r.traceViolation(v));
-  for (const cpu of job.cpus) members.push({ cpu, r: new CpuRunner(m, cpu, job.config, job.tasks, oracle, watchNow), finished: false, ahead: false, aheadSinceMs: 0, skewLimitNs: -Infinity, idle: false });
-  const boundNs = skewBoundNs(job.config);
-  const bounded = boundNs !== Infinity;
-  const board = new ClockBoard(m, boundNs);
-  let error: CpuReport['error'] = null;
-  let stealMs = 0;
-  let lookedMs = 0;
-  let blocks = 0;
-  let armed = false;
-  let kickSeq = 0;
+  return new CpuGroup(job).run();
+}
 
-  const publish = (mb: Member, kicksBefore?: number): void => {
-    const r = mb.r;
-    r.observe();
-    const v = r.seen;
-    const holdNs = kicksBefore !== undefined && !Number.isFinite(v.holdNs) && kickedSince(m, mb.cpu, kicksBefore) ? v.actNs : v.holdNs;
-    board.publish(mb.cpu, v.actNs, holdNs, v.userWait ? r.clockNs : NaN);
-  };
-  const beat = (): void => {
-    for (const mb of members) Atomics.add(mem, m.cpu(mb.cpu, CPU_FIELD.HEARTBEAT), 1);
-  };
-  const leave = (mb: Member): void => {
-    mb.finished = true;
-    board.publish(mb.cpu, Infinity, Infinity); // gone: it holds nobody back and makes no event
-    Atomics.sub(mem, HDR.CPUS_RUNNING, 1);
-    Atomics.store(mem, m.cpu(mb.cpu, CPU_FIELD.LOOP_DONE), 1);
-  };
-  /** pv_wait's first half for the whole thread: the kick count to block on, then what each cpu waits for. */
-  const arm = (): void => {
-    kickSeq = pvArm(m, home, waitWordOf(m, home));
-    for (const mb of members) if (mb.cpu !== home && !mb.finished) pvArm(m, mb.cpu, waitWordOf(m, mb.cpu));
-    armed = true;
-  };
-  const disarm = (): void => {
-    if (!armed) return;
-    for (const mb of members) pvDisarm(m, mb.cpu);
-    armed = false;
-  };
-  const block = (ms: number): void => {
-    blocks++;
-    pvBlock(m, home, kickSeq, ms);
-    disarm();
-    beat();
-    lookedMs = performance.now(); // our own wait is not steal
-  };
+class CpuGroup {
+  private readonly m: Machine;
+  private readonly mem: Int32Array;
+  /** The cpu whose THREAD_KICK word the thread blocks on (pv.ts). */
+  private readonly home: number;
+  private readonly members: Member[] = [];
+  private readonly oracle: Oracle;
+  private readonly boundNs: number;
+  private readonly bounded: boolean;
+  private readonly board: ClockBoard;
+  private readonly hostNowUs: () => number;
+  private runStartUs = 0;
+  private stealMs = 0;
+  private lookedMs = 0;
+  private blocks = 0;
+  private armed = false;
+  private kickSeq = 0;
 
-  /** The skew bound: whether the cpu must let the others catch up before its next step (an interrupt waiting for it never must). */
-  const staysAhead = (mb: Member): boolean => {
-    const r = mb.r;
-    const othersHoldNs = board.othersHoldNs(mb.cpu);
-    mb.skewLimitNs = othersHoldNs + boundNs;
-    if (board.mayStep(r.clockNs, r.seen.waits, othersHoldNs) || m.stopped || r.hasPendingIpi()) {
-      mb.ahead = false;
-      return false;
+  constructor(private readonly job: CpuJob) {
+    this.m = Machine.attach(job.sab, job.size);
+    this.mem = this.m.mem;
+    this.home = job.cpus[0]!;
+    modelAssert(job.cpus.length > 0, 'a thread with no cpu', () => 'an empty group');
+    pvShareThread(this.m, job.cpus);
+    const offsetMs = performance.timeOrigin - job.startEpochMs;
+    this.hostNowUs = (): number => (performance.now() + offsetMs) * 1000;
+    const watchNow = (): number => this.hostNowUs() - this.runStartUs;
+    this.oracle = new Oracle(job.config.variant, job.config.seed, VIOLATION_RECORD_LIMIT, () => -1, () => Atomics.add(this.mem, HDR.VIOLATIONS, 1), (v) => this.members.find((mb) => mb.cpu === v.cpu)?.r.traceViolation(v));
+    for (const cpu of job.cpus) this.members.push({ cpu, r: new CpuRunner(this.m, cpu, job.config, job.tasks, this.oracle, watchNow), finished: false, ahead: false, aheadSinceMs: 0, skewLimitNs: -Infinity, idle: false });
+    this.boundNs = skewBoundNs(job.config);
+    this.bounded = this.boundNs !== Infinity;
+    this.board = new ClockBoard(this.m, this.boundNs);
+  }
+
+  async run(): Promise<CpuReport[]> {
+    const { m, mem, job } = this;
+    let error: CpuReport['error'] = null;
+    try {
+      for (const mb of this.members) this.publish(mb);
+      this.runStartUs = waitForAllCpus(mem, job.config.cpus, this.hostNowUs, this.members.length);
+      noteRunning(mem, this.members.length);
+      this.lookedMs = performance.now();
+      for (;;) {
+        if (!this.slice()) break;
+        this.beat();
+        if (m.poisoned) throw new Poisoned(`cpus ${job.cpus.join(', ')} stopped: another cpu failed`);
+        if (m.stopped) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } catch (e) {
+      error = errorOf(e, () => cpuStateDump(m, job.config));
+      if (e instanceof SoftLockup) this.oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);
+      if (!(e instanceof Poisoned)) {
+        Atomics.store(mem, HDR.POISON, this.home + 1);
+        kickAll(m);
+      }
+    } finally {
+      this.disarm();
+      for (const mb of this.members) if (!mb.finished) this.leave(mb);
     }
-    if (!mb.ahead) {
-      mb.ahead = true;
-      mb.aheadSinceMs = performance.now();
-    } else if (performance.now() - mb.aheadSinceMs > job.config.lockupMs) {
-      throw new SoftLockup(mb.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${job.config.lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
+    return this.members.map((mb, i) => ({
+      ...mb.r.report(threadId, i === 0 ? this.oracle.violations : [], i === 0 ? this.oracle.dropped : 0, error),
+      hostStealMs: i === 0 ? this.stealMs : 0,
+      hostBlocks: i === 0 ? this.blocks : 0,
+    }));
+  }
+
+  /**
+   * SLICE_STEPS rounds of a turn of each cpu. Returns false once every cpu
+   * is done. A round where no cpu stepped on counts their looks; past
+   * PV_SPIN_THRESHOLD of them (at once when all are idle) the thread arms,
+   * takes one more round, and blocks if that round still finds nothing.
+   */
+  private slice(): boolean {
+    const { members } = this;
+    /** Looks since any cpu of the group last stepped on. */
+    let waitedLooks = 0;
+    for (let round = 0; round < SLICE_STEPS; round++) {
+      let ran = false;
+      let live = 0;
+      let allIdle = true;
+      let timeoutMs = Infinity;
+      for (const mb of members) {
+        if (mb.finished) continue;
+        const t = this.turn(mb, round);
+        if (t === FINISHED) continue;
+        live++;
+        if (t === RAN) ran = true;
+        else timeoutMs = Math.min(timeoutMs, t);
+        if (!mb.idle) allIdle = false;
+      }
+      if (live === 0) return false;
+      if ((round & (SKEW_CHECK_STEPS - 1)) === 0) {
+        const t = performance.now();
+        if (t - this.lookedMs > STEAL_GAP_MS) this.stealMs += t - this.lookedMs;
+        this.lookedMs = t;
+      }
+      if (ran) {
+        this.disarm();
+        waitedLooks = 0;
+        continue;
+      }
+      if (this.m.stopped) return true; // an idle slice can last seconds: look at the poison and stop words now
+      if (this.armed) this.block(timeoutMs);
+      else if (allIdle || (waitedLooks += live) >= PV_SPIN_THRESHOLD) this.arm();
     }
     return true;
-  };
-  const skewCheckDue = (mb: Member, round: number): boolean => bounded && (mb.r.clockNs > mb.skewLimitNs || (round & (SKEW_CHECK_STEPS - 1)) === 0);
+  }
 
   /** One turn of a cpu: at most one step, and what it came to. */
-  const turn = (mb: Member, round: number): number => {
-    const r = mb.r;
+  private turn(mb: Member, round: number): number {
+    const { r } = mb;
+    const { m, board } = this;
     mb.idle = false;
-    if (mb.ahead && staysAhead(mb)) return SKEW_WAIT_MS;
+    if (mb.ahead && this.staysAhead(mb)) return SKEW_WAIT_MS;
     const kicks = kickCount(m, mb.cpu);
     const kind = r.step();
-    publish(mb, kicks);
+    this.publish(mb, kicks);
     if (kind === Step.SPIN || kind === Step.YIELD) {
-      if (kind === Step.YIELD && r.followOthers(board.othersActNs(mb.cpu))) publish(mb);
+      if (kind === Step.YIELD && r.followOthers(board.othersActNs(mb.cpu))) this.publish(mb);
       // a yield that switched to another task of this cpu cost a context switch: its clock moved, so the bound applies
-      if (kind === Step.YIELD && skewCheckDue(mb, round)) staysAhead(mb);
+      if (kind === Step.YIELD && this.skewCheckDue(mb, round)) this.staysAhead(mb);
       return kind === Step.SPIN ? PV_SPIN_BLOCK_MS : IDLE_WAIT_MS;
     }
     if (kind === -1 && !r.busy) {
-      if (r.done && Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
+      if (r.done && Atomics.load(this.mem, HDR.LIVE_TASKS) === 0) {
         r.step(); // a last look at the mailbox
-        leave(mb);
+        this.leave(mb);
         return FINISHED;
       }
-      if (r.followOthers(board.othersActNs(mb.cpu))) publish(mb);
+      if (r.followOthers(board.othersActNs(mb.cpu))) this.publish(mb);
       if (r.seen.work) return RAN; // an interrupt, or a timer that came due as the clock followed the others
       mb.idle = true;
       return Number.isFinite(r.seen.actNs) ? IDLE_WAIT_MS : PV_IDLE_BLOCK_MS;
     }
-    if (skewCheckDue(mb, round)) staysAhead(mb);
+    if (this.skewCheckDue(mb, round)) this.staysAhead(mb);
     return RAN;
-  };
-
-  try {
-    for (const mb of members) publish(mb);
-    runStartUs = waitForAllCpus(mem, job.config.cpus, hostNowUs, members.length);
-    noteRunning(mem, members.length);
-    lookedMs = performance.now();
-    /** Looks since any cpu of the group last stepped on: the thread arms after PV_SPIN_THRESHOLD of them, as a lone waiter does. */
-    let waitedLooks = 0;
-    outer: for (;;) {
-      for (let round = 0; round < SLICE_STEPS; round++) {
-        let ran = false;
-        let live = 0;
-        let allIdle = true;
-        let timeoutMs = Infinity;
-        for (const mb of members) {
-          if (mb.finished) continue;
-          const t = turn(mb, round);
-          if (t === FINISHED) continue;
-          live++;
-          if (t === RAN) ran = true;
-          else timeoutMs = Math.min(timeoutMs, t);
-          if (!mb.idle) allIdle = false;
-        }
-        if (live === 0) break outer;
-        if ((round & (SKEW_CHECK_STEPS - 1)) === 0) {
-          const t = performance.now();
-          if (t - lookedMs > STEAL_GAP_MS) stealMs += t - lookedMs;
-          lookedMs = t;
-        }
-        if (ran) {
-          disarm();
-          waitedLooks = 0;
-          continue;
-        }
-        if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
-        if (armed) block(timeoutMs);
-        else if (allIdle || (waitedLooks += live) >= PV_SPIN_THRESHOLD) arm(); // then one more look at each before blocking
-      }
-      beat();
-      if (m.poisoned) throw new Poisoned(`cpus ${job.cpus.join(', ')} stopped: another cpu failed`);
-      if (m.stopped) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  } catch (e) {
-    error = errorOf(e, () => cpuStateDump(m, job.config));
-    if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);
-    if (!(e instanceof Poisoned)) {
-      Atomics.store(mem, HDR.POISON, home + 1);
-      kickAll(m);
-    }
-  } finally {
-    disarm();
-    for (const mb of members) if (!mb.finished) leave(mb);
   }
-  modelAssert(members.length > 0, 'a thread with no cpu', () => `cpus ${job.cpus.join(', ')}`);
-  return members.map((mb, i) => ({
-    ...mb.r.report(threadId, i === 0 ? oracle.violations : [], i === 0 ? oracle.dropped : 0, error),
-    hostStealMs: i === 0 ? stealMs : 0,
-    hostBlocks: i === 0 ? blocks : 0,
-  }));
+
+  /** `kicksBefore`: the kick count before the step; a waiter kicked since holds at its act horizon (pv.ts kickedSince). */
+  private publish(mb: Member, kicksBefore?: number): void {
+    const { r } = mb;
+    r.observe();
+    const v = r.seen;
+    const holdNs = kicksBefore !== undefined && !Number.isFinite(v.holdNs) && kickedSince(this.m, mb.cpu, kicksBefore) ? v.actNs : v.holdNs;
+    this.board.publish(mb.cpu, v.actNs, holdNs, v.userWait ? r.clockNs : NaN);
+  }
+
+  private skewCheckDue(mb: Member, round: number): boolean {
+    return this.bounded && (mb.r.clockNs > mb.skewLimitNs || (round & (SKEW_CHECK_STEPS - 1)) === 0);
+  }
+
+  /** The skew bound: whether the cpu must let the others catch up before its next step (an interrupt waiting for it never must). */
+  private staysAhead(mb: Member): boolean {
+    const { r } = mb;
+    const othersHoldNs = this.board.othersHoldNs(mb.cpu);
+    mb.skewLimitNs = othersHoldNs + this.boundNs;
+    if (this.board.mayStep(r.clockNs, r.seen.waits, othersHoldNs) || this.m.stopped || r.hasPendingIpi()) {
+      mb.ahead = false;
+      return false;
+    }
+    const lockupMs = this.job.config.lockupMs;
+    if (!mb.ahead) {
+      mb.ahead = true;
+      mb.aheadSinceMs = performance.now();
+    } else if (performance.now() - mb.aheadSinceMs > lockupMs) {
+      throw new SoftLockup(mb.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${this.board.horizonsText()})`);
+    }
+    return true;
+  }
+
+  /** pv_wait's first half for the whole thread: the kick count to block on, then what each cpu waits for. */
+  private arm(): void {
+    const { m } = this;
+    this.kickSeq = pvArm(m, this.home, waitWordOf(m, this.home));
+    for (const mb of this.members) if (mb.cpu !== this.home && !mb.finished) pvArm(m, mb.cpu, waitWordOf(m, mb.cpu));
+    this.armed = true;
+  }
+
+  private disarm(): void {
+    if (!this.armed) return;
+    for (const mb of this.members) pvDisarm(this.m, mb.cpu);
+    this.armed = false;
+  }
+
+  private block(ms: number): void {
+    this.blocks++;
+    pvBlock(this.m, this.home, this.kickSeq, ms);
+    this.disarm();
+    this.beat();
+    this.lookedMs = performance.now(); // our own wait is not steal
+  }
+
+  private beat(): void {
+    for (const mb of this.members) Atomics.add(this.mem, this.m.cpu(mb.cpu, CPU_FIELD.HEARTBEAT), 1);
+  }
+
+  /** The cpu's loop is over: it holds nobody back and makes no event. */
+  private leave(mb: Member): void {
+    mb.finished = true;
+    this.board.publish(mb.cpu, Infinity, Infinity);
+    Atomics.sub(this.mem, HDR.CPUS_RUNNING, 1);
+    Atomics.store(this.mem, this.m.cpu(mb.cpu, CPU_FIELD.LOOP_DONE), 1);
+  }
 }
