@@ -1,4 +1,8 @@
-// Worker entry point: one simulated cpu, or a group of them. Thin on purpose; the loops live in src/engine.
-import { runCpus } from '../src/engine/cpu-loop.ts';
+// Worker entry point: one simulated cpu, or a group of them when they outnumber the host's cores. Thin on purpose; the loops live in src/engine.
+import { runCpu, type CpuJob } from '../src/engine/cpu-loop.ts';
+import { runCpuGroup } from '../src/engine/cpu-group.ts';
+import type { CpuReport } from '../src/engine/result.ts';
 
-export default runCpus;
+export default async function runCpus(job: CpuJob): Promise<CpuReport[]> {
+  return job.grouped ? runCpuGroup(job) : [await runCpu(job)];
+}

@@ -28,8 +28,8 @@ import { cpuStateDump } from './dump.ts';
 import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
 import { ClockBoard, skewBoundNs } from './clocks.ts';
-import { kickAll, kickCount, kickedSince, pvArm, pvBlock, pvDisarm, pvShareThread, waitWordOf } from '../sync/pv.ts';
-import { IDLE_WAIT_MS, PV_IDLE_BLOCK_MS, PV_SPIN_BLOCK_MS, PV_SPIN_THRESHOLD, SKEW_CHECK_STEPS, SKEW_WAIT_MS, SLICE_STEPS, STEAL_GAP_MS, noteRunning, waitForAllCpus, type CpuJob } from './cpu-loop.ts';
+import { kickAll, kickCount, pvArm, pvBlock, pvDisarm, pvShareThread, waitWordOf } from '../sync/pv.ts';
+import { IDLE_WAIT_MS, PV_IDLE_BLOCK_MS, PV_SPIN_BLOCK_MS, PV_SPIN_THRESHOLD, SKEW_CHECK_STEPS, SKEW_WAIT_MS, SLICE_STEPS, STEAL_GAP_MS, noteRunning, publishHorizons, skewLockup, waitForAllCpus, type CpuJob } from './cpu-loop.ts';
 
 /** What a cpu's turn came to: it stepped on (RAN), it is done for the run (FINISHED), or it waits and its thread may block this long (ms). */
 const RAN = 0;
@@ -193,13 +193,8 @@ class CpuGroup {
     return RAN;
   }
 
-  /** `kicksBefore`: the kick count before the step; a waiter kicked since holds at its act horizon (pv.ts kickedSince). */
   private publish(mb: Member, kicksBefore?: number): void {
-    const { r } = mb;
-    r.observe();
-    const v = r.seen;
-    const holdNs = kicksBefore !== undefined && !Number.isFinite(v.holdNs) && kickedSince(this.m, mb.cpu, kicksBefore) ? v.actNs : v.holdNs;
-    this.board.publish(mb.cpu, v.actNs, holdNs, v.userWait ? r.clockNs : NaN);
+    publishHorizons(this.m, this.board, mb.r, kicksBefore);
   }
 
   private skewCheckDue(mb: Member, round: number): boolean {
@@ -215,12 +210,11 @@ class CpuGroup {
       mb.ahead = false;
       return false;
     }
-    const lockupMs = this.job.config.lockupMs;
     if (!mb.ahead) {
       mb.ahead = true;
       mb.aheadSinceMs = performance.now();
-    } else if (performance.now() - mb.aheadSinceMs > lockupMs) {
-      throw new SoftLockup(mb.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${this.board.horizonsText()})`);
+    } else if (performance.now() - mb.aheadSinceMs > this.job.config.lockupMs) {
+      throw skewLockup(r, this.board, this.job.config.lockupMs);
     }
     return true;
   }

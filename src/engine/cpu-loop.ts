@@ -36,7 +36,6 @@ import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
 import { ClockBoard, skewBoundNs } from './clocks.ts';
 import { kickAll, kickCount, kickedSince } from '../sync/pv.ts';
-import { runCpuGroup } from './cpu-group.ts';
 
 export interface CpuJob {
   sab: SharedArrayBuffer;
@@ -107,12 +106,22 @@ export function noteRunning(mem: Int32Array, cpus = 1): void {
   }
 }
 
-/** A worker thread's cpus: one in its own loop, or a group (cpu-group.ts). */
-export async function runCpus(job: CpuJob): Promise<CpuReport[]> {
-  return job.grouped ? runCpuGroup(job) : [await runCpu(job, job.cpus[0]!)];
+/** The cpu's horizons after a look (clocks.ts). `kicksBefore`: the kick count before its step; a waiter kicked since holds at its act horizon (pv.ts kickedSince). */
+export function publishHorizons(m: Machine, board: ClockBoard, r: CpuRunner, kicksBefore?: number): void {
+  r.observe();
+  const v = r.seen;
+  const holdNs = kicksBefore !== undefined && !Number.isFinite(v.holdNs) && kickedSince(m, r.cpu, kicksBefore) ? v.actNs : v.holdNs;
+  board.publish(r.cpu, v.actNs, holdNs, v.userWait ? r.clockNs : NaN);
 }
 
-async function runCpu(job: CpuJob, cpu: number): Promise<CpuReport> {
+/** A cpu held by the skew bound for the whole lockup limit. */
+export function skewLockup(r: CpuRunner, board: ClockBoard, lockupMs: number): SoftLockup {
+  return new SoftLockup(r.cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
+}
+
+/** A worker thread's one cpu (a group's loop is cpu-group.ts). */
+export async function runCpu(job: CpuJob): Promise<CpuReport> {
+  const cpu = job.cpus[0]!;
   const m = Machine.attach(job.sab, job.size);
   const mem = m.mem;
   const offsetMs = performance.timeOrigin - job.startEpochMs;
@@ -137,12 +146,7 @@ async function runCpu(job: CpuJob, cpu: number): Promise<CpuReport> {
     lookedMs = performance.now();
   };
   /** `kicksBefore`: the kick count before the step; a waiter kicked since holds at its act horizon (pv.ts kickedSince). */
-  const publish = (kicksBefore?: number): void => {
-    r.observe();
-    const v = r.seen;
-    const holdNs = kicksBefore !== undefined && !Number.isFinite(v.holdNs) && kickedSince(m, cpu, kicksBefore) ? v.actNs : v.holdNs;
-    board.publish(cpu, v.actNs, holdNs, v.userWait ? r.clockNs : NaN);
-  };
+  const publish = (kicksBefore?: number): void => publishHorizons(m, board, r, kicksBefore);
   /**
    * The skew bound: wait while this cpu is too far ahead, unless an interrupt
    * waits for it. Reading every other cpu's line costs cache misses, so the
@@ -159,7 +163,7 @@ async function runCpu(job: CpuJob, cpu: number): Promise<CpuReport> {
       skewLimitNs = othersHoldNs + boundNs;
       if (board.mayStep(r.clockNs, r.seen.waits, othersHoldNs) || m.stopped || r.hasPendingIpi()) return;
       if (n < SKEW_SPINS) continue;
-      if (performance.now() > limitMs) throw new SoftLockup(cpu, 'clock skew wait', `the other cpus' clocks stayed more than the skew bound behind for ${job.config.lockupMs} ms (this cpu at ${Math.round(r.clockNs)} ns, the others' horizons ${board.horizonsText()})`);
+      if (performance.now() > limitMs) throw skewLockup(r, board, job.config.lockupMs);
       waitOnOwnWord(SKEW_WAIT_MS);
     }
   };
