@@ -71,12 +71,15 @@ class CpuGroup {
   private blocks = 0;
   private armed = false;
   private kickSeq = 0;
+  /** The cpu whose turn it is: the one a failure is laid to. */
+  private current: number;
 
   constructor(private readonly job: CpuJob) {
     this.m = Machine.attach(job.sab, job.size);
     this.mem = this.m.mem;
-    this.home = job.cpus[0]!;
     modelAssert(job.cpus.length > 0, 'a thread with no cpu', () => 'an empty group');
+    this.home = job.cpus[0]!;
+    this.current = this.home;
     pvShareThread(this.m, job.cpus);
     const offsetMs = performance.timeOrigin - job.startEpochMs;
     this.hostNowUs = (): number => (performance.now() + offsetMs) * 1000;
@@ -107,7 +110,7 @@ class CpuGroup {
       error = errorOf(e, () => cpuStateDump(m, job.config));
       if (e instanceof SoftLockup) this.oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);
       if (!(e instanceof Poisoned)) {
-        Atomics.store(mem, HDR.POISON, this.home + 1);
+        Atomics.store(mem, HDR.POISON, this.current + 1);
         kickAll(m);
       }
     } finally {
@@ -167,6 +170,7 @@ class CpuGroup {
   private turn(mb: Member, round: number): number {
     const { r } = mb;
     const { m, board } = this;
+    this.current = mb.cpu;
     mb.idle = false;
     if (mb.ahead && this.staysAhead(mb)) return SKEW_WAIT_MS;
     const kicks = kickCount(m, mb.cpu);
