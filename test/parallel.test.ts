@@ -3,6 +3,37 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { run, rules } from './helpers.ts';
+import { makeConfig } from '../src/engine/configure.ts';
+import { bootMachine } from '../src/engine/boot.ts';
+import { HDR } from '../src/machine/layout.ts';
+import { PV_ANY, kickCpu, kickWaiters, pvArm, pvBlock, pvDisarm, pvShareThread, spinEnd, spinOn } from '../src/sync/pv.ts';
+
+describe('a thread that runs a group of cpus (pv.ts)', () => {
+  it('blocks until any of its cpus is kicked, by an IPI or a release of the lock one spins on, and not by a kick of another thread\'s cpu', () => {
+    const { m } = bootMachine(makeConfig({ cpus: 4, mode: 'parallel' }));
+    pvShareThread(m, [1, 3]); // cpu 1 is the home
+    const lock = HDR.ZONE_LOCK;
+    const armBoth = (): number => {
+      const seq = pvArm(m, 1, PV_ANY);
+      pvArm(m, 3, lock);
+      return seq;
+    };
+    let seq = armBoth();
+    kickCpu(m, 3);
+    expect(pvBlock(m, 1, seq, 5_000)).toBe(true);
+    seq = armBoth();
+    kickCpu(m, 0); // another thread's cpu
+    kickCpu(m, 2);
+    expect(pvBlock(m, 1, seq, 5)).toBe(false);
+    spinOn(m, 3, lock);
+    seq = armBoth();
+    kickWaiters(m, lock);
+    expect(pvBlock(m, 1, seq, 5_000)).toBe(true);
+    spinEnd(m, 3);
+    pvDisarm(m, 1);
+    pvDisarm(m, 3);
+  });
+});
 
 describe('parallel mode', () => {
   it('runs its cpus on different threads at once, and the gather counts stay exact', async () => {

@@ -140,9 +140,9 @@ export function pvArm(m: Machine, cpu: number, word: number): number {
   return seq;
 }
 
-/** Block the thread that runs `cpu` until one of its cpus is kicked (a kick since arm() ends it at once) or `timeoutMs` passes. */
-export function pvBlock(m: Machine, cpu: number, seq: number, timeoutMs: number): void {
-  Atomics.wait(m.mem, threadKickWord(m, cpu), seq, timeoutMs);
+/** Block the thread that runs `cpu` until one of its cpus is kicked (a kick since arm() ends it at once) or `timeoutMs` passes. Whether a kick ended it. */
+export function pvBlock(m: Machine, cpu: number, seq: number, timeoutMs: number): boolean {
+  return Atomics.wait(m.mem, threadKickWord(m, cpu), seq, timeoutMs) !== 'timed-out';
 }
 
 /** The wait is over (it blocked, or its last look found it need not). */
