@@ -12,7 +12,8 @@
 //       workers in host µs;
 //   (d) measured operations per model second and per host second at 1, 2,
 //       4 and 8 simulated cpus, with the host time each run took, and 8
-//       cpus' host ops/s against 2 cpus';
+//       cpus' host ops/s against 2 cpus', for mix and for page_fault1 with
+//       an mm per task (the same work per op at any cpu count);
 //   (e) the slowdown from latency statistics and lock_stat, on against off;
 //   (f) the slowdown from tracing, on against off;
 //   (g) a hunt campaign's seeds per second with 2 jobs against 1, once every
@@ -149,6 +150,16 @@ for (const variant of ['legacy', 'rework']) {
 }
 results.opsPerSecByCpus = scaling;
 results.hostOpsPerSecByCpus = hostScaling;
+// mix does more per op with more cpus (each flush reaches more of them); page_fault1 with an mm per task does the same work per op at any count
+const perMm: Record<string, number> = {};
+for (const variant of ['legacy', 'rework']) {
+  const at = async (cpus: number): Promise<number> => (await run({ variant, workload: 'page_fault1', cpus, mms: cpus, mode: 'parallel', rounds: 3 })).host.opsPerSec;
+  const two = await at(2);
+  const eight = await at(8);
+  perMm[variant] = eight / two;
+  rows.push(`(d) parallel page_fault1 ${variant.padEnd(7)} (an mm per task) 8 cpus against 2 on ${availableParallelism()} host cores: ${perMm[variant]!.toFixed(2)}x host ops/s (${eight.toFixed(0)} / ${two.toFixed(0)})`);
+}
+results.pageFault1HostScaling8Over2 = perMm;
 
 // (e)
 // runs of about a second each, on and off alternating, so a burst of host load hits both alike
