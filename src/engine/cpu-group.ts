@@ -29,7 +29,14 @@ import { errorOf, type CpuReport } from './result.ts';
 import { VIOLATION_RECORD_LIMIT } from './deterministic.ts';
 import { ClockBoard, skewBoundNs } from './clocks.ts';
 import { kickAll, kickCount, pvArm, pvBlock, pvDisarm, pvShareThread, waitWordOf } from '../sync/pv.ts';
-import { IDLE_WAIT_MS, PV_IDLE_BLOCK_MS, PV_SPIN_BLOCK_MS, PV_SPIN_THRESHOLD, SKEW_CHECK_STEPS, SKEW_WAIT_MS, SLICE_STEPS, STEAL_GAP_MS, noteRunning, publishHorizons, skewLockup, waitForAllCpus, type CpuJob } from './cpu-loop.ts';
+import { IDLE_WAIT_MS, SKEW_CHECK_STEPS, SKEW_WAIT_MS, SLICE_STEPS, STEAL_GAP_MS, noteRunning, publishHorizons, skewLockup, waitForAllCpus, type CpuJob } from './cpu-loop.ts';
+
+/** A thread whose cpus all wait looks this many times, then blocks until kicked (pv_wait). */
+const PV_SPIN_THRESHOLD = 64;
+/** A blocked spinner looks again after this long unkicked: a bound, not a poll. */
+const PV_SPIN_BLOCK_MS = 1;
+/** A blocked idle cpu with no timer is woken by a kick; it looks at the stop word this often. */
+const PV_IDLE_BLOCK_MS = 10;
 
 /** What a cpu's turn came to: it stepped on (RAN), it is done for the run (FINISHED), or it waits and its thread may block this long (ms). */
 const RAN = 0;

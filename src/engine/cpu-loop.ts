@@ -59,12 +59,6 @@ const YIELD_WAIT_MS = 0.01;
 const SPIN_WAIT_MS = 0.1;
 /** A cpu ahead of the others spins this many looks before it waits. */
 const SKEW_SPINS = 64;
-/** A thread whose cpus all wait (pv_wait, cpu-group.ts) looks this many times, then blocks until kicked. */
-export const PV_SPIN_THRESHOLD = 64;
-/** A blocked spinner looks again after this long unkicked: a bound, not a poll. */
-export const PV_SPIN_BLOCK_MS = 1;
-/** A blocked idle cpu with no timer is woken by a kick; it looks at the stop word this often. */
-export const PV_IDLE_BLOCK_MS = 10;
 /** An idle cpu (with a timer, when blocked), or a user-space waiter, looks at the others' clocks this often: they move without telling it. */
 export const IDLE_WAIT_MS = 0.05;
 /** A cpu ahead of the others looks at their clocks this often once it waits: nobody tells it when they move. */

@@ -57,7 +57,7 @@ export function kickCpu(m: Machine, cpu: number): void {
   kick(m, cpu, Atomics.load(m.mem, m.cpu(cpu, CPU_FIELD.PV_WAIT_ON)) !== 0);
 }
 
-/** The lock at `word` was released: the cpus spinning on it hold at their clocks, and the threads of those that blocked there wake. */
+/** The lock at `word` was released: the cpus spinning on it hold at their act horizons, and the threads of those that blocked there wake. */
 export function kickWaiters(m: Machine, word: number): void {
   const spinners = Atomics.load(m.mem, HDR.SPINNERS);
   if (spinners === 0) return;
