@@ -1,15 +1,19 @@
 // A cpu's loop in parallel mode when the simulated cpus fit on the host's
 // cores: one cpu per worker thread (when they do not, a thread runs a group
-// of them: cpu-group.ts). A waiting cpu (a spin, a user-space wait, a skew
-// wait, idle) spins, then gives the core away in short timed waits on its
-// own interrupt word, which an IPI, a wake-up or a release ends at once
-// (pv.ts kicks). Why not block until kicked, as a group does: with 2 cpus
-// on 2 cores, which cpu takes a lock first inside the skew bound depends
-// more on the host then (legacy's longest section under full preemption
-// came out between 9.3 and 21.0 µs over twenty runs, against 16.2 to 17.0
-// with these waits); and spinning without the short waits ran mix at half
-// the host ops/s (the main thread, the JIT and the collector need the cores
-// too). Every wait is timed: an idle cpu with a timer, or a user-space
+// of them: cpu-group.ts). A waiting cpu (a spin, a user-space wait, idle)
+// keeps looking for SPIN_BEFORE_WAIT_MS of host time, then gives the core
+// away in short timed waits on its own interrupt word, which an IPI, a
+// wake-up or a release ends (pv.ts kicks). Why look that long: a thread
+// that waited is woken by the host's futex, which on a VM whose vcpu went
+// idle takes tens of µs; looking for 1 ms cut an IPI's host send-to-ack p50
+// (2 cpus, mix) from 34-38 to 7-20 µs with the host ops/s unchanged. Why
+// not block until kicked, as a group does: with 2 cpus on 2 cores, which cpu
+// takes a lock first inside the skew bound depends more on the host then
+// (legacy's longest section under full preemption came out between 9.3 and
+// 21.0 µs over twenty runs, against 16.2 to 17.0 with these waits); and
+// spinning without ever waiting ran mix at half the host ops/s (the main
+// thread, the JIT and the collector need the cores too). Every wait is
+// timed: an idle cpu with a timer, or a user-space
 // waiter, looks every IDLE_WAIT_MS (the others' clocks move without telling
 // it). The loop yields to the worker's event loop between slices, and every
 // slice checks the poison and stop words. A failure here poisons the
@@ -50,12 +54,9 @@ export interface CpuJob {
 }
 
 export const SLICE_STEPS = 4096;
-/** Cpus that fit the host's cores: a waiting cpu spins this many steps, */
-const SPINS_BEFORE_YIELD = 32;
-/** then gives the core away in short timed waits on its interrupt word (a host-level yield), */
-const YIELDS_BEFORE_WAIT = 256;
-const YIELD_WAIT_MS = 0.01;
-/** then waits longer; an IPI or a wake-up on this cpu's word ends any wait at once. */
+/** Cpus that fit the host's cores: a waiting cpu looks again at every step for this long (host time), */
+const SPIN_BEFORE_WAIT_MS = 1;
+/** then waits on its interrupt word this long at a time; an IPI or a wake-up on this cpu's word ends the wait. */
 const SPIN_WAIT_MS = 0.1;
 /** A cpu ahead of the others spins this many looks before it waits. */
 const SKEW_SPINS = 64;
@@ -166,7 +167,14 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
     runStartUs = waitForAllCpus(mem, job.config.cpus, hostNowUs);
     noteRunning(mem);
     lookedMs = performance.now();
-    let spins = 0;
+    /** When the cpu's current wait began (host ms), or -1 while it makes progress. */
+    let waitingSinceMs = -1;
+    /** Look again at once while the wait is young; later give the core away for `ms`. */
+    const waitAfterSpinning = (ms: number): void => {
+      const now = performance.now();
+      if (waitingSinceMs < 0) waitingSinceMs = now;
+      else if (now - waitingSinceMs > SPIN_BEFORE_WAIT_MS) waitOnOwnWord(ms);
+    };
     outer: for (;;) {
       for (let i = 0; i < SLICE_STEPS; i++) {
         const kicks = kickCount(m, cpu);
@@ -181,10 +189,9 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           if (kind === Step.YIELD && r.followOthers(board.othersActNs(cpu))) publish();
           // a yield that switched to another task of this cpu cost a context switch: its clock moved, so the bound applies
           if (kind === Step.YIELD && skewCheckDue(i)) waitForSlowerCpus();
-          if (++spins > SPINS_BEFORE_YIELD) waitOnOwnWord(spins > YIELDS_BEFORE_WAIT ? SPIN_WAIT_MS : YIELD_WAIT_MS);
+          waitAfterSpinning(SPIN_WAIT_MS);
           continue;
         }
-        spins = 0;
         if (kind === -1 && !r.busy) {
           if (r.done && Atomics.load(mem, HDR.LIVE_TASKS) === 0) {
             r.step(); // a last look at the mailbox
@@ -192,11 +199,12 @@ export async function runCpu(job: CpuJob): Promise<CpuReport> {
           }
           if (r.followOthers(board.othersActNs(cpu))) publish();
           if (r.seen.work) continue; // an interrupt, or a timer that came due as the clock followed the others
-          waitOnOwnWord(IDLE_WAIT_MS);
+          waitAfterSpinning(IDLE_WAIT_MS);
           Atomics.add(mem, heartbeatAt, 1);
           if (m.stopped) break; // an idle slice can last seconds: look at the poison and stop words now
           continue;
         }
+        waitingSinceMs = -1;
         if (skewCheckDue(i)) waitForSlowerCpus();
       }
       Atomics.add(mem, heartbeatAt, 1);
