@@ -42,6 +42,7 @@ import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
 import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campaign.ts';
 import { benchQueue } from './queue-bench.ts';
+import { destroyPool } from '../src/engine/worker-env.ts';
 
 const run = (o: RunOptions): Promise<RunResult> => runOnce(makeConfig(o));
 const rows: string[] = [];
@@ -88,7 +89,7 @@ for (const workload of ['tlb_flush1', 'page_fault1']) {
     await runCampaign({ base, firstSeed: 1_000_001, seeds: 3, timeMs: Infinity, jobs: 1, stopOnFirst: false, shard: null }, undefined, pool); // warm the worker
     huntPerSec[workload] = (await runCampaign({ base, firstSeed: 1, seeds: HUNT_SEEDS, timeMs: Infinity, jobs: 1, stopOnFirst: false, shard: null }, undefined, pool)).seedsPerSec;
   } finally {
-    await pool.destroy();
+    await destroyPool(pool);
   }
   rows.push(`(a) hunt ${workload.padEnd(11)} at its defaults, ${HUNT_SEEDS} seeds, 1 job: ${huntPerSec[workload]!.toFixed(2)} seeds/s`);
 }
@@ -198,7 +199,7 @@ for (const jobs of [1, 2, 1, 2]) {
     await runCampaign({ base: campaignBase, firstSeed: 1_000_001, seeds: WARM_SEEDS_PER_JOB * jobs, timeMs: Infinity, jobs, stopOnFirst: false, shard: null }, undefined, pool); // start and warm the workers
     perSec[jobs]!.push((await runCampaign({ base: campaignBase, firstSeed: 1, seeds: CAMPAIGN_SEEDS, timeMs: Infinity, jobs, stopOnFirst: false, shard: null }, undefined, pool)).seedsPerSec);
   } finally {
-    await pool.destroy();
+    await destroyPool(pool);
   }
 }
 const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -219,7 +220,7 @@ try {
     byStrategy[strategy]!.push((await runCampaign({ base, firstSeed: 1, seeds: STRATEGY_SEEDS, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, strategyPool)).seedsPerSec);
   }
 } finally {
-  await strategyPool.destroy();
+  await destroyPool(strategyPool);
 }
 const randomPerSec = meanOf(byStrategy.random!);
 const pctPerSec = meanOf(byStrategy.pct!);

@@ -13,6 +13,7 @@ import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campaign.ts';
 import type { Piscina } from 'piscina';
 import type { RunConfig } from '../src/machine/config.ts';
+import { destroyPool } from '../src/engine/worker-env.ts';
 
 const BUDGET = 10_000;
 const CAMPAIGN_MS_MAX = 60_000;
@@ -66,7 +67,7 @@ try {
     console.log(rows[rows.length - 1]);
   }
 } finally {
-  await pool.destroy();
+  await destroyPool(pool);
 }
 console.log(`\n${rows.join('\n')}\n\nbudget ${BUDGET} seeds or ${CAMPAIGN_MS_MAX / 1000} s per campaign, ${CAMPAIGNS} campaigns per mutant and strategy, ${jobs} jobs; caught: random catches it in every campaign`);
 process.exitCode = escaped > 0 ? 1 : 0;

@@ -14,6 +14,7 @@ import { defaultBlockSeeds, followCampaign, startCampaign } from '../src/queue/c
 import { parseQueueUrl } from '../src/queue/redis.ts';
 import { CliProcess } from '../test/cli-process.ts';
 import { startRedis } from '../test/redis-server.ts';
+import { destroyPool } from '../src/engine/worker-env.ts';
 
 const WARM_SEEDS = 20;
 const WARM_FIRST_SEED = 1_000_001;
@@ -44,7 +45,7 @@ export async function benchQueue(base: RunConfig, seeds: number): Promise<QueueB
     const r = await runCampaign({ base, firstSeed: 1, seeds, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, pool);
     localSeedsPerSec = r.seedsRun / ((performance.now() - t0) / 1000);
   } finally {
-    await pool.destroy();
+    await destroyPool(pool);
   }
   const redis = await startRedis('redis-server', `bench-${process.pid}`);
   const dir = mkdtempSync(join(tmpdir(), 'shootdown-queue-bench-'));

@@ -8,7 +8,7 @@
 // preempted at, so a campaign can say which points it never preempted.
 
 import { Piscina } from 'piscina';
-import { WORKER_EXEC_ARGV, workerFile } from './worker-env.ts';
+import { WORKER_EXEC_ARGV, destroyPool, workerFile } from './worker-env.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { runDeterministic } from './deterministic.ts';
 import { DecisionLog, type RecordedSchedule } from './strategy.ts';
@@ -195,13 +195,16 @@ export async function runCampaign(opts: CampaignOptions, signal?: AbortSignal, p
       if (opts.stopOnFirst && (o.violationCount > 0 || o.error)) stop = true;
     }
   };
+  /** The campaign's time ends when its last seed is in, not after the pool's teardown. */
+  let endedMs = 0;
   try {
     await Promise.all(Array.from({ length: opts.jobs * 2 }, worker));
   } finally {
+    endedMs = performance.now();
     own.off('error', onPoolError);
-    if (!pool) await own.destroy();
+    if (!pool) await destroyPool(own);
   }
-  const elapsedMs = performance.now() - t0;
+  const elapsedMs = endedMs - t0;
   const failing = [...[...groups.values()].map((g) => g.seed), ...errors.filter((e) => e.seed > 0).map((e) => e.seed)];
   return {
     seedsRun,

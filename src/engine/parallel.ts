@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { kickAll } from '../sync/pv.ts';
 import { Piscina } from 'piscina';
-import { WORKER_EXEC_ARGV, workerFile } from './worker-env.ts';
+import { WORKER_EXEC_ARGV, destroyPool, workerFile } from './worker-env.ts';
 import { CPU_FIELD, HDR } from '../machine/layout.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { SoftLockup } from '../machine/errors.ts';
@@ -26,17 +26,6 @@ const WATCHDOG_PERIOD_MS = 200;
 /** A heartbeat may stop this much longer than the lockup limit before the watchdog acts (worker start-up included). */
 const WATCHDOG_GRACE_MS = 3000;
 const STUCK_REPORT_WAIT_MS = 1000;
-
-/**
- * How long the workers sit idle before the pool is destroyed. Node 20 takes a
- * terminated worker's isolate off its platform before it disposes of it, and
- * a TurboFan job still compiling for that worker in the gap aborts the whole
- * process (`NodePlatform::ForIsolate`: `(data.first) != nullptr`), seen twice
- * in four 3-minute soaks, about 6,000 teardowns. A worker's last hot loop is
- * compiled in the background while the run ends; idle for this long, the
- * jobs are done before the isolate goes.
- */
-const TEARDOWN_SETTLE_MS = 50;
 
 export async function runParallel(config: RunConfig, signal?: AbortSignal): Promise<RunResult> {
   const t0 = performance.now();
@@ -115,8 +104,7 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
     clearInterval(watchdog);
     signal?.removeEventListener('abort', onAbort);
     endedMs = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, TEARDOWN_SETTLE_MS));
-    await pool.destroy();
+    await destroyPool(pool);
   }
   reports.sort((a, b) => a.cpu - b.cpu);
   if (signal?.aborted && error === null) error = { name: 'Interrupted', message: 'stopped by a signal; every cpu handed in what it had measured' };

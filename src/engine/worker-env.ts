@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+import type { Piscina } from 'piscina';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'shootdown');
@@ -48,3 +49,20 @@ export function workerFile(entry: WorkerEntry): string {
 
 /** Source maps on, so a stack from inside a worker names the TypeScript line. */
 export const WORKER_EXEC_ARGV = ['--enable-source-maps'];
+
+/**
+ * How long a pool's workers sit idle before it is destroyed. Node 20 takes a
+ * terminated worker's isolate off its platform before it disposes of it, and
+ * a TurboFan job still compiling for that worker in the gap aborts the whole
+ * process (`NodePlatform::ForIsolate`: `(data.first) != nullptr`): two of four
+ * 3-minute soaks, about one teardown in 3,000. A worker's last hot loop is
+ * compiled in the background as its work ends; idle for this long, those
+ * jobs are done before the isolate goes.
+ */
+export const TEARDOWN_SETTLE_MS = 50;
+
+/** Destroy a pool of these workers once their background compiles are done (TEARDOWN_SETTLE_MS). */
+export async function destroyPool(pool: Piscina): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, TEARDOWN_SETTLE_MS));
+  await pool.destroy();
+}

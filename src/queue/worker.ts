@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Piscina } from 'piscina';
 import { BadInput } from '../machine/errors.ts';
 import { campaignPool, makeArtifact, runCampaign } from '../engine/campaign.ts';
+import { destroyPool } from '../engine/worker-env.ts';
 import { BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, campaignId, checkBlock, queueName, type BlockResult } from './blocks.ts';
 import { bullOptions, connectRedis, type QueueTarget } from './redis.ts';
 
@@ -121,7 +122,7 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
     o.log('stopping: taking no new block, finishing the blocks in hand');
   } finally {
     await Promise.all([...closing, ...[...workers.values()].map((w) => w.close())]);
-    await pool.destroy();
+    await destroyPool(pool);
     redis.disconnect();
   }
   return { blocksDone, blocksRefused };
