@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, blocksOf, queueName, type Campaign } from '../src/queue/blocks.ts';
+import { BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, blocksOf, campaignKey, queueName, type Campaign } from '../src/queue/blocks.ts';
+import { modelFingerprint } from '../src/engine/fingerprint.ts';
 import { parseQueueUrl, bullOptions, connectRedis } from '../src/queue/redis.ts';
 import { makeConfig } from '../src/engine/configure.ts';
 import { CliProcess, cliAsync, cliAsyncWith, describeRun, oneLine } from './cli-process.ts';
@@ -158,7 +159,7 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     const target = parseQueueUrl('url', redis.url);
     const id = 'hostile-1';
     const config = makeConfig({ variant: 'rework', cpus: '2', pages: '64' });
-    const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id, config, firstSeed: 1, seeds: 4, blockSeeds: 4, blocks: 1, startedMs: Date.now() };
+    const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id, config, fingerprint: modelFingerprint(), firstSeed: 1, seeds: 4, blockSeeds: 4, blocks: 1, startedMs: Date.now() };
     const good = blocksOf(campaign)[0]!;
     const hostile: [string, unknown, RegExp][] = [
       ['wrong-schema', { hello: 'world' }, /schema/],
@@ -167,11 +168,13 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
       ['output-path', { ...good, config: { ...config, json: '/tmp/pwned.json' } }, /config: Unrecognized key: "json"/],
       ['module', { ...good, config: { ...config, workload: '../../../tmp/evil.js' } }, /--workload "\.\.\/\.\.\/\.\.\/tmp\/evil\.js": unknown/],
       ['other-campaign', { ...good, campaign: 'someone-else' }, /not the campaign of this queue/],
+      ['other-model', { ...good, fingerprint: 'f'.repeat(64) }, /of model ffffffffffff, not its campaign's/],
       ['ten-megabytes', { ...good, pad: 'x'.repeat(10 * 1024 ** 2) }, /bytes, over the 1048576 limit/],
     ];
     const client = await connectRedis(target);
     const queue = new Queue(queueName(id), { connection: bullOptions(target) });
     await queue.addBulk([...hostile.map(([name, data]) => ({ name, data, opts: { jobId: name } })), { name: 'block', data: good, opts: { jobId: 'block-0' } }]);
+    await client.set(campaignKey(id), JSON.stringify(campaign));
     await client.sadd(CAMPAIGNS_KEY, id);
     const cwd = workDir('hostile');
     const w = start(cwd, 'worker', '--queue', redis.url, '--jobs', '1');

@@ -10,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadInput } from '../src/machine/errors.ts';
 import { makeConfig } from '../src/engine/configure.ts';
 import { campaignPool, makeArtifact, runCampaign } from '../src/engine/campaign.ts';
+import { modelFingerprint } from '../src/engine/fingerprint.ts';
 import type { Piscina } from 'piscina';
 import { checkRunConfig } from '../src/scenario/trust.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { checkArtifact } from '../src/report/artifact.ts';
 import { loadReportInputs } from '../src/report/html.ts';
-import { BLOCK_SCHEMA_VERSION, CampaignTally, blocksOf, checkBlock, checkBlockResult, type BlockResult, type Campaign } from '../src/queue/blocks.ts';
+import { BLOCK_SCHEMA_VERSION, CampaignTally, OtherModel, blocksOf, checkBlock, checkBlockResult, type BlockResult, type Campaign } from '../src/queue/blocks.ts';
 import { cliAsync, describeRun, oneLine } from './cli-process.ts';
 import { redactUrl, parseQueueUrl } from '../src/queue/redis.ts';
 
@@ -70,13 +71,13 @@ describe('checkRunConfig: a config from elsewhere meets the checks flags meet', 
 });
 
 describe('blocks and their results', () => {
-  const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id: 'c-1', config, firstSeed: 1, seeds: 20, blockSeeds: 10, blocks: 2, startedMs: 0 };
+  const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id: 'c-1', config, fingerprint: modelFingerprint(), firstSeed: 1, seeds: 20, blockSeeds: 10, blocks: 2, startedMs: 0 };
   const [b0, b1] = blocksOf(campaign) as [ReturnType<typeof blocksOf>[0], ReturnType<typeof blocksOf>[0]];
   let pool: Piscina;
   let results: BlockResult[];
   const resultOf = async (b: typeof b0): Promise<BlockResult> => {
     const r = await runCampaign({ base: b.config, firstSeed: b.firstSeed, seeds: b.count, timeMs: Infinity, jobs: 2, stopOnFirst: false, shard: null }, undefined, pool);
-    return { schema: BLOCK_SCHEMA_VERSION, campaign: b.campaign, index: b.index, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, coverage: r.coverage, artifacts: r.groups.map((g) => makeArtifact({ ...b.config, seed: g.seed }, g.rule).artifact) };
+    return { schema: BLOCK_SCHEMA_VERSION, campaign: b.campaign, index: b.index, fingerprint: modelFingerprint(), seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, coverage: r.coverage, artifacts: r.groups.map((g) => makeArtifact({ ...b.config, seed: g.seed }, g.rule).artifact) };
   };
   beforeAll(async () => {
     pool = campaignPool(2);
@@ -118,6 +119,30 @@ describe('blocks and their results', () => {
     const alien = { ...r.artifacts[0]!, config: { ...r.artifacts[0]!.config, seed: r.groups[0]!.seed + 1 } };
     expect(refusal(() => checkBlockResult('r', { ...r, artifacts: [alien, ...r.artifacts.slice(1)] }, b))).toMatch(/its config is not the campaign's/);
     expect(refusal(() => checkBlockResult('r', { ...r, artifacts: [] }, b))).toBe(`r: artifacts: 0 for ${r.groups.length} groups`);
+  });
+
+  it('a result of another model is not counted: OtherModel, told apart from a malformed result, and its artifacts must be of its model', () => {
+    const r = results.find((x) => x.groups.length > 0)!;
+    const b = r.index === 0 ? b0 : b1;
+    const other = 'f'.repeat(64);
+    expect(b.fingerprint).toBe(modelFingerprint());
+    const foreign = JSON.parse(JSON.stringify({ ...r, fingerprint: other, artifacts: r.artifacts.map((a) => ({ ...a, fingerprint: other })) })) as unknown;
+    expect(() => checkBlockResult('r', foreign, b)).toThrow(OtherModel);
+    expect(() => checkBlockResult('r', foreign, b)).toThrow(`r: made by model ffffffffffff, but the campaign's model is ${modelFingerprint().slice(0, 12)}; not counted`);
+    expect(new OtherModel('x')).not.toBeInstanceOf(BadInput); // the coordinator puts its block back rather than failing it
+    const tally = new CampaignTally();
+    for (const value of [foreign, r]) {
+      try {
+        tally.add(checkBlockResult('r', value, b));
+      } catch (e) {
+        if (!(e instanceof OtherModel)) throw e;
+      }
+    }
+    expect(tally.result(1, false).groups).toEqual(r.groups);
+    expect(tally.seedsRun).toBe(b.count);
+    expect(refusal(() => checkBlockResult('r', { ...r, artifacts: r.artifacts.map((a) => ({ ...a, fingerprint: other })) }, b))).toMatch(/artifacts\.0: not made by the model that made the result/);
+    expect(refusal(() => checkBlockResult('r', { ...r, fingerprint: 'F'.repeat(64) }, b))).toMatch(/fingerprint: a model fingerprint is 64 lower-case hex digits/);
+    expect(refusal(() => checkBlock('b', { ...b, fingerprint: 'x'.repeat(10_000) }, b.campaign))).toMatch(/fingerprint/);
   });
 
   it('an artifact with a config that fails the checks is refused', () => {

@@ -5,6 +5,7 @@
 import { RESULT_SCHEMA } from '../engine/result.ts';
 import { allTasks } from '../engine/boot.ts';
 import { pctBound } from '../engine/strategy.ts';
+import { modelFingerprint } from '../engine/fingerprint.ts';
 import type { Artifact, CampaignResult, FoundGroup } from '../engine/campaign.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { writeArtifact } from '../report/artifact.ts';
@@ -18,12 +19,12 @@ export function pctText(strategy: { depth: number; steps: number }, config: RunC
   return `  pct depth ${strategy.depth} over about ${strategy.steps} steps and ${threads} threads (tasks and interrupt contexts): each run finds a bug of that depth with probability at least ${pctBound(threads, strategy.steps, strategy.depth).toExponential(2)}`;
 }
 
-/** The fields every hunt file opens with, local, queued or bounded. */
-export function huntFileHead(config: RunConfig, strategy: object): Record<string, unknown> {
-  return { schema: RESULT_SCHEMA, command: 'hunt', variant: config.variant, workload: config.workload, strategy };
+/** The fields every hunt file opens with, local, queued or bounded; `fingerprint` is the model that answered (a queue campaign's may not be this process's). */
+export function huntFileHead(config: RunConfig, strategy: object, fingerprint = modelFingerprint()): Record<string, unknown> {
+  return { schema: RESULT_SCHEMA, command: 'hunt', variant: config.variant, workload: config.workload, strategy, fingerprint };
 }
 
-export function finishHunt(out: Out, o: Record<string, unknown>, config: RunConfig, shard: { index: number; count: number } | null, dir: string, result: CampaignResult, artifactOf: (g: FoundGroup) => Artifact, extra: Record<string, unknown>): void {
+export function finishHunt(out: Out, o: Record<string, unknown>, config: RunConfig, shard: { index: number; count: number } | null, dir: string, result: CampaignResult, artifactOf: (g: FoundGroup) => Artifact, extra: Record<string, unknown>, fingerprint = modelFingerprint()): void {
   const artifacts: string[] = [];
   for (const g of result.groups) artifacts.push(writeArtifact(dir, artifactOf(g)));
   out(`${result.seedsRun} seeds in ${(result.elapsedMs / 1000).toFixed(1)} s, ${result.seedsPerSec} seeds/s; ${result.groups.length} distinct violations, ${result.errors.length} failed runs`);
@@ -33,7 +34,7 @@ export function finishHunt(out: Out, o: Record<string, unknown>, config: RunConf
   const found = result.groups.length > 0 || result.errors.length > 0;
   if (o.json) {
     writeJsonAtomic(o.json as string, {
-      ...huntFileHead(config, config.strategy),
+      ...huntFileHead(config, config.strategy, fingerprint),
       shard,
       seedsRun: result.seedsRun,
       seedsPerSec: result.seedsPerSec,

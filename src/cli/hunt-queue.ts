@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { BadInput } from '../machine/errors.ts';
 import { pctHorizonSteps } from '../engine/campaign.ts';
+import { shortFingerprint } from '../engine/fingerprint.ts';
 import { checkOutputPath, folderBeside } from '../report/json.ts';
 import { startProgress } from '../report/progress.ts';
 import { workloadText } from '../report/summary.ts';
@@ -51,7 +52,7 @@ export async function huntOnQueue(out: Out, file: string | undefined, o: Record<
     campaign = await startCampaign(target, config, firstSeed, seeds, blockSeeds);
   }
   const c = campaign.config;
-  out(`shootdown hunt: campaign ${campaign.id} on ${target.shown}: ${c.variant} on ${workloadText(c)}, ${c.cpus} cpus x ${c.tasksPerCpu} tasks, --preempt ${c.preempt}, strategy ${c.strategy.kind}, seeds ${campaign.firstSeed}..${campaign.firstSeed + campaign.seeds - 1} in ${campaign.blocks} blocks`);
+  out(`shootdown hunt: campaign ${campaign.id} on ${target.shown}: ${c.variant} on ${workloadText(c)}, ${c.cpus} cpus x ${c.tasksPerCpu} tasks, --preempt ${c.preempt}, strategy ${c.strategy.kind}, seeds ${campaign.firstSeed}..${campaign.firstSeed + campaign.seeds - 1} in ${campaign.blocks} blocks, model ${shortFingerprint(campaign.fingerprint)}`);
   if (c.strategy.kind === 'pct') out(pctText(c.strategy, c));
   const progress = startProgress('hunt', campaign.seeds);
   let r: QueueCampaignResult;
@@ -70,6 +71,6 @@ export async function huntOnQueue(out: Out, file: string | undefined, o: Record<
   }
   if (!r.complete) out(`campaign ${campaign.id}: ${r.result.seedsRun} of ${campaign.seeds} seeds have results; it goes on on the workers (re-attach: hunt --queue URL --campaign ${campaign.id})`);
   for (const f of r.failedBlocks) out(`  block ${f.index} failed: ${f.reason}`);
-  finishHunt(out, o, c, null, dir, r.result, (g) => r.artifacts.get(g.location)!, { campaign: campaign.id, complete: r.complete, failedBlocks: r.failedBlocks });
+  finishHunt(out, o, c, null, dir, r.result, (g) => r.artifacts.get(g.location)!, { campaign: campaign.id, complete: r.complete, failedBlocks: r.failedBlocks }, campaign.fingerprint);
   if (!r.complete || r.failedBlocks.length > 0) process.exitCode = 1;
 }

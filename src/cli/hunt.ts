@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseDuration, type RunOptions } from '../engine/configure.ts';
 import { ARTIFACT_SCHEMA, makeArtifact, pctHorizonSteps, runCampaign, type Artifact, type CampaignResult } from '../engine/campaign.ts';
 import { exploreBounded } from '../engine/bounded.ts';
+import { modelFingerprint } from '../engine/fingerprint.ts';
 import { artifactName } from '../report/artifact.ts';
 import { startProgress } from '../report/progress.ts';
 import { workloadText } from '../report/summary.ts';
@@ -88,7 +89,7 @@ export function registerHunt(program: Command, out: Out): void {
     const artifacts: string[] = [];
     for (const g of r.groups) {
       const file = join(dir, artifactName(config, g.rule).replace(/seed\d+/, `bounded${k}-schedule${g.seed}`));
-      writeJsonAtomic(file, { schema: ARTIFACT_SCHEMA, kind: 'artifact', config, rule: g.rule, step: g.step, detail: g.detail, ...r.firstSchedules.get(g.location)! } satisfies Artifact);
+      writeJsonAtomic(file, { schema: ARTIFACT_SCHEMA, kind: 'artifact', config, rule: g.rule, step: g.step, detail: g.detail, ...r.firstSchedules.get(g.location)!, fingerprint: modelFingerprint() } satisfies Artifact);
       artifacts.push(file);
       out(`  ${g.rule} in ${g.count} schedules, first in schedule ${g.seed}: ${g.detail}\n  artifact: ${file}`);
     }

@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import { runDeterministic } from '../engine/deterministic.ts';
+import { modelFingerprint, shortFingerprint } from '../engine/fingerprint.ts';
 import { withoutHostFigures } from '../engine/result.ts';
 import { readArtifact } from '../report/artifact.ts';
 import { explainText } from '../report/explain.ts';
@@ -20,6 +21,9 @@ export function registerReplay(program: Command, out: Out): void {
     .option('--explain', 'tell, per cpu, what led to the violation')
     .action((file: string, o: Record<string, unknown>) => {
       const a = readArtifact(file);
+      // a replay of another model's artifact is still worth running (most changes leave a seed alone), but its verdict is this model's
+      const mine = modelFingerprint();
+      if (a.fingerprint !== undefined && a.fingerprint !== mine) process.stderr.write(`shootdown: warning: ${file} was made by model ${shortFingerprint(a.fingerprint)}, this is model ${shortFingerprint(mine)}; the replay may differ\n`);
       if (o.json) checkOutputPath('--json', o.json as string);
       if (o.trace) checkOutputPath('--trace', o.trace as string);
       const traced = Boolean(o.trace || o.explain);

@@ -13,6 +13,7 @@ import type { RunConfig } from '../machine/config.ts';
 import { runDeterministic } from './deterministic.ts';
 import { DecisionLog, type RecordedSchedule } from './strategy.ts';
 import type { RunResult } from './result.ts';
+import { modelFingerprint } from './fingerprint.ts';
 
 export interface SeedJob {
   config: RunConfig;
@@ -231,6 +232,8 @@ export interface Artifact extends RecordedSchedule {
   rule: string;
   step: number;
   detail: string;
+  /** The model that made it (engine/fingerprint.ts); absent in artifacts made before models had fingerprints. */
+  fingerprint?: string;
 }
 
 export function makeArtifact(config: RunConfig, rule: string): { artifact: Artifact; result: RunResult } {
@@ -239,8 +242,8 @@ export function makeArtifact(config: RunConfig, rule: string): { artifact: Artif
   return { artifact: artifactOf(config, rule, result, log.schedule()), result };
 }
 
-/** The artifact of a run whose decisions were recorded as `schedule`, saved for `rule`. */
+/** The artifact of a run of this process's model whose decisions were recorded as `schedule`, saved for `rule`. */
 export function artifactOf(config: RunConfig, rule: string, result: Pick<RunResult, 'violations'>, schedule: RecordedSchedule): Artifact {
   const v = result.violations.find((x) => x.rule === rule) ?? result.violations[0];
-  return { schema: ARTIFACT_SCHEMA, kind: 'artifact', config, rule: v?.rule ?? rule, step: v?.step ?? -1, detail: v?.detail ?? '', ...schedule };
+  return { schema: ARTIFACT_SCHEMA, kind: 'artifact', config, rule: v?.rule ?? rule, step: v?.step ?? -1, detail: v?.detail ?? '', ...schedule, fingerprint: modelFingerprint() };
 }

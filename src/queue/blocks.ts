@@ -6,6 +6,12 @@
 // answers (every seed run once, groups inside the block's seeds, artifacts
 // of exactly the campaign's config at a group's first seed).
 //
+// A campaign is one model: its description, each block and each result
+// carry the fingerprint of the model that made them (engine/fingerprint.ts).
+// A worker serves only campaigns of its own model, and a result of another
+// model is not counted (OtherModel), for merged results of two models would
+// be results that no model gives.
+//
 // Results merge by block: a block counted once is never counted again, so
 // a block run twice (a worker killed mid-block, its block given to another)
 // adds its seeds once. Merging is exact: a group's count is a sum over
@@ -19,9 +25,11 @@ import type { RunConfig } from '../machine/config.ts';
 import type { Artifact, CampaignResult, CoveragePoint, FoundGroup } from '../engine/campaign.ts';
 import { checkRunConfig } from '../scenario/trust.ts';
 import { checkArtifact } from '../report/artifact.ts';
+import { FINGERPRINT_PATTERN, shortFingerprint } from '../engine/fingerprint.ts';
 import { isDeepStrictEqual } from 'node:util';
 
-export const BLOCK_SCHEMA_VERSION = 2;
+/** 3: the campaign, its blocks and their results carry the model's fingerprint. */
+export const BLOCK_SCHEMA_VERSION = 3;
 /** A block is a config and a few numbers; a scenario program is the biggest part, and a scenario file is at most 1 MiB. */
 export const BLOCK_BYTES_MAX = 1024 ** 2;
 export const RESULT_BYTES_MAX = 64 * 1024 ** 2;
@@ -44,11 +52,14 @@ export const blockJobId = (index: number): string => `block-${index}`;
 
 const seed = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const count = (max: number) => z.number().int().nonnegative().max(max);
+const fingerprint = z.string().regex(FINGERPRINT_PATTERN, 'a model fingerprint is 64 lower-case hex digits');
 
 export interface Campaign {
   schema: typeof BLOCK_SCHEMA_VERSION;
   id: string;
   config: RunConfig;
+  /** The model that answers the campaign (modelFingerprint() of the coordinator that started it). */
+  fingerprint: string;
   firstSeed: number;
   seeds: number;
   blockSeeds: number;
@@ -61,6 +72,7 @@ const CAMPAIGN_SCHEMA = z.strictObject({
   schema: z.literal(BLOCK_SCHEMA_VERSION),
   id: campaignId,
   config: z.unknown(),
+  fingerprint,
   firstSeed: seed,
   seeds: count(BLOCKS_MAX * BLOCK_SEEDS_MAX),
   blockSeeds: count(BLOCK_SEEDS_MAX).min(1),
@@ -73,6 +85,8 @@ export interface Block {
   campaign: string;
   index: number;
   config: RunConfig;
+  /** The campaign's model. */
+  fingerprint: string;
   firstSeed: number;
   count: number;
 }
@@ -82,6 +96,7 @@ const BLOCK_SCHEMA = z.strictObject({
   campaign: campaignId,
   index: count(BLOCKS_MAX - 1),
   config: z.unknown(),
+  fingerprint,
   firstSeed: seed,
   count: count(BLOCK_SEEDS_MAX).min(1),
 });
@@ -99,6 +114,8 @@ export interface BlockResult {
   schema: typeof BLOCK_SCHEMA_VERSION;
   campaign: string;
   index: number;
+  /** The model of the worker that ran it. */
+  fingerprint: string;
   seedsRun: number;
   groups: FoundGroup[];
   errors: CampaignResult['errors'];
@@ -112,6 +129,7 @@ const RESULT_SCHEMA = z.strictObject({
   schema: z.literal(BLOCK_SCHEMA_VERSION),
   campaign: campaignId,
   index: count(BLOCKS_MAX - 1),
+  fingerprint,
   seedsRun: count(BLOCK_SEEDS_MAX),
   groups: z.array(GROUP_SCHEMA).max(GROUPS_MAX),
   errors: z.array(z.strictObject({ seed, name: z.string().max(100), message: z.string().max(10_000) })).max(ERRORS_MAX),
@@ -158,14 +176,20 @@ export function checkBlock(where: string, value: unknown, campaign: string): Blo
 export function blocksOf(c: Campaign): Block[] {
   return Array.from({ length: c.blocks }, (_, index) => {
     const firstSeed = c.firstSeed + index * c.blockSeeds;
-    return { schema: BLOCK_SCHEMA_VERSION, campaign: c.id, index, config: c.config, firstSeed, count: Math.min(c.blockSeeds, c.firstSeed + c.seeds - firstSeed) };
+    return { schema: BLOCK_SCHEMA_VERSION, campaign: c.id, index, config: c.config, fingerprint: c.fingerprint, firstSeed, count: Math.min(c.blockSeeds, c.firstSeed + c.seeds - firstSeed) };
   });
 }
 
-/** The result of block `block`, checked against it. */
+/** A block's result made by another model than its campaign's: not counted; the block is run again. */
+export class OtherModel extends Error {
+  override name = 'OtherModel';
+}
+
+/** The result of block `block`, checked against it; a well-formed result of another model is OtherModel, anything else wrong BadInput. */
 export function checkBlockResult(where: string, value: unknown, block: Block): BlockResult {
   const r = parsed(RESULT_SCHEMA, where, value, RESULT_BYTES_MAX);
   if (r.campaign !== block.campaign || r.index !== block.index) throw new BadInput(`${where}: answers block ${r.index} of ${r.campaign}, not block ${block.index} of ${block.campaign}`);
+  if (r.fingerprint !== block.fingerprint) throw new OtherModel(`${where}: made by model ${shortFingerprint(r.fingerprint)}, but the campaign's model is ${shortFingerprint(block.fingerprint)}; not counted`);
   if (r.seedsRun !== block.count) throw new BadInput(`${where}: seedsRun: ${r.seedsRun}, but the block has ${block.count} seeds`);
   const last = block.firstSeed + block.count - 1;
   for (const s of [...r.groups.map((g) => g.seed), ...r.errors.map((e) => e.seed)]) {
@@ -180,6 +204,7 @@ export function checkBlockResult(where: string, value: unknown, block: Block): B
     const artifact = checkArtifact(`${where}: artifacts.${i}`, a);
     const g = r.groups[i]!;
     if (!isDeepStrictEqual(artifact.config, { ...block.config, seed: g.seed })) throw new BadInput(`${where}: artifacts.${i}: its config is not the campaign's at seed ${g.seed}`);
+    if (artifact.fingerprint !== r.fingerprint) throw new BadInput(`${where}: artifacts.${i}: not made by the model that made the result`);
     return artifact;
   });
   return { ...r, artifacts };

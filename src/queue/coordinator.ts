@@ -9,13 +9,19 @@
 // Redis going away mid-campaign (a restart) is waited out for
 // REDIS_OUTAGE_MS; past that the campaign is reported as it stands and can be
 // re-attached later.
+//
+// The campaign is the model of the coordinator that starts it: its
+// fingerprint goes in the description. A result of another model is not
+// counted; its block goes back on the queue for a worker of the campaign's
+// model, up to BLOCK_ATTEMPTS times per block in one coordinator's life.
 
 import { randomBytes } from 'node:crypto';
 import { Queue, type Job } from 'bullmq';
 import { BadInput } from '../machine/errors.ts';
 import type { RunConfig } from '../machine/config.ts';
 import type { Artifact, CampaignResult, FoundGroup } from '../engine/campaign.ts';
-import { BLOCK_SCHEMA_VERSION, BLOCKS_MAX, BLOCK_SEEDS_MAX, CAMPAIGNS_KEY, blockJobId, blocksOf, campaignKey, checkBlockResult, checkCampaign, queueName, CampaignTally, type Block, type BlockResult, type Campaign } from './blocks.ts';
+import { modelFingerprint, shortFingerprint } from '../engine/fingerprint.ts';
+import { OtherModel, BLOCK_SCHEMA_VERSION, BLOCKS_MAX, BLOCK_SEEDS_MAX, CAMPAIGNS_KEY, blockJobId, blocksOf, campaignKey, checkBlockResult, checkCampaign, queueName, CampaignTally, type Block, type BlockResult, type Campaign } from './blocks.ts';
 import type { Redis } from 'ioredis';
 import { QueueFailed, bullClient, connectRedis, type QueueTarget } from './redis.ts';
 
@@ -64,7 +70,7 @@ export async function startCampaign(target: QueueTarget, config: RunConfig, firs
   const blocks = Math.ceil(seeds / blockSeeds);
   if (blocks > BLOCKS_MAX) throw new BadInput(`--seeds ${seeds}: ${blocks} blocks of ${blockSeeds}, more than ${BLOCKS_MAX}; raise --block-seeds`);
   const id = `${config.variant.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 24)}-${randomBytes(4).toString('hex')}`;
-  const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id, config, firstSeed, seeds, blockSeeds, blocks, startedMs: Date.now() };
+  const campaign: Campaign = { schema: BLOCK_SCHEMA_VERSION, id, config, fingerprint: modelFingerprint(), firstSeed, seeds, blockSeeds, blocks, startedMs: Date.now() };
   const redis = await connectRedis(target);
   const open = openQueue(target, id);
   const queue = open.queue;
@@ -130,6 +136,9 @@ export async function followCampaign(target: QueueTarget, campaign: Campaign, ho
   let lastAnswerMs = performance.now();
   let away = false;
   let seen = -1;
+  /** Completed blocks whose result was of another model, to put back on the queue; and how often each block was put back. */
+  const redo: Job[] = [];
+  const redone = new Map<number, number>();
 
   const settle = (index: number, job: Job, ok: boolean): void => {
     const block = pending.get(index);
@@ -145,7 +154,13 @@ export async function followCampaign(target: QueueTarget, campaign: Campaign, ho
       const opened = tally.add(r);
       if (opened) hooks.onBlock(r, opened);
     } catch (e) {
-      if (!(e instanceof BadInput)) throw e;
+      if (e instanceof OtherModel && (redone.get(index) ?? 0) < BLOCK_ATTEMPTS) {
+        pending.set(index, block);
+        redo.push(job);
+        hooks.log(`${e.message}; the block goes back on the queue`);
+        return;
+      }
+      if (!(e instanceof BadInput) && !(e instanceof OtherModel)) throw e;
       failedBlocks.push({ index, reason: `result refused: ${e.message}` });
       hooks.log(e.message);
     }
@@ -158,7 +173,7 @@ export async function followCampaign(target: QueueTarget, campaign: Campaign, ho
     const total = (counts.completed ?? 0) + (counts.failed ?? 0);
     if (!told && total === 0 && !counts.active && performance.now() - followedMs > IDLE_HINT_MS) {
       told = true;
-      hooks.log(`no worker has taken a block yet; start one or more with: shootdown worker --queue ${target.shown}`);
+      hooks.log(`no worker has taken a block yet; start one or more of model ${shortFingerprint(campaign.fingerprint)} with: shootdown worker --queue ${target.shown} (a worker of another model refuses the campaign)`);
     }
     if (total === seen) return;
     for (const job of await within(queue.getJobs(['completed'], 0, -1), CALL_MS)) {
@@ -170,6 +185,15 @@ export async function followCampaign(target: QueueTarget, campaign: Campaign, ho
       if (i !== null) settle(i, job, false);
     }
     seen = total;
+    if (redo.length > 0) {
+      // the counts go down and may come back to the same total with other blocks done, and a retry may fail: read them all next time
+      seen = -1;
+      for (const job of redo.splice(0)) {
+        const i = blockIndexOf(job)!;
+        redone.set(i, (redone.get(i) ?? 0) + 1);
+        await within(job.retry('completed'), CALL_MS);
+      }
+    }
   };
 
   try {

@@ -12,6 +12,13 @@
 // puts them back on the queue. Stopped with SIGTERM or SIGINT, it takes no
 // new block and finishes the ones it has (a second signal quits at once and
 // leaves them to the stalled-job check).
+//
+// A campaign is one model. Before it takes a campaign's first block the
+// worker reads the campaign's description; a campaign of another model (its
+// fingerprint is not this worker's) or without a readable description is
+// refused in one line and never served: the worker takes none of its
+// blocks, so they wait for a worker of the campaign's model. Every result
+// carries the worker's fingerprint, for the coordinator to check again.
 
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -19,7 +26,8 @@ import type { Piscina } from 'piscina';
 import { BadInput } from '../machine/errors.ts';
 import { campaignPool, makeArtifact, runCampaign } from '../engine/campaign.ts';
 import { destroyPool } from '../engine/worker-env.ts';
-import { BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, campaignId, checkBlock, queueName, type BlockResult } from './blocks.ts';
+import { modelFingerprint, shortFingerprint } from '../engine/fingerprint.ts';
+import { BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, campaignId, campaignKey, checkBlock, checkCampaign, queueName, type BlockResult } from './blocks.ts';
 import { bullOptions, connectRedis, type QueueTarget } from './redis.ts';
 
 /** BullMQ's default lock: a killed worker's block goes back to the queue this long after its last renewal. */
@@ -48,6 +56,9 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
   let blocksDone = 0;
   let blocksRefused = 0;
   let redisDown = false;
+  const fingerprint = modelFingerprint();
+  /** Campaigns refused (another model, no description): never served, and told once. */
+  const refused = new Set<string>();
 
   const runBlock = async (campaign: string, job: Job): Promise<BlockResult> => {
     const where = `block ${String(job.id).slice(0, 60)} of campaign ${campaign}`;
@@ -60,6 +71,13 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
       o.log(`refused ${e.message}`);
       throw new UnrecoverableError(e.message);
     }
+    if (block.fingerprint !== fingerprint) {
+      // the campaign's description said this model; a block that says otherwise was not put there by its coordinator
+      blocksRefused++;
+      const why = `${where}: of model ${shortFingerprint(block.fingerprint)}, not its campaign's (${shortFingerprint(fingerprint)})`;
+      o.log(`refused ${why}`);
+      throw new UnrecoverableError(why);
+    }
     const t0 = performance.now();
     const r = await runCampaign({ base: block.config, firstSeed: block.firstSeed, seeds: block.count, timeMs: Infinity, jobs: o.jobs, stopOnFirst: false, shard: null }, undefined, pool);
     const lost = r.errors.find((e) => e.seed < 0);
@@ -67,7 +85,7 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
     const artifacts = r.groups.map((g) => makeArtifact({ ...block.config, seed: g.seed }, g.rule).artifact);
     blocksDone++;
     o.log(`campaign ${campaign} block ${block.index}: seeds ${block.firstSeed}..${block.firstSeed + block.count - 1} in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.groups.length} violation groups, ${r.errors.length} failed runs`);
-    return { schema: BLOCK_SCHEMA_VERSION, campaign, index: block.index, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, coverage: r.coverage, artifacts };
+    return { schema: BLOCK_SCHEMA_VERSION, campaign, index: block.index, fingerprint, seedsRun: r.seedsRun, groups: r.groups, errors: r.errors, coverage: r.coverage, artifacts };
   };
 
   const attach = (id: string): void => {
@@ -86,7 +104,36 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
     workers.set(id, w);
   };
 
-  /** Follow the list of campaigns: attach to new ones, let go of finished ones. */
+  /** Whether campaign `id` is of this worker's model; if not, it is refused with one line and never looked at again. Null: Redis did not answer. */
+  const sameModel = async (id: string): Promise<boolean | null> => {
+    let text: string | null;
+    try {
+      text = await redis.get(campaignKey(id));
+    } catch {
+      return null;
+    }
+    let why: string;
+    try {
+      if (text === null) throw new BadInput(`it has no description in Redis`);
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new BadInput('its description is not JSON');
+      }
+      const c = checkCampaign('its description', json);
+      if (c.fingerprint === fingerprint) return true;
+      why = `its model is ${shortFingerprint(c.fingerprint)}, this worker's is ${shortFingerprint(fingerprint)}`;
+    } catch (e) {
+      if (!(e instanceof BadInput)) throw e;
+      why = e.message;
+    }
+    refused.add(id);
+    o.log(`refusing campaign ${id}: ${why}`);
+    return false;
+  };
+
+  /** Follow the list of campaigns: attach to new ones of this model, let go of finished ones. */
   const watch = async (): Promise<void> => {
     let ids: string[];
     try {
@@ -96,7 +143,8 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
       return; // Redis is away; the next look may find it back
     }
     const live = new Set(ids.filter((id) => campaignId.safeParse(id).success).slice(0, CAMPAIGNS_MAX));
-    for (const id of live) if (!workers.has(id)) attach(id);
+    for (const id of refused) if (!live.has(id)) refused.delete(id);
+    for (const id of live) if (!workers.has(id) && !refused.has(id) && (await sameModel(id))) attach(id);
     for (const [id, w] of workers) {
       if (live.has(id)) continue;
       workers.delete(id);
@@ -104,7 +152,7 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
     }
   };
 
-  o.log(`shootdown worker: ${o.jobs} job${o.jobs === 1 ? '' : 's'} on ${o.target.shown}`);
+  o.log(`shootdown worker: ${o.jobs} job${o.jobs === 1 ? '' : 's'} on ${o.target.shown}, model ${shortFingerprint(fingerprint)}`);
   try {
     await watch();
     while (!o.signal.aborted) {

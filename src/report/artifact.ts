@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { BadInput } from '../machine/errors.ts';
 import { checkRunConfig } from '../scenario/trust.ts';
 import { ARTIFACT_SCHEMA, type Artifact } from '../engine/campaign.ts';
+import { FINGERPRINT_PATTERN } from '../engine/fingerprint.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { writeJsonAtomic } from './json.ts';
 
@@ -28,6 +29,8 @@ const ARTIFACT_FILE_SCHEMA = z.strictObject({
   reschedules: decisionList,
   irqDeferrals: decisionList,
   config: z.unknown(),
+  // optional: artifacts written before models had fingerprints still replay
+  fingerprint: z.string().regex(FINGERPRINT_PATTERN, 'a model fingerprint is 64 lower-case hex digits').optional(),
 });
 
 /** An artifact from anywhere (a file, a block's result): refused with one line naming `where` unless it is one. */
