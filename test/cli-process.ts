@@ -60,14 +60,14 @@ const TSX = import.meta.resolve('tsx');
 const CLI = join(ROOT, 'src', 'cli.ts');
 const CLI_WAIT_MS = 120_000;
 
-/** A CLI process that keeps running, in any folder: its output so far, a wait for a line, and its end. */
+/** A CLI process that keeps running, in any folder: its output so far, a wait for a line, and its end. `root`: the checkout whose CLI runs (another model's, in a copy). */
 export class CliProcess {
   readonly child: ChildProcess;
   out = '';
   err = '';
   readonly done: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
-  constructor(cwd: string, args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...CLI_ENV, ...env } });
+  constructor(cwd: string, args: string[], env: Record<string, string> = {}, root = ROOT) {
+    this.child = spawn(process.execPath, ['--import', TSX, root === ROOT ? CLI : join(root, 'src', 'cli.ts'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...CLI_ENV, ...env } });
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
     this.done = new Promise((resolve) => this.child.on('close', (status, signal) => resolve({ status, signal })));
