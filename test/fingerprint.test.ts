@@ -15,9 +15,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { FINGERPRINT_PATTERN, fingerprintOf, modelFingerprint, shortFingerprint } from '../src/engine/fingerprint.ts';
 import { makeConfig } from '../src/engine/configure.ts';
 import { makeArtifact } from '../src/engine/campaign.ts';
-import { BLOCK_SCHEMA_VERSION, queueName, type Block, type BlockResult } from '../src/queue/blocks.ts';
+import { BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, campaignKey, queueName, type Block, type BlockResult } from '../src/queue/blocks.ts';
 import { followCampaign, startCampaign } from '../src/queue/coordinator.ts';
-import { bullOptions, parseQueueUrl } from '../src/queue/redis.ts';
+import { bullOptions, connectRedis, parseQueueUrl } from '../src/queue/redis.ts';
 import { CliProcess, ROOT, cliAsync, describeRun } from './cli-process.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';
 
@@ -140,8 +140,16 @@ describe.skipIf(!redisServer)('a campaign and workers of two models', () => {
   it('two workers, one of a model whose zap skips a flush, join one campaign: the odd one refuses it in one line naming both models, and the campaign equals the local run exactly', async () => {
     const mine = shortFingerprint(modelFingerprint());
     const theirs = shortFingerprint(copied.odd);
+    // and campaigns listed without a description a worker can read: refused in one line each, whatever the worker's model
+    const client = await connectRedis(parseQueueUrl('url', redis.url));
+    await client.set(campaignKey('huge-1'), 'x'.repeat(2 * 1024 ** 2));
+    await client.sadd(CAMPAIGNS_KEY, 'huge-1', 'undescribed-1');
     const oddWorker = start(odd, 'worker', '--queue', redis.url, '--jobs', '1');
     await oddWorker.waitFor(new RegExp(`shootdown worker: .*, model ${theirs}`), 'the odd worker naming its model');
+    await oddWorker.waitFor(/refusing campaign undescribed-1: it has no description in Redis\n/);
+    await oddWorker.waitFor(/refusing campaign huge-1: its description is 2097152 bytes, over the 1048576 limit\n/);
+    await client.srem(CAMPAIGNS_KEY, 'huge-1', 'undescribed-1');
+    client.disconnect();
     const hunt = start(ROOT, 'hunt', '--queue', redis.url, ...CAMPAIGN, '--seeds', String(SEEDS), ...BLOCK, '--json', join(dir, 'campaign.json'), '--artifacts', mkdtempSync(join(dir, 'campaign-')));
     const id = (await hunt.waitFor(new RegExp(`campaign (\\S+) on .*, model ${mine}`)))[1]!;
     // the refusal comes before a worker of the campaign's model exists, so no block can have gone anywhere else

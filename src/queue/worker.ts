@@ -27,7 +27,7 @@ import { BadInput } from '../machine/errors.ts';
 import { campaignPool, makeArtifact, runCampaign } from '../engine/campaign.ts';
 import { destroyPool } from '../engine/worker-env.ts';
 import { modelFingerprint, shortFingerprint } from '../engine/fingerprint.ts';
-import { BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, campaignId, campaignKey, checkBlock, checkCampaign, queueName, type BlockResult } from './blocks.ts';
+import { BLOCK_BYTES_MAX, BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, campaignId, campaignKey, checkBlock, checkCampaign, queueName, type BlockResult } from './blocks.ts';
 import { bullOptions, connectRedis, type QueueTarget } from './redis.ts';
 
 /** BullMQ's default lock: a killed worker's block goes back to the queue this long after its last renewal. */
@@ -107,14 +107,18 @@ export async function runQueueWorker(o: WorkerOptions): Promise<{ blocksDone: nu
   /** Whether campaign `id` is of this worker's model; if not, it is refused with one line and never looked at again. Null: Redis did not answer. */
   const sameModel = async (id: string): Promise<boolean | null> => {
     let text: string | null;
+    let bytes: number;
     try {
-      text = await redis.get(campaignKey(id));
+      // its size first: a description is read whole, and anyone with access to Redis could have written it
+      bytes = await redis.strlen(campaignKey(id));
+      text = bytes > BLOCK_BYTES_MAX ? '' : await redis.get(campaignKey(id));
     } catch {
       return null;
     }
     let why: string;
     try {
-      if (text === null) throw new BadInput(`it has no description in Redis`);
+      if (bytes > BLOCK_BYTES_MAX) throw new BadInput(`its description is ${bytes} bytes, over the ${BLOCK_BYTES_MAX} limit`);
+      if (text === null) throw new BadInput('it has no description in Redis');
       let json: unknown;
       try {
         json = JSON.parse(text);
