@@ -30,7 +30,7 @@ export function runFlags(cmd: Command): Command {
     .option('--tasks-per-cpu <n>', 'user tasks per cpu (default 1)')
     .option('--mms <n>', 'address spaces the user tasks are spread over (default 1; writeback 2)')
     .addOption(new Option('--preempt <model>', 'none, voluntary or full (compare: a list, e.g. none,full)').default('full'))
-    .option('--immap-lock <type>', 'i_mmap lock: spinlock (2.6.38) or mutex (after the series)', 'spinlock')
+    .option('--immap-lock <type>', 'i_mmap lock: spinlock (2.6.38) or mutex (after the series; the only one of v3.11 on) (default: spinlock, mutex for v3.11 on)')
     .option('--probe', 'a cyclictest-like latency probe thread per cpu')
     .option('--no-kworker', 'no per-cpu kernel thread (it makes cpus lazy on the last user mm)')
     .option('--writeback', 'the file lives on a disk, and a flusher thread writes its dirty pages back every 1 ms (default: on for writeback)')

@@ -90,25 +90,30 @@ export function switchMm(ctx: Kctx, next: number): void {
     traceTlbFlush(ctx, TlbFlushReason.TASK_SWITCH, -1);
     return;
   }
-  mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] = TlbState.OK;
+  const stateAt = m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE);
+  Atomics.store(mem, stateAt, TlbState.SWITCHING);
   const was = Atomics.or(mem, m.mm(next, MM_FIELD.CPUMASK), bit(ctx.cpu));
   // leave_mm ran meanwhile: reload CR3 so no freed page table is used
   if ((was & bit(ctx.cpu)) === 0) {
     tlbFlushAll(m, ctx.cpu);
     traceTlbFlush(ctx, TlbFlushReason.TASK_SWITCH, -1);
-    return;
+  } else {
+    switchMmCatchUp(ctx, next);
   }
-  // skipped while lazy (should_flush_tlb): catch up with the flushes it was not sent
+  Atomics.store(mem, stateAt, TlbState.OK);
+}
+
+/** Skipped while lazy (should_flush_tlb): catch up with the flushes it was not sent (the smp_mb, then tlb_gen). */
+function switchMmCatchUp(ctx: Kctx, next: number): void {
+  const { m, mem } = ctx;
   const g = ctx.traits.generic;
-  if (ctx.traits.design === 'generic' && g.tlbGen && !g.switchIgnoresTlbGen) {
-    const nextGen = Atomics.load(mem, m.mm(next, MM_FIELD.TLB_GEN));
-    if (mem[m.cpu(ctx.cpu, CPU_FIELD.TLB_GEN)] !== nextGen) {
-      mark('lazyTlbGenCatchUp');
-      tlbFlushAll(m, ctx.cpu);
-      mem[m.cpu(ctx.cpu, CPU_FIELD.TLB_GEN)] = nextGen;
-      traceTlbFlush(ctx, TlbFlushReason.TASK_SWITCH, -1);
-    }
-  }
+  if (ctx.traits.design !== 'generic' || !g.tlbGen || g.switchIgnoresTlbGen) return;
+  const nextGen = Atomics.load(mem, m.mm(next, MM_FIELD.TLB_GEN));
+  if (mem[m.cpu(ctx.cpu, CPU_FIELD.TLB_GEN)] === nextGen) return;
+  mark('lazyTlbGenCatchUp');
+  tlbFlushAll(m, ctx.cpu);
+  mem[m.cpu(ctx.cpu, CPU_FIELD.TLB_GEN)] = nextGen;
+  traceTlbFlush(ctx, TlbFlushReason.TASK_SWITCH, -1);
 }
 
 /** enter_lazy_tlb: a kernel thread (or idle) keeps the old mm loaded. */
@@ -123,7 +128,7 @@ function smpInvalidate(ctx: Kctx, sender: number): void {
   const flushMm = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_MM)) - 1;
   const flushVa = Atomics.load(mem, m.cpu(sender, CPU_FIELD.FLUSH_VA)) - 1;
   if (flushMm < 0 || flushMm !== activeMm(ctx)) return;
-  if (mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] === TlbState.OK) {
+  if (mem[m.cpu(ctx.cpu, CPU_FIELD.TLBSTATE)] !== TlbState.LAZY) {
     if (flushVa < 0) tlbFlushAll(m, ctx.cpu);
     else tlbFlushOne(m, ctx.cpu, flushMm, flushVa);
     charge(ctx, flushVa < 0 ? ctx.costs.tlbFlushAllNs : ctx.costs.tlbFlushOneNs);

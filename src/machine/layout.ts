@@ -196,7 +196,13 @@ export const TLB_FLUSH_REASON_NAMES = ['task switch', 'remote shootdown', 'local
 /** Events kept per run; those past it are counted as dropped. */
 export const TLB_FLUSH_EVENTS_MAX = 4096;
 export const TLB_FLUSH_EVENT_WORDS = 2;
-export const TlbState = { OK: 0, LAZY: 1 } as const;
+/**
+ * cpu_tlbstate.state (2.6.38) or cpu_tlbstate_shared.is_lazy (4.19 on).
+ * SWITCHING is switch_mm's window between clearing is_lazy and catching up
+ * with tlb_gen: a sender sees the cpu as not lazy, and the cpu runs no user
+ * code until it leaves the window.
+ */
+export const TlbState = { OK: 0, LAZY: 1, SWITCHING: 2 } as const;
 
 /** A TLB entry: tag is mm + 1 (0 empty), then vpn, the pte it was filled from, the frame's generation. */
 export const TLB_FIELD = { TAG: 0, VPN: 1, PTE: 2, GEN: 3, WORDS: 4 } as const;
