@@ -13,6 +13,13 @@
  * in mm_cpumask and not lazy while the operation runs. MARKER is the path of
  * tracefs's trace_marker. Prints one JSON line: the pids whose events count.
  *
+ * The layout is fixed, so the flushed ranges do not depend on where ASLR
+ * puts the mapping: inside a PROT_NONE reservation aligned to 2 MiB, a
+ * read-only guard page at the first page of a pmd, the PAGES pages right
+ * after it, and another read-only guard page right after them. The guards
+ * keep the first and last pte tables (free_pgtables' floor and ceiling) and
+ * every upper table, as the model's kernel-check scenario does.
+ *
  * Every wait is bounded: a spinning thread gives up after SPIN_LIMIT tries.
  */
 #define _GNU_SOURCE
@@ -30,6 +37,7 @@
 #define PAGE 4096
 #define SPIN_LIMIT 2000000000L
 #define PAGES_MAX (1L << 20)
+#define PMD_BYTES (2L << 20)
 
 enum phase { READING, SPINNING, DONE };
 
@@ -97,12 +105,23 @@ int main(int argc, char **argv) {
     return 3;
   }
   pin(op_cpu);
-  region = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (region == MAP_FAILED) {
+  long span = (pages + 2) * PAGE + PMD_BYTES;
+  char *reserved = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reserved == MAP_FAILED) {
+    perror("mmap reservation");
+    return 3;
+  }
+  char *base = (char *)(((unsigned long)reserved + PMD_BYTES - 1) & ~(PMD_BYTES - 1));
+  volatile char *guard_lo = mmap(base, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  region = mmap(base + PAGE, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  volatile char *guard_hi = mmap(base + (pages + 1) * PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  if (guard_lo == MAP_FAILED || region == MAP_FAILED || guard_hi == MAP_FAILED) {
     perror("mmap");
     return 3;
   }
   madvise((void *)region, pages * PAGE, MADV_NOHUGEPAGE);
+  (void)guard_lo[0];
+  (void)guard_hi[0];
   for (long i = 0; i < pages; i++) region[i * PAGE] = 1;
   pthread_t thread;
   if (pthread_create(&thread, NULL, reader, NULL) != 0) return 3;
