@@ -402,9 +402,9 @@ function flushesAll(ctx: Kctx, mm: number, pages: number, stride: number): boole
 const TLB_LLD_4K_ENTRIES = 512;
 const TLB_FLUSHALL_SHIFT = 5;
 
-/** mm->total_vm, as far as this model keeps it: the pages of the mm's vmas in use. */
+/** mm->total_vm: the pages of the mm's vmas, with those a munmap detached until remove_vma_list takes them off, after unmap_region's flush. */
 function mmTotalVm(ctx: Kctx, mm: number): number {
-  let pages = 0;
+  let pages = Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.DETACHED_PAGES));
   for (let i = 0; i < MAX_VMAS; i++) {
     const at = ctx.m.mm(mm, MM_FIELD.VMAS) + i * VMA_FIELD.WORDS;
     if (ctx.mem[at + VMA_FIELD.FLAGS] !== 0) pages += ctx.mem[at + VMA_FIELD.END]! - ctx.mem[at + VMA_FIELD.START]!;

@@ -250,6 +250,7 @@ export const MM_FIELD = struct([
   ['EXITED', 1], // exit_mmap done
   ['WRPROTECT_BUSY', 1],
   ['TLB_GEN', 1], // mm->context.tlb_gen (4.13 on): bumped by every flush_tlb_mm_range
+  ['DETACHED_PAGES', 1], // pages of vmas munmap has detached: mm->total_vm counts them until remove_vma_list
   ['TLB_FLUSH_PENDING', 1], // mm->tlb_flush_pending (99baac21e458): gathers of this mm begun and not finished // oracle bookkeeping: mprotect calls removing write permission that have not returned (WRITE_AFTER_WRPROTECT)
   ['VMAS', MAX_VMAS * VMA_FIELD.WORDS], // MAX_VMAS records of VMA_FIELD
 ]);

@@ -139,9 +139,14 @@ export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Pa
   if (list.length > 0) {
     const prev = all.filter((v) => v.end <= start).pop();
     const next = all.find((v) => v.start >= end);
-    for (const v of list) detachVma(ctx, mm, v); // detach_vmas_to_be_unmapped
+    const detachedAt = ctx.m.mm(mm, MM_FIELD.DETACHED_PAGES);
+    for (const v of list) {
+      detachVma(ctx, mm, v); // detach_vmas_to_be_unmapped
+      Atomics.add(ctx.mem, detachedAt, v.end - v.start);
+    }
     yield unmapRegion(ctx, mm, list, prev, next, start, end);
-    // remove_vma_list: nothing more to free for anonymous vmas
+    // remove_vma_list: total_vm goes down; nothing more to free for anonymous vmas
+    for (const v of list) Atomics.sub(ctx.mem, detachedAt, v.end - v.start);
   }
   yield upWrite(ctx, sem);
   ctx.fn = caller;
