@@ -44,7 +44,7 @@ export function runFlags(cmd: Command): Command {
     .option('--seed <n>', 'seed of the deterministic scheduler and of the workload', '1')
     .option('--memory <size>', 'physical memory, e.g. 64M (default: twice what the workload needs)')
     .option('--tlb-entries <n>', 'TLB entries per cpu', '64')
-    .option('--overlap', 'madvise: subranges of neighbouring tasks overlap')
+    .option('--overlap', 'madvise: tasks zap their subranges in pairs, the same one twice')
     .option('--reader-accesses <n>', 'upper bound on reads per reader task', '1000000')
     .option('--max-steps <n>', 'deterministic step budget', '500000000')
     .option('--lockup-ms <n>', 'a spin or wait longer than this is a soft lockup', '2000')

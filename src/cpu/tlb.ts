@@ -6,7 +6,7 @@
 // written first and the real tag last, so a reader on another cpu never
 // mistakes a half-written entry for a valid one.
 
-import { TLB_FIELD, TLB_WAYS, PAGE_FIELD, CPU_FIELD, MM_FIELD, TlbState, pteFrame, type Machine } from '../machine/layout.ts';
+import { HDR, TLB_FIELD, TLB_WAYS, PAGE_FIELD, CPU_FIELD, MM_FIELD, TlbState, pteFrame, type Machine } from '../machine/layout.ts';
 
 export interface TlbHit {
   slot: number; // word offset of the entry
@@ -63,6 +63,7 @@ export function tlbFill(m: Machine, cpu: number, mm: number, vpn: number, pte: n
   mem[victim + TLB_FIELD.VPN] = vpn;
   mem[victim + TLB_FIELD.PTE] = pte;
   mem[victim + TLB_FIELD.GEN] = gen;
+  mem[victim + TLB_FIELD.FILL_SEQ] = Atomics.add(mem, HDR.TLB_FILL_SEQ, 1) + 1;
   Atomics.store(mem, victim + TLB_FIELD.TAG, mm + 1);
 }
 
@@ -117,8 +118,8 @@ export function lazyStaleWalkers(m: Machine, mm: number, self: number): number[]
   return out;
 }
 
-/** Every TLB entry, on any cpu, for `mm` with a vpn in [start, end); entries of a lazy cpu that missed a flush are dead and not listed. */
-export function tlbEntriesInRange(m: Machine, mm: number, start: number, end: number): { cpu: number; vpn: number; pte: number; gen: number }[] {
+/** Every TLB entry, on any cpu, for `mm` with a vpn in [start, end) filled by fill `filledBySeq`; entries of a lazy cpu that missed a flush are dead and not listed. */
+export function tlbEntriesInRange(m: Machine, mm: number, start: number, end: number, filledBySeq = Infinity): { cpu: number; vpn: number; pte: number; gen: number }[] {
   const out: { cpu: number; vpn: number; pte: number; gen: number }[] = [];
   const mem = m.mem;
   for (let cpu = 0; cpu < m.size.cpus; cpu++) {
@@ -129,7 +130,7 @@ export function tlbEntriesInRange(m: Machine, mm: number, start: number, end: nu
       const gen = mem[e + TLB_FIELD.GEN]!;
       // the entry may have been refilled while we read it: only a stable read counts
       if (Atomics.load(mem, e + TLB_FIELD.TAG) !== mm + 1 || mem[e + TLB_FIELD.VPN] !== vpn) continue;
-      if (vpn >= start && vpn < end && !lazyStale(m, cpu, mm)) out.push({ cpu, vpn, pte, gen });
+      if (vpn >= start && vpn < end && mem[e + TLB_FIELD.FILL_SEQ]! <= filledBySeq && !lazyStale(m, cpu, mm)) out.push({ cpu, vpn, pte, gen });
     }
   }
   return out;

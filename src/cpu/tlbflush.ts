@@ -14,7 +14,7 @@
 // clears its bit; the sender's wait ends at the last target's ack time plus
 // the cache-line transfer that brings the mask back.
 
-import { CPU_FIELD, MM_FIELD, TlbState, TlbFlushReason, HDR, NS_WORDS, TLB_FLUSH_EVENTS_MAX, TLB_FLUSH_EVENT_WORDS, MAX_VMAS, VMA_FIELD, loadNs, storeNs } from '../machine/layout.ts';
+import { CPU_FIELD, MM_FIELD, TASK_FIELD, TlbState, TlbFlushReason, HDR, NS_WORDS, TLB_FLUSH_EVENTS_MAX, TLB_FLUSH_EVENT_WORDS, MAX_VMAS, VMA_FIELD, loadNs, storeNs } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { mark } from '../machine/marks.ts';
@@ -340,7 +340,16 @@ function lazyCpus(ctx: Kctx, mask: number): number {
 }
 
 /** flush_tlb_mm (vpn -1) and flush_tlb_page: local flush or leave_mm, then the other cpus in mm_cpumask (or `staleMask`, a mutant's). */
+/**
+ * The running task flushes: TLB entries filled from now on are not its call's
+ * to answer for when it returns (returnToUser), they came after its flush.
+ */
+function noteFlush(ctx: Kctx): void {
+  if (ctx.task >= 0) ctx.mem[ctx.m.task(ctx.task, TASK_FIELD.CALL_FILL_SEQ)] = Atomics.load(ctx.mem, HDR.TLB_FILL_SEQ);
+}
+
 function* flushTlb(ctx: Kctx, mm: number, vpn: number, staleMask?: number): Path {
+  noteFlush(ctx);
   const startUs = ctx.trace ? ctx.now() : 0;
   const caller = fnEnter(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
   if (!ctx.traits.flushPreemptible) preemptDisable(ctx, vpn < 0 ? 'flush_tlb_mm' : 'flush_tlb_page');
@@ -419,6 +428,7 @@ function mmTotalVm(ctx: Kctx, mm: number): number {
  * the local flush runs while the IPIs are out (flush_tlb_multi).
  */
 export function* flushTlbMmRange(ctx: Kctx, mm: number, startVpn: number, endVpn: number, stride: number, freedTables: boolean): Path {
+  noteFlush(ctx);
   const { m, mem } = ctx;
   const g = ctx.traits.generic;
   const startUs = ctx.trace ? ctx.now() : 0;

@@ -15,7 +15,7 @@
 // without a lock).
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 9;
+export const LAYOUT_VERSION = 10;
 
 /** Int32 words in a cache line: hot words that different cpus write get lines of their own. */
 export const CACHE_LINE_WORDS = 16;
@@ -78,6 +78,7 @@ export const HDR = {
   NR_FILE_PAGES: 22, // page-cache slots of the file (the highest file page index + 1 any MAP_SHARED mapping may fault)
   WORD_EPOCH: 23, // bumped after every change of a workload word: a task in a user-space wait may act again (src/engine/clocks.ts)
   ZONE_LOCK: 24, // spinlock, LOCK.WORDS long
+  TLB_FILL_SEQ: 30, // TLB fills so far, all cpus: each entry keeps the count at its fill, so an oracle can tell entries older than a system call
   TLB_FLUSH_EVENTS: 29, // tlb:tlb_flush events emitted so far, all cpus; the first TLB_FLUSH_EVENTS_MAX are kept in the tlbFlushEvents region
   RUN_START_US: 31, // parallel: when the last cpu passed the start barrier, in µs of the main thread's clock; cpu clocks start there
   WORKLOAD: 32, // WORKLOAD_WORDS words that workloads use to coordinate tasks, WORKLOAD_WORDS_PER_MM per mm
@@ -204,8 +205,8 @@ export const TLB_FLUSH_EVENT_WORDS = 2;
  */
 export const TlbState = { OK: 0, LAZY: 1, SWITCHING: 2 } as const;
 
-/** A TLB entry: tag is mm + 1 (0 empty), then vpn, the pte it was filled from, the frame's generation. */
-export const TLB_FIELD = { TAG: 0, VPN: 1, PTE: 2, GEN: 3, WORDS: 4 } as const;
+/** A TLB entry: tag is mm + 1 (0 empty), then vpn, the pte it was filled from, the frame's generation, HDR.TLB_FILL_SEQ at the fill. */
+export const TLB_FIELD = { TAG: 0, VPN: 1, PTE: 2, GEN: 3, FILL_SEQ: 4, WORDS: 5 } as const;
 export const TLB_WAYS = 4;
 
 export const MAX_VMAS = 16;
@@ -286,8 +287,9 @@ export const NR_FILES = 1;
  * while the task is switched out. WAIT_FLAGS: bit 0 waits as a writer,
  * bit 1 the lock was handed to it.
  */
-export const TASK_FIELD = struct([['STATE', 1], ['CPU', 1], ['MM', 1], ['KIND', 1], ['WAIT_NEXT', 1], ['WAIT_FLAGS', 1], ['PREEMPT_COUNT', 1], ['WAKE_NS', NS_WORDS]]);
+export const TASK_FIELD = struct([['STATE', 1], ['CPU', 1], ['MM', 1], ['KIND', 1], ['WAIT_NEXT', 1], ['WAIT_FLAGS', 1], ['PREEMPT_COUNT', 1], ['WAKE_NS', NS_WORDS], ['CALL_FILL_SEQ', 1]]);
 export const TaskState = { RUNNING: 0, SLEEPING: 1, EXITED: 2 } as const;
+// TASK_FIELD.CALL_FILL_SEQ: HDR.TLB_FILL_SEQ at the last TLB flush of the task's current unmapping system call, -1 before its first.
 // TASK_FIELD.WAKE_NS: the model time of the last try_to_wake_up that found it asleep; it runs no earlier than that.
 export const TaskKind = { USER: 0, KWORKER: 1, PROBE: 2, FLUSHER: 3 } as const;
 export const WAIT_FLAG = { WRITER: 1, GRANTED: 2 } as const;
@@ -380,7 +382,7 @@ export function loadNs(mem: Int32Array, at: number): number {
     ['TLB_ENTRIES', HDR.TLB_ENTRIES, 1], ['LIVE_TASKS', HDR.LIVE_TASKS, 1], ['CPUS_STARTED', HDR.CPUS_STARTED, 1], ['CPUS_CONCURRENT_MAX', HDR.CPUS_CONCURRENT_MAX, 1],
     ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['SPINNERS', HDR.SPINNERS, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
     ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['WORD_EPOCH', HDR.WORD_EPOCH, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1], ['TLB_FLUSH_EVENTS', HDR.TLB_FLUSH_EVENTS, 1],
-    ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
+    ['TLB_FILL_SEQ', HDR.TLB_FILL_SEQ, 1], ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
   ], HDR.WORDS);
   disjoint('CPU_FIELD', [
     ...Object.entries(CPU_FIELD).filter(([k]) => !['WORDS', 'GATHER_PAGES', 'FLUSH_ACK_NS', 'FLUSH_SENT_NS'].includes(k)).map(([k, v]) => [k, v, 1] as [string, number, number]),

@@ -4,7 +4,7 @@
 // spans, tlb_finish_mmu, so every page and page table goes back only after
 // the flush that covers it.
 
-import { MM_FIELD, PTRS_PER_TABLE, pteFrame } from '../machine/layout.ts';
+import { MM_FIELD, PTRS_PER_TABLE, TASK_FIELD, pteFrame } from '../machine/layout.ts';
 import { call, Step, type Path } from '../machine/step.ts';
 import { BadInput, modelAssert } from '../machine/errors.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
@@ -126,10 +126,16 @@ function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined,
   ctx.fn = caller;
 }
 
+/** An unmapping system call begins, with no flush yet: returnToUser answers for every TLB entry until the call flushes. */
+export function unmapCallBegins(ctx: Kctx): void {
+  if (ctx.task >= 0) ctx.mem[ctx.m.task(ctx.task, TASK_FIELD.CALL_FILL_SEQ)] = -1;
+}
+
 /** munmap(start, len) of whole mappings, with mmap_sem held for write. */
 export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'do_munmap');
+  unmapCallBegins(ctx);
   yield downWrite(ctx, sem, 'sys_munmap');
   const all = vmas(ctx, mm);
   const list = all.filter((v) => v.start < end && start < v.end);
@@ -173,6 +179,7 @@ export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number, d
 export function* madviseDontneed(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'madvise_dontneed');
+  unmapCallBegins(ctx);
   yield downRead(ctx, sem, 'madvise');
   for (const vma of vmas(ctx, mm)) {
     const s = Math.max(vma.start, start);
