@@ -33,6 +33,8 @@ export interface KernelCheckRow extends KernelCheckCase {
   kernel: TlbFlushEvent[];
   model: TlbFlushEvent[];
   same: boolean;
+  /** Live runs made: the first whose events equal the model's, or all of them. */
+  attempts: number;
 }
 
 /** The scenario the model runs for one case: the C program's layout and phases, in scenario terms. */
@@ -119,7 +121,7 @@ export function eventsText(events: readonly TlbFlushEvent[]): string {
 export function kernelCheckTable(rows: readonly KernelCheckRow[]): string {
   const out = [`tlb:tlb_flush events per operation, reason xcount [pages] (reasons: ${TLB_FLUSH_REASON_NAMES.map((n, i) => `${i} ${n}`).join(', ')})`];
   for (const r of rows) {
-    out.push(`  ${r.workload.padEnd(9)}${String(r.pages).padStart(6)} pages  ${r.same ? 'same' : 'DIFFERENT'}`);
+    out.push(`  ${r.workload.padEnd(9)}${String(r.pages).padStart(6)} pages  ${r.same ? 'same' : 'DIFFERENT'}${r.attempts > 1 ? ` (live run ${r.attempts})` : ''}`);
     out.push(`    kernel: ${eventsText(r.kernel)}`);
     if (!r.same) out.push(`    model:  ${eventsText(r.model)}`);
   }
