@@ -114,7 +114,7 @@ export const VARIANTS: readonly VariantTraits[] = [
   mutant(rework, 'wp-fault-no-dirty', 'do_wp_page makes a shared pte writable again without set_page_dirty', { wpFaultNoDirty: true }, { workload: 'writeback' }),
   mutant(rework, 'flush-preemptible', 'flush_tlb_mm leaves preemption on while it waits for the acks, so another task of the cpu can take over its per-cpu IPI sender slot', { flushPreemptible: true }, { workload: 'munmap', cpus: 3, tasksPerCpu: 2, mms: 2, pages: 64 }),
   mutant(rework, 'fullmm-no-flush', 'a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could still hold the mm', { fullmmNoFlush: true }, { workload: 'exit', pages: 200 }),
-  genericMutant(v618, 'rmap-before-flush', 'tlb_flush_rmaps runs before the TLB flush, so writeback can clean a page a stale entry still writes', { rmapBeforeFlush: true }, { workload: 'writeback' }),
+  genericMutant(v618, 'rmap-before-flush', 'tlb_flush_rmaps runs before the TLB flush, so writeback can clean a page a stale entry still writes', { rmapBeforeFlush: true }, { workload: 'madvise', writeback: true, pages: 8, cpus: 3 }),
   genericMutant(v618, 'lazy-skip-freed-tables', 'should_flush_tlb skips lazy cpus even when page tables were freed', { lazySkipFreedTables: true }, { workload: 'exit', pages: 200 }),
   genericMutant(v618, 'switch-ignores-tlb-gen', 'switch_mm back to a lazily kept mm does not compare tlb_gen, so flushes it was not sent are lost', { switchIgnoresTlbGen: true }, { workload: 'mix', cpus: 2, tasksPerCpu: 2 }),
   genericMutant(v618, 'no-nested-flush', 'tlb_finish_mmu does not look at mm_tlb_flush_nested: a zap that found nothing returns before the other one flushed', { nestedFlush: false }, { workload: 'madvise', overlap: true, pages: 64 }),
