@@ -33,8 +33,9 @@
 // MADV_DONTNEED ns per page, an mprotect's TLB shootdown of another core, and
 // a cache line bounced between two cores. (b) and (c) print their ratio.
 
+import { buildNative } from '../src/cli/native.ts';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
@@ -58,11 +59,9 @@ interface Anchors {
   switch_ns: number;
 }
 function nativeAnchors(): Anchors | null {
-  const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
-  if (!cc) return null;
-  mkdirSync('bench/native/build', { recursive: true });
-  execFileSync(cc, ['-O2', '-pthread', '-o', 'bench/native/build/anchors', 'bench/native/anchors.c']);
-  return JSON.parse(execFileSync('bench/native/build/anchors', { encoding: 'utf8', timeout: 120_000 })) as Anchors;
+  const program = buildNative('anchors');
+  if (!program) return null;
+  return JSON.parse(execFileSync(program, { encoding: 'utf8', timeout: 120_000 })) as Anchors;
 }
 const anchors = nativeAnchors();
 rows.push(anchors ? `native: munmap ${anchors.munmap_ns_per_page.toFixed(0)} ns/page, MADV_DONTNEED ${anchors.madvise_ns_per_page.toFixed(0)} ns/page, mprotect shootdown of another core ${anchors.shootdown_ns.toFixed(0)} ns, cache-line ping-pong ${anchors.pingpong_ns.toFixed(0)} ns per round trip, page fault ${anchors.fault_ns_per_page.toFixed(0)} ns, context switch ${anchors.switch_ns.toFixed(0)} ns` : 'native anchors skipped: no C compiler (cc, gcc or clang) on this host');

@@ -14,6 +14,7 @@ import { registerShrink } from './cli/shrink.ts';
 import { registerReport } from './cli/report.ts';
 import { registerList } from './cli/list.ts';
 import { registerWorker } from './cli/worker.ts';
+import { registerKernelCheck } from './cli/kernel-check.ts';
 import { OutputFailed, STDOUT_PATH } from './report/json.ts';
 import { QueueFailed } from './queue/redis.ts';
 
@@ -23,7 +24,7 @@ export function buildProgram(out: Out): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: () => {} })
     .showHelpAfterError(false);
-  for (const register of [registerRun, registerCompare, registerScale, registerHunt, registerReplay, registerShrink, registerReport, registerList, registerWorker]) register(program, out);
+  for (const register of [registerRun, registerCompare, registerScale, registerHunt, registerReplay, registerShrink, registerReport, registerList, registerWorker, registerKernelCheck]) register(program, out);
   return program;
 }
 

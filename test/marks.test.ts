@@ -20,6 +20,9 @@ const SCENARIOS: Record<MarkName, RunOptions> = {
   pageLockSlept: { variant: 'rework', workload: 'writeback' },
   parkedSpinnerPassedOver: { variant: 'rework', workload: 'tlb_flush1', pages: 16, rounds: 2, clockSkew: 'none' },
   reclaimLeftMapped: { variant: 'rework', scenario: { name: 'reclaim-mapped', tasks: [{ cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 2, file: true, shared: true, measure: false }, { op: 'write', start: 0, pages: 2, measure: false }, { op: 'reclaim', pages: 2, measure: true }] }] } },
+  lazyTlbGenCatchUp: { variant: 'v6.18', workload: 'mix', cpus: 2, tasksPerCpu: 2 },
+  nestedFlush: { variant: 'v4.15', workload: 'madvise', overlap: true, pages: 64 },
+  delayedRmap: { variant: 'v6.18', scenario: { name: 'zap-dirty-shared', tasks: [{ cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 4, file: true, shared: true, measure: false }, { op: 'write', start: 0, pages: 4, measure: false }, { op: 'munmap', start: 0, pages: 4, measure: true }] }] } },
 };
 const SEEDS = 10;
 

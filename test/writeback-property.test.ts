@@ -110,7 +110,7 @@ function runOnDisk(variant: string, ops: ScenarioOp[]): { disk: number[]; rules:
   ctx.task = 0;
   ctx.mm = 0;
   switchMm(ctx, 0);
-  const rec: TaskRecord = { task: 0, cpu: 0, mm: 0, kind: TaskKind.USER, stats: ctx.stats, measured: null, inOp: false, rssBefore: 0, rssAfter: 0, finished: false };
+  const rec: TaskRecord = { task: 0, cpu: 0, mm: 0, kind: TaskKind.USER, stats: ctx.stats, measured: null, inOp: false, rssBefore: 0, rssAfter: 0, tlbFlushEventsFrom: -1, tlbFlushEventsTo: -1, finished: false };
   runToEnd(scenarioWorkload.program(ctx, rec, tasks[0]!));
   checkQuiescent(m.mem, m, oracle, 0);
   return { disk: Array.from({ length: FILE_PAGES }, (_, i) => m.mem[m.fileDiskSlot(i)]!), rules: oracle.violations.map((v) => v.rule) };

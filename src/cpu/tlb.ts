@@ -6,7 +6,7 @@
 // written first and the real tag last, so a reader on another cpu never
 // mistakes a half-written entry for a valid one.
 
-import { TLB_FIELD, TLB_WAYS, PAGE_FIELD, CPU_FIELD, pteFrame, type Machine } from '../machine/layout.ts';
+import { HDR, TLB_FIELD, TLB_WAYS, PAGE_FIELD, CPU_FIELD, MM_FIELD, TlbState, pteFrame, type Machine } from '../machine/layout.ts';
 
 export interface TlbHit {
   slot: number; // word offset of the entry
@@ -63,6 +63,7 @@ export function tlbFill(m: Machine, cpu: number, mm: number, vpn: number, pte: n
   mem[victim + TLB_FIELD.VPN] = vpn;
   mem[victim + TLB_FIELD.PTE] = pte;
   mem[victim + TLB_FIELD.GEN] = gen;
+  mem[victim + TLB_FIELD.FILL_SEQ] = Atomics.add(mem, HDR.TLB_FILL_SEQ, 1) + 1;
   Atomics.store(mem, victim + TLB_FIELD.TAG, mm + 1);
 }
 
@@ -88,14 +89,37 @@ export function cpusHoldingFrame(m: Machine, frame: number): { cpu: number; mm: 
     for (let s = 0; s < m.size.tlbEntries; s++) {
       const e = m.tlbEntry(cpu, s);
       const tag = Atomics.load(mem, e + TLB_FIELD.TAG);
-      if (tag !== 0 && pteFrame(mem[e + TLB_FIELD.PTE]!) === frame) out.push({ cpu, mm: tag - 1, vpn: mem[e + TLB_FIELD.VPN]! });
+      if (tag !== 0 && pteFrame(mem[e + TLB_FIELD.PTE]!) === frame && !lazyStale(m, cpu, tag - 1)) out.push({ cpu, mm: tag - 1, vpn: mem[e + TLB_FIELD.VPN]! });
     }
   }
   return out;
 }
 
-/** Every TLB entry, on any cpu, for `mm` with a vpn in [start, end). */
-export function tlbEntriesInRange(m: Machine, mm: number, start: number, end: number): { cpu: number; vpn: number; pte: number; gen: number }[] {
+/**
+ * `cpu` is lazy on `mm` (or switching back to it) and missed a flush that
+ * should_flush_tlb let it skip (4.19 on): its entries for `mm` are dead,
+ * since switch_mm compares tlb_gen and flushes before any user access. Its
+ * paging-structure caches are not: the page walker may still use them, so
+ * page tables must not be freed under it. Never true before tlb_gen, whose
+ * generations stay 0.
+ */
+export function lazyStale(m: Machine, cpu: number, mm: number): boolean {
+  const mem = m.mem;
+  const state = Atomics.load(mem, m.cpu(cpu, CPU_FIELD.TLBSTATE));
+  if (state === TlbState.OK || Atomics.load(mem, m.cpu(cpu, CPU_FIELD.ACTIVE_MM)) !== mm + 1) return false;
+  return Atomics.load(mem, m.cpu(cpu, CPU_FIELD.TLB_GEN)) !== Atomics.load(mem, m.mm(mm, MM_FIELD.TLB_GEN));
+}
+
+/** Cpus other than `self` that may still walk `mm`'s page tables without having been told of a flush: lazy, stale and still in mm_cpumask. */
+export function lazyStaleWalkers(m: Machine, mm: number, self: number): number[] {
+  const out: number[] = [];
+  const mask = Atomics.load(m.mem, m.mm(mm, MM_FIELD.CPUMASK));
+  for (let cpu = 0; cpu < m.size.cpus; cpu++) if (cpu !== self && (mask & (1 << cpu)) !== 0 && lazyStale(m, cpu, mm)) out.push(cpu);
+  return out;
+}
+
+/** Every TLB entry, on any cpu, for `mm` with a vpn in [start, end) filled by fill `filledBySeq`; entries of a lazy cpu that missed a flush are dead and not listed. */
+export function tlbEntriesInRange(m: Machine, mm: number, start: number, end: number, filledBySeq = Infinity): { cpu: number; vpn: number; pte: number; gen: number }[] {
   const out: { cpu: number; vpn: number; pte: number; gen: number }[] = [];
   const mem = m.mem;
   for (let cpu = 0; cpu < m.size.cpus; cpu++) {
@@ -106,7 +130,7 @@ export function tlbEntriesInRange(m: Machine, mm: number, start: number, end: nu
       const gen = mem[e + TLB_FIELD.GEN]!;
       // the entry may have been refilled while we read it: only a stable read counts
       if (Atomics.load(mem, e + TLB_FIELD.TAG) !== mm + 1 || mem[e + TLB_FIELD.VPN] !== vpn) continue;
-      if (vpn >= start && vpn < end) out.push({ cpu, vpn, pte, gen });
+      if (vpn >= start && vpn < end && mem[e + TLB_FIELD.FILL_SEQ]! <= filledBySeq && !lazyStale(m, cpu, mm)) out.push({ cpu, vpn, pte, gen });
     }
   }
   return out;

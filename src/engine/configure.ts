@@ -133,7 +133,7 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     lockupMs: int('--lockup-ms', o.lockupMs, 2000, 10, 3_600_000),
     tasksPerCpu: int('--tasks-per-cpu', o.tasksPerCpu, workload.defaults?.tasksPerCpu ?? 1, 1, 16),
     mms: int('--mms', o.mms, workload.defaults?.mms ?? 1, 1, MAX_MMS),
-    immapLock: oneOf<ImmapLock>('--immap-lock', o.immapLock, 'spinlock', ['spinlock', 'mutex']),
+    immapLock: immapLockOf(variant, o.immapLock),
     probe: o.probe ?? false,
     kworker: o.kworker ?? true,
     latencyStats: o.latencyStats ?? true,
@@ -179,6 +179,19 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     throw new BadInput(`--memory ${o.memory ?? '(default)'}: the machine would need ${Math.ceil(bytes / 1024 ** 2)} MiB of shared memory, more than the ${MAX_MACHINE_BYTES / 1024 ** 3} GiB limit`);
   }
   return config;
+}
+
+/**
+ * The i_mmap lock is a spinlock in 2.6.38 and a mutex from 3.0 ("mm: convert
+ * i_mmap_lock to a mutex", the seed's series; an rwsem from 4.0, taken for
+ * write by truncate, so still a sleeping lock). The generic designs call
+ * cond_resched per pte table under it, so they have only the mutex.
+ */
+function immapLockOf(variant: string, flag: string | undefined): ImmapLock {
+  const generic = findVariant(variant)!.design === 'generic';
+  const lock = oneOf<ImmapLock>('--immap-lock', flag, generic ? 'mutex' : 'spinlock', ['spinlock', 'mutex']);
+  if (generic && lock === 'spinlock') throw new BadInput(`--immap-lock spinlock: variant ${variant} is a kernel of 3.0 or later, whose i_mmap lock sleeps (use mutex)`);
+  return lock;
 }
 
 /** The flags that give this config: makeConfig(flagsOf(c)) is c again, for any c makeConfig made. */

@@ -19,7 +19,7 @@ import { checkQuiescent } from '../mm/syscall.ts';
 import { bootMachine } from './boot.ts';
 import { CpuRunner, type PointCount } from './runner.ts';
 import { cpuStateDump } from './dump.ts';
-import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
+import { assemble, errorOf, readTlbFlushEvents, type CpuReport, type RunResult } from './result.ts';
 import { MinOfOthers, effectiveHoldNs, mayStep, skewBoundNs } from './clocks.ts';
 
 export const VIOLATION_RECORD_LIMIT = 100;
@@ -173,7 +173,7 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   }
   const reports: CpuReport[] = runners.map((r, i) => (i === 0 ? r.report(0, oracle.violations, oracle.dropped, null) : r.report(0, [], 0, null)));
   const elapsedMs = performance.now() - t0;
-  const result = assemble(config, reports, [], { steps, elapsedMs, runMs: elapsedMs, maxConcurrentCpus: 1, error });
+  const result = assemble(config, reports, [], { steps, elapsedMs, runMs: elapsedMs, maxConcurrentCpus: 1, error, tlbFlush: readTlbFlushEvents(m) });
   result.preemptionPoints = mergePoints(runners.flatMap((r) => r.preemptionPoints()));
   return result;
 }

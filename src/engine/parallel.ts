@@ -19,7 +19,7 @@ import { Oracle } from '../oracle/rules.ts';
 import { checkQuiescent } from '../mm/syscall.ts';
 import { bootMachine } from './boot.ts';
 import { cpuStateDump } from './dump.ts';
-import { assemble, errorOf, type CpuReport, type RunResult } from './result.ts';
+import { assemble, errorOf, readTlbFlushEvents, type CpuReport, type RunResult } from './result.ts';
 import { START_BARRIER_MS, type CpuJob } from './cpu-loop.ts';
 
 const WATCHDOG_PERIOD_MS = 200;
@@ -120,5 +120,6 @@ export async function runParallel(config: RunConfig, signal?: AbortSignal): Prom
     runMs: Atomics.load(mem, HDR.RUN_START_US) > 0 ? elapsedMs - Atomics.load(mem, HDR.RUN_START_US) / 1000 : elapsedMs,
     maxConcurrentCpus: Atomics.load(mem, HDR.CPUS_CONCURRENT_MAX),
     error,
+    tlbFlush: readTlbFlushEvents(m),
   });
 }

@@ -6,6 +6,7 @@
 
 import { availableParallelism } from 'node:os';
 import type { RunConfig } from '../machine/config.ts';
+import { HDR, TLB_FLUSH_EVENTS_MAX, TLB_FLUSH_EVENT_WORDS, TLB_FLUSH_REASON_NAMES, type Machine } from '../machine/layout.ts';
 import { newCounters, addCounters, type Counters } from '../stats/counters.ts';
 import type { Violation } from '../oracle/rules.ts';
 import { mergeHostIpiAckWait, mergeLatency, type EncodedLatency, type LatencyReport } from '../stats/latency.ts';
@@ -98,11 +99,51 @@ export interface RunResult {
   threads: number;
   maxConcurrentCpus: number;
   error: RunError | null;
+  /** Every tlb:tlb_flush event of the run in the order emitted (the first TLB_FLUSH_EVENTS_MAX), with the kernel's reason numbers; pages -1 is TLB_FLUSH_ALL. */
+  tlbFlushEvents: TlbFlushEvent[];
+  tlbFlushEventsDropped: number;
+  /** The events [from, to) emitted from the start of the first measured operation to the end of the last, or null when none was measured. */
+  tlbFlushEventsMeasured: { from: number; to: number } | null;
   /** Deterministic mode: the preemption points passed (`function:KIND`), and how often each was preempted. */
   preemptionPoints?: { point: string; passed: number; preempted: number }[];
 }
 
-export function assemble(config: RunConfig, reports: CpuReport[], finalViolations: Violation[], extra: { steps: number; elapsedMs: number; runMs: number; maxConcurrentCpus: number; error: RunResult['error'] }): RunResult {
+export interface TlbFlushEvent {
+  reason: number;
+  pages: number;
+}
+
+/** The tlbFlushEvents region as the run left it. */
+export function readTlbFlushEvents(m: Machine): { events: TlbFlushEvent[]; dropped: number } {
+  const emitted = Atomics.load(m.mem, HDR.TLB_FLUSH_EVENTS);
+  const kept = Math.min(emitted, TLB_FLUSH_EVENTS_MAX);
+  const events: TlbFlushEvent[] = [];
+  for (let i = 0; i < kept; i++) {
+    const at = m.tlbFlushEventsBase + i * TLB_FLUSH_EVENT_WORDS;
+    events.push({ reason: m.mem[at]!, pages: m.mem[at + 1]! });
+  }
+  return { events, dropped: emitted - kept };
+}
+
+/** Events per reason, by reason number. */
+export function tlbFlushReasonCounts(events: readonly TlbFlushEvent[]): number[] {
+  const counts = TLB_FLUSH_REASON_NAMES.map(() => 0);
+  for (const e of events) counts[e.reason] = (counts[e.reason] ?? 0) + 1;
+  return counts;
+}
+
+function measuredWindow(reports: CpuReport[]): RunResult['tlbFlushEventsMeasured'] {
+  const recs = reports.flatMap((r) => r.records).filter((rec) => rec.tlbFlushEventsFrom >= 0);
+  if (recs.length === 0) return null;
+  return { from: Math.min(...recs.map((r) => r.tlbFlushEventsFrom)), to: Math.max(...recs.map((r) => r.tlbFlushEventsTo)) };
+}
+
+export function assemble(
+  config: RunConfig,
+  reports: CpuReport[],
+  finalViolations: Violation[],
+  extra: { steps: number; elapsedMs: number; runMs: number; maxConcurrentCpus: number; error: RunResult['error']; tlbFlush: { events: TlbFlushEvent[]; dropped: number } },
+): RunResult {
   const clockUs = Math.max(0, ...reports.map((r) => r.activeUntilNs)) / 1000;
   const measured = newCounters();
   const totals = newCounters();
@@ -159,6 +200,9 @@ export function assemble(config: RunConfig, reports: CpuReport[], finalViolation
     threads: new Set(reports.map((r) => r.threadId)).size,
     maxConcurrentCpus: extra.maxConcurrentCpus,
     error: firstError,
+    tlbFlushEvents: extra.tlbFlush.events,
+    tlbFlushEventsDropped: extra.tlbFlush.dropped,
+    tlbFlushEventsMeasured: measuredWindow(reports),
   };
 }
 

@@ -142,7 +142,7 @@ export class CpuRunner {
       .map((spec, index) => ({ spec, index }))
       .filter((t) => t.spec.cpu === cpu)
       .map(({ spec, index }) => {
-        const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, inOp: false, rssBefore: 0, rssAfter: 0, finished: false };
+        const rec: TaskRecord = { task: index, cpu, mm: spec.mm, kind: spec.kind, stats: newCounters(), measured: null, inOp: false, rssBefore: 0, rssAfter: 0, tlbFlushEventsFrom: -1, tlbFlushEventsTo: -1, finished: false };
         this.records.push(rec);
         return { index, spec, rec, path: null, at: -1, onRq: true, exited: false, mm: spec.mm, preemptCount: 0, irqsDisabled: 0, ptlHeld: 0, ptlFreedThisHold: 0, gatherDepth: 0, timerWakeAtNs: Infinity, sleptAtUs: 0, fn: spec.kind === TaskKind.USER ? USER_FN : kthreadFn(spec.kind) } satisfies Slot;
       });

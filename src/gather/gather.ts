@@ -12,14 +12,18 @@ export interface MmuGather {
   readonly fullmm: boolean;
   /** nr == ~0U: one cpu online, pages are freed as they are removed. */
   readonly fastMode: boolean;
-  /** tlb_remove_tlb_entry / pte_free_tlb: a pte was really unmapped. */
-  setNeedFlush(): void;
+  /** tlb_remove_tlb_entry: the pte at `vpn` was really unmapped. */
+  removeTlbEntry(vpn: number): void;
+  /** pte_free_tlb (level 1), pmd_free_tlb (2), pud_free_tlb (3), for the table that mapped from `vpn`. */
+  freeTableAt(vpn: number, level: number): void;
   /**
    * __tlb_remove_page: queue (or in fast mode free) a page. Returns the slots
    * left; 0 means full and the caller must tlb_flush_mmu. The 2.6.38 design
    * flushes by itself when full, wherever its caller is, and never returns 0.
    */
   removePage(ctx: Kctx, frame: number): Path<number>;
+  /** Where the design puts a freed page table: the page batch, or (6.18's x86) a table batch of its own. */
+  removeTable(ctx: Kctx, frame: number): Path;
   /** tlb_flush_mmu: flush the TLBs, then free the batch. */
   flushMmu(ctx: Kctx): Path;
   /** tlb_finish_mmu: the last flush, and the end of the gather. */

@@ -12,7 +12,7 @@ import { fnEnter, type Kctx } from '../sync/context.ts';
 import { preemptDisable, preemptEnable } from '../sync/preempt.ts';
 import { flushTlbMm, cpusOnline } from '../cpu/tlbflush.ts';
 import { freePage, freePages } from '../page/alloc.ts';
-import { countFlush, gatherDone, type MmuGather } from './gather.ts';
+import { countFlush, gatherDone, tlbRemovePage, type MmuGather } from './gather.ts';
 
 export const FREE_PTE_NR = 506;
 const FAST_MODE_NR = -1; // ~0U
@@ -40,6 +40,16 @@ class PerCpuGather implements MmuGather {
   }
   setNeedFlush(): void {
     this.mem[this.at(CPU_FIELD.GATHER_NEED_FLUSH)] = 1;
+  }
+  removeTlbEntry(): void {
+    this.setNeedFlush();
+  }
+  freeTableAt(): void {
+    this.setNeedFlush();
+  }
+  /** x86's __pte_free_tlb of that time: tlb_remove_page, into the same batch as the data pages. */
+  removeTable(ctx: Kctx, frame: number): Path {
+    return tlbRemovePage(ctx, this, frame);
   }
 
   *removePage(ctx: Kctx, frame: number): Path<number> {

@@ -11,7 +11,7 @@ import { mark } from '../machine/marks.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { flushTlbMm, cpusOnline, mmCpumask } from '../cpu/tlbflush.ts';
 import { allocPage, freePage, freePages } from '../page/alloc.ts';
-import { countFlush, gatherDone, type MmuGather } from './gather.ts';
+import { countFlush, gatherDone, tlbRemovePage, type MmuGather } from './gather.ts';
 
 export const MMU_GATHER_BUNDLE = 8;
 /** PAGE_SIZE / sizeof(struct page *) on 64-bit. */
@@ -49,6 +49,16 @@ class OnStackGather implements MmuGather {
   }
   setNeedFlush(): void {
     this.needFlush = true;
+  }
+  removeTlbEntry(): void {
+    this.setNeedFlush();
+  }
+  freeTableAt(): void {
+    this.setNeedFlush();
+  }
+  /** x86's __pte_free_tlb of that time: tlb_remove_page, into the same batch as the data pages. */
+  removeTable(ctx: Kctx, frame: number): Path {
+    return tlbRemovePage(ctx, this, frame);
   }
 
   /** __tlb_alloc_page. */

@@ -23,7 +23,10 @@ export type AllocFail =
 /** How one design of the gather path behaves; mutants flip one trait each. */
 export interface VariantTraits {
   name: string;
-  design: 'legacy' | 'rework';
+  /** legacy (2.6.38), rework (the seed), generic (asm-generic's gather of chained batches with range tracking, 3.11 on; `generic` below says which era). */
+  design: 'legacy' | 'rework' | 'generic';
+  /** For the generic design: which kernel's mechanisms it has. Ignored by legacy and rework. */
+  generic: GenericTraits;
   /** One line: what the variant is, or for a mutant the bug it plants. */
   about: string;
   mutant: boolean;
@@ -57,6 +60,36 @@ export interface VariantTraits {
   wpFaultNoDirty: boolean;
   /** flush-preemptible: flush_tlb_mm runs with preemption on, so another task of the cpu can reuse its per-cpu IPI sender slot mid-flush. */
   flushPreemptible: boolean;
+}
+
+/** The mechanisms that came into the generic mmu_gather and x86's flush after 3.11, each with the commit that brought it. */
+export interface GenericTraits {
+  /** 'vma': tlb->start/end are the range tlb_gather_mmu was given (3.11); 'tracked': each cleared entry and freed table widens them (fb7332a9fedf, 3.19). */
+  gatherRange: 'vma' | 'tracked';
+  /** 3.11: the forced flush's range ends at the pte just queued instead of past it, so that page is freed unflushed (fixed by ce9ec37bddb6, 3.18). */
+  forcedFlushSkipsLast: boolean;
+  /** x86's choice between invlpg per page and a full flush: 3.11's tlb_flushall_shift heuristic, 4.2's 33-page ceiling, 4.19's 33 strides. */
+  flushCeiling: 'flushallShift' | 'pages' | 'strides';
+  /** 1cf35d47712d (3.15): a dirty shared pte forces the TLB flush before the pte lock is dropped; pages are freed after. */
+  dirtyFlushUnderPtl: boolean;
+  /** 5df397dec7c4 (6.2): the rmap of a dirty file page is removed only after the TLB flush. */
+  delayedRmap: boolean;
+  /** 99baac21e458 (4.13): tlb_finish_mmu flushes the whole range when another gather of the mm is in flight (mm_tlb_flush_nested). */
+  nestedFlush: boolean;
+  /** b0579ade7cd8 (4.13): mm->context.tlb_gen and each cpu's caught-up generation. */
+  tlbGen: boolean;
+  /** 4.19 on (should_flush_tlb): a lazy cpu gets no IPI unless page tables were freed; it catches up at its next switch_mm. */
+  lazySkip: boolean;
+  /** 4ce94eabac16 (5.10): the local flush runs with the remote ones, inside flush_tlb_multi. */
+  concurrentLocalFlush: boolean;
+  /** 6.9 on: a batch is full one slot before its end (a slot is kept for an nr_pages encoding). */
+  batchReserveSlot: boolean;
+  /** mutant: tlb_flush_rmaps runs before the TLB flush it is meant to follow. */
+  rmapBeforeFlush: boolean;
+  /** mutant: should_flush_tlb skips a lazy cpu even when page tables were freed. */
+  lazySkipFreedTables: boolean;
+  /** mutant: switch_mm back to a lazily kept mm does not look at tlb_gen. */
+  switchIgnoresTlbGen: boolean;
 }
 
 /**

@@ -15,7 +15,7 @@
 // without a lock).
 
 export const LAYOUT_MAGIC = 0x54_4c_42_53; // "TLBS"
-export const LAYOUT_VERSION = 8;
+export const LAYOUT_VERSION = 10;
 
 /** Int32 words in a cache line: hot words that different cpus write get lines of their own. */
 export const CACHE_LINE_WORDS = 16;
@@ -78,6 +78,8 @@ export const HDR = {
   NR_FILE_PAGES: 22, // page-cache slots of the file (the highest file page index + 1 any MAP_SHARED mapping may fault)
   WORD_EPOCH: 23, // bumped after every change of a workload word: a task in a user-space wait may act again (src/engine/clocks.ts)
   ZONE_LOCK: 24, // spinlock, LOCK.WORDS long
+  TLB_FILL_SEQ: 30, // TLB fills so far, all cpus: each entry keeps the count at its fill, so an oracle can tell entries older than a system call
+  TLB_FLUSH_EVENTS: 29, // tlb:tlb_flush events emitted so far, all cpus; the first TLB_FLUSH_EVENTS_MAX are kept in the tlbFlushEvents region
   RUN_START_US: 31, // parallel: when the last cpu passed the start barrier, in µs of the main thread's clock; cpu clocks start there
   WORKLOAD: 32, // WORKLOAD_WORDS words that workloads use to coordinate tasks, WORKLOAD_WORDS_PER_MM per mm
   WORDS: 96,
@@ -180,14 +182,31 @@ export const CPU_FIELD = {
   SPIN_ON: 24 + 512 + 32 * 2, // the lock its task spins on + 1, 0 when it spins on none: what a release kicks (src/sync/pv.ts)
   PV_HOME: 24 + 512 + 32 * 2 + 1, // parallel mode: the home cpu + 1 of the host thread that runs this cpu (0: itself); a kick bumps the home's THREAD_KICK
   THREAD_KICK: 24 + 512 + 32 * 2 + 2, // parallel mode: bumped by every kick of a cpu this one is home to; the word its blocked thread waits on
-  WORDS: 24 + 512 + 32 * 2 + 3,
+  FLUSH_END: 24 + 512 + 32 * 2 + 3, // this cpu's sender slot (ranged designs): end vpn + 1 of flush_tlb_info, 0 for TLB_FLUSH_ALL; FLUSH_VA holds start + 1
+  FLUSH_STRIDE: 24 + 512 + 32 * 2 + 4, // this cpu's sender slot: stride_shift - PAGE_SHIFT (0 for ptes, 9 for pmds, 18 for puds)
+  FLUSH_FREED_TABLES: 24 + 512 + 32 * 2 + 5, // this cpu's sender slot: flush_tlb_info.freed_tables
+  FLUSH_NEW_GEN: 24 + 512 + 32 * 2 + 6, // this cpu's sender slot: flush_tlb_info.new_tlb_gen
+  TLB_GEN: 24 + 512 + 32 * 2 + 7, // cpu_tlbstate.ctxs[asid].tlb_gen: the loaded mm's generation this cpu's TLB has caught up to
+  WORDS: 24 + 512 + 32 * 2 + 8,
 } as const;
 /** Cpus a sender slot has ack times for (IPI masks are 31 bits). */
 export const MAX_CPU_SLOTS = 32;
-export const TlbState = { OK: 0, LAZY: 1 } as const;
+/** The tlb:tlb_flush trace point's reasons (include/linux/mm_types.h, enum tlb_flush_reason). */
+export const TlbFlushReason = { TASK_SWITCH: 0, REMOTE_SHOOTDOWN: 1, LOCAL_SHOOTDOWN: 2, LOCAL_MM_SHOOTDOWN: 3, REMOTE_SEND_IPI: 4, REMOTE_WRONG_CPU: 5 } as const;
+export const TLB_FLUSH_REASON_NAMES = ['task switch', 'remote shootdown', 'local shootdown', 'local mm shootdown', 'remote ipi send', 'remote wrong cpu'] as const;
+/** Events kept per run; those past it are counted as dropped. */
+export const TLB_FLUSH_EVENTS_MAX = 4096;
+export const TLB_FLUSH_EVENT_WORDS = 2;
+/**
+ * cpu_tlbstate.state (2.6.38) or cpu_tlbstate_shared.is_lazy (4.19 on).
+ * SWITCHING is switch_mm's window between clearing is_lazy and catching up
+ * with tlb_gen: a sender sees the cpu as not lazy, and the cpu runs no user
+ * code until it leaves the window.
+ */
+export const TlbState = { OK: 0, LAZY: 1, SWITCHING: 2 } as const;
 
-/** A TLB entry: tag is mm + 1 (0 empty), then vpn, the pte it was filled from, the frame's generation. */
-export const TLB_FIELD = { TAG: 0, VPN: 1, PTE: 2, GEN: 3, WORDS: 4 } as const;
+/** A TLB entry: tag is mm + 1 (0 empty), then vpn, the pte it was filled from, the frame's generation, HDR.TLB_FILL_SEQ at the fill. */
+export const TLB_FIELD = { TAG: 0, VPN: 1, PTE: 2, GEN: 3, FILL_SEQ: 4, WORDS: 5 } as const;
 export const TLB_WAYS = 4;
 
 export const MAX_VMAS = 16;
@@ -230,7 +249,10 @@ export const MM_FIELD = struct([
   ['MMAP_SEM', RWSEM.WORDS], // rw-semaphore
   ['PAGE_TABLE_LOCK', LOCK.WORDS], // spinlock
   ['EXITED', 1], // exit_mmap done
-  ['WRPROTECT_BUSY', 1], // oracle bookkeeping: mprotect calls removing write permission that have not returned (WRITE_AFTER_WRPROTECT)
+  ['WRPROTECT_BUSY', 1],
+  ['TLB_GEN', 1], // mm->context.tlb_gen (4.13 on): bumped by every flush_tlb_mm_range
+  ['DETACHED_PAGES', 1], // pages of vmas munmap has detached: mm->total_vm counts them until remove_vma_list
+  ['TLB_FLUSH_PENDING', 1], // mm->tlb_flush_pending (99baac21e458): gathers of this mm begun and not finished // oracle bookkeeping: mprotect calls removing write permission that have not returned (WRITE_AFTER_WRPROTECT)
   ['VMAS', MAX_VMAS * VMA_FIELD.WORDS], // MAX_VMAS records of VMA_FIELD
 ]);
 export const MM_WORDS = MM_FIELD.WORDS;
@@ -265,8 +287,9 @@ export const NR_FILES = 1;
  * while the task is switched out. WAIT_FLAGS: bit 0 waits as a writer,
  * bit 1 the lock was handed to it.
  */
-export const TASK_FIELD = struct([['STATE', 1], ['CPU', 1], ['MM', 1], ['KIND', 1], ['WAIT_NEXT', 1], ['WAIT_FLAGS', 1], ['PREEMPT_COUNT', 1], ['WAKE_NS', NS_WORDS]]);
+export const TASK_FIELD = struct([['STATE', 1], ['CPU', 1], ['MM', 1], ['KIND', 1], ['WAIT_NEXT', 1], ['WAIT_FLAGS', 1], ['PREEMPT_COUNT', 1], ['WAKE_NS', NS_WORDS], ['CALL_FILL_SEQ', 1]]);
 export const TaskState = { RUNNING: 0, SLEEPING: 1, EXITED: 2 } as const;
+// TASK_FIELD.CALL_FILL_SEQ: HDR.TLB_FILL_SEQ at the last TLB flush of the task's current unmapping system call, -1 before its first.
 // TASK_FIELD.WAKE_NS: the model time of the last try_to_wake_up that found it asleep; it runs no earlier than that.
 export const TaskKind = { USER: 0, KWORKER: 1, PROBE: 2, FLUSHER: 3 } as const;
 export const WAIT_FLAG = { WRITER: 1, GRANTED: 2 } as const;
@@ -316,6 +339,7 @@ export function layoutRegions(s: LayoutSize): Region[] {
     ['tasks', s.tasks * TASK_FIELD.WORDS, 'task table and per-cpu runqueues (TASK_FIELD)'],
     ['clocks', s.cpus * CACHE_LINE_WORDS, "per-cpu clock horizons: Float64s (ns) on the cpu's own cache line, read by every cpu for the skew bound (CLOCK_SLOT)"],
     ['workloadNs', WORKLOAD_WORDS * 2, 'per workload word, a Float64: the model time it was last set (ns), so a task that waited for it goes on no earlier'],
+    ['tlbFlushEvents', TLB_FLUSH_EVENTS_MAX * TLB_FLUSH_EVENT_WORDS, 'tlb:tlb_flush events in the order emitted: reason, pages (-1 for TLB_FLUSH_ALL)'],
   ];
   const regions: Region[] = [];
   let offset = 0;
@@ -357,8 +381,8 @@ export function loadNs(mem: Int32Array, at: number): number {
     ['NR_CPUS', HDR.NR_CPUS, 1], ['NR_PAGES', HDR.NR_PAGES, 1], ['NR_PT_SLOTS', HDR.NR_PT_SLOTS, 1], ['NR_MMS', HDR.NR_MMS, 1], ['NR_TASKS', HDR.NR_TASKS, 1],
     ['TLB_ENTRIES', HDR.TLB_ENTRIES, 1], ['LIVE_TASKS', HDR.LIVE_TASKS, 1], ['CPUS_STARTED', HDR.CPUS_STARTED, 1], ['CPUS_CONCURRENT_MAX', HDR.CPUS_CONCURRENT_MAX, 1],
     ['CPUS_RUNNING', HDR.CPUS_RUNNING, 1], ['FREE_TOP', HDR.FREE_TOP, 1], ['PT_FREE_TOP', HDR.PT_FREE_TOP, 1], ['SPINNERS', HDR.SPINNERS, 1], ['VIOLATIONS', HDR.VIOLATIONS, 1],
-    ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['WORD_EPOCH', HDR.WORD_EPOCH, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1],
-    ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
+    ['ONLINE_CPUS', HDR.ONLINE_CPUS, 1], ['NR_FILE_PAGES', HDR.NR_FILE_PAGES, 1], ['WORD_EPOCH', HDR.WORD_EPOCH, 1], ['ZONE_LOCK', HDR.ZONE_LOCK, LOCK.WORDS], ['RUN_START_US', HDR.RUN_START_US, 1], ['TLB_FLUSH_EVENTS', HDR.TLB_FLUSH_EVENTS, 1],
+    ['TLB_FILL_SEQ', HDR.TLB_FILL_SEQ, 1], ['WORKLOAD', HDR.WORKLOAD, WORKLOAD_WORDS],
   ], HDR.WORDS);
   disjoint('CPU_FIELD', [
     ...Object.entries(CPU_FIELD).filter(([k]) => !['WORDS', 'GATHER_PAGES', 'FLUSH_ACK_NS', 'FLUSH_SENT_NS'].includes(k)).map(([k, v]) => [k, v, 1] as [string, number, number]),
@@ -394,6 +418,7 @@ export class Machine {
   readonly pageCacheBase: number;
   readonly fileDiskBase: number;
   readonly tasksBase: number;
+  readonly tlbFlushEventsBase: number;
   readonly tlbSets: number;
   /** Per-cpu clock horizons (ns), a cache line each: `clocks[cpu * CLOCK_STRIDE + CLOCK_SLOT.x]`. */
   readonly clocks: Float64Array;
@@ -421,6 +446,7 @@ export class Machine {
     this.pageCacheBase = r.pageCache!;
     this.fileDiskBase = r.fileDisk!;
     this.tasksBase = r.tasks!;
+    this.tlbFlushEventsBase = r.tlbFlushEvents!;
     this.clocks = new Float64Array(sab, r.clocks! * 4, size.cpus * CLOCK_STRIDE);
     this.workloadNs = new Float64Array(sab, r.workloadNs! * 4, WORKLOAD_WORDS);
     this.tlbSets = size.tlbEntries / TLB_WAYS;

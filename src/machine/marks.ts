@@ -18,6 +18,9 @@ export const MARKS = {
   pageLockSlept: 'lock_page found the page locked by another task and slept',
   reclaimLeftMapped: 'reclaim left a page-cache page that a pte still maps',
   parkedSpinnerPassedOver: 'the deterministic scheduler passed over a cpu whose spin could only fail again until kicked',
+  lazyTlbGenCatchUp: 'a cpu skipped while lazy came back to the mm behind its tlb_gen and flushed at switch_mm',
+  nestedFlush: 'tlb_finish_mmu saw another gather of the mm in flight (mm_tlb_flush_nested) and flushed the whole range',
+  delayedRmap: "a dirty file pte's rmap was kept until after the TLB flush (tlb_flush_rmaps)",
 } as const;
 export type MarkName = keyof typeof MARKS;
 

@@ -120,7 +120,7 @@ function* shiftArgPagesLocked(ctx: Kctx, mm: number, vma: Vma, shift: number): P
   const moved = yield* movePageTables(ctx, mm, vma, oldStart, newStart, length);
   modelAssert(moved === length, 'move_page_tables fell short', () => `${moved} of ${length} pages`);
   // lru_add_drain: no LRU in this model
-  const tlb = yield* tlbGatherMmu(ctx, mm, false);
+  const tlb = yield* tlbGatherMmu(ctx, mm, false, oldStart, oldEnd);
   const next = vmas(ctx, mm).find((v) => v.start >= oldEnd);
   const ceiling = next ? next.start : 0;
   if (newEnd > oldStart) {

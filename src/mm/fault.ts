@@ -61,12 +61,20 @@ function checkTlbHit(ctx: Kctx, mm: number, vpn: number, pte: number, gen: numbe
   }
 }
 
+/**
+ * The kernel restarts a faulting instruction for ever; the model gives up
+ * here. A write to a shared page of a disk file can fault again and again
+ * while others zap it (MADV_DONTNEED) and write-protect it (msync's
+ * page_mkclean) between the fault and the retried access.
+ */
+const FAULT_ATTEMPTS_MAX = 64;
+
 /** A load or store by the current task at vpn. */
 export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<AccessResult> {
   const mm = ctx.mm;
   modelAssert(mm >= 0, 'user access without an mm', () => `task ${ctx.task}`);
   ctx.stats.userAccesses++;
-  for (let attempt = 0; attempt < 4; attempt++) {
+  for (let attempt = 0; attempt < FAULT_ATTEMPTS_MAX; attempt++) {
     const hit = tlbLookup(ctx.m, ctx.cpu, mm, vpn);
     if (hit && (!write || (hit.pte & WRITE_DIRTY) === WRITE_DIRTY)) {
       ctx.stats.tlbHits++;
@@ -99,7 +107,7 @@ export function* userAccess(ctx: Kctx, vpn: number, write: boolean): Path<Access
       return 'segv';
     }
   }
-  throw new ModelAssert('fault does not resolve', `cpu ${ctx.cpu}: vpn ${vpn} still faulting after 4 attempts`);
+  throw new ModelAssert('fault does not resolve', `cpu ${ctx.cpu}: vpn ${vpn} still faulting after ${FAULT_ATTEMPTS_MAX} attempts`);
 }
 
 const WRITE_DIRTY = PTE.WRITE | PTE.DIRTY;

@@ -20,6 +20,7 @@ import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { needResched, condResched } from '../sync/preempt.ts';
 import { ZERO_PAGE } from '../page/alloc.ts';
 import type { MmuGather } from '../gather/gather.ts';
+import { GenericGather } from '../gather/generic.ts';
 import { tlbGatherMmu } from '../gather/variants.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, pteIndex, pteLockptr, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES } from './pgtable.ts';
 import type { Vma } from './vma.ts';
@@ -95,8 +96,19 @@ function pageRemoveRmap(ctx: Kctx, page: number, vpn: number): void {
   if (left < 0) ctx.oracle.report('BAD_PAGE_MAP', { cpu: ctx.cpu, task: ctx.task, mm: ctx.mm, address: vpn * 4096, frame: page }, `frame ${page} at vpn ${vpn}: mapcount ${left}`);
 }
 
-/** Zap one present pte under the lock; returns the page to hand to the gather, or 0. */
-function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, rss: number[]): Path<number> {
+/**
+ * Set in zapPresentPte's answer when the page is a file page whose pte was
+ * dirty (the kernel's encoded_page carries such a bit, ENCODED_PAGE_BIT_DELAY_RMAP).
+ */
+const ZAPPED_DIRTY_FILE = 1 << 30;
+
+/**
+ * Zap one present pte under the lock; returns the page to hand to the gather
+ * (with ZAPPED_DIRTY_FILE when its dirty bit went to a file page), or 0. With
+ * `delayDirtyFileRmap` (5df397dec7c4) such a page keeps its rmap: the gather
+ * removes it after the flush.
+ */
+function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, rss: number[], delayDirtyFileRmap = false): Path<number> {
   const at = ctx.m.ptEntry(table, pteIndex(vpn));
   let ptent: number;
   if (ctx.traits.unlockBeforeClear) {
@@ -111,18 +123,22 @@ function* zapPresentPte(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, r
   }
   modelAssert(ptePresent(ptent), 'pte changed under the pte lock', () => `vpn ${vpn}`);
   ctx.trace?.instant('pte clear', 'pte', ctx.now(), { vpn, frame: pteFrame(ptent) });
-  tlb.setNeedFlush(); // tlb_remove_tlb_entry
+  tlb.removeTlbEntry(vpn);
   yield Step.PTE;
   const page = vmNormalPage(ptent);
   if (page === 0) return 0;
+  let dirtyFile = 0;
   if (Atomics.load(ctx.mem, ctx.m.page(page, PAGE_FIELD.STATE)) === PageState.PAGECACHE) {
-    if ((ptent & PTE.DIRTY) !== 0) yield setPageDirty(ctx, page);
+    if ((ptent & PTE.DIRTY) !== 0) {
+      yield setPageDirty(ctx, page);
+      dirtyFile = ZAPPED_DIRTY_FILE;
+    }
     rss[RSS_FILE]!--;
   } else {
     rss[RSS_ANON]!--;
   }
-  pageRemoveRmap(ctx, page, vpn);
-  return page;
+  if (!(dirtyFile !== 0 && delayDirtyFileRmap)) pageRemoveRmap(ctx, page, vpn);
+  return page | dirtyFile;
 }
 
 /** zap_pte_range, 2.6.38: a full batch flushes and frees right here, under the pte lock. */
@@ -140,7 +156,7 @@ function* zapPteRangeLegacy(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
     }
     zapWork.n -= PAGE_SIZE;
     modelAssert((ptent & PTE.PRESENT) !== 0, 'non-present, non-none pte (no swap in this model)', () => `vpn ${addr}`);
-    const page = yield* zapPresentPte(ctx, tlb, table, addr, rss);
+    const page = (yield* zapPresentPte(ctx, tlb, table, addr, rss)) & ~ZAPPED_DIRTY_FILE;
     if (page === 0) continue;
     yield tlb.removePage(ctx, page); // tlb_remove_page: may flush under the lock
   } while ((addr += 1), addr !== end && zapWork.n > 0);
@@ -169,7 +185,7 @@ function* zapPteRangeRework(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
       }
       zapWork.n -= PAGE_SIZE;
       modelAssert((ptent & PTE.PRESENT) !== 0, 'non-present, non-none pte (no swap in this model)', () => `vpn ${addr}`);
-      const page = yield* zapPresentPte(ctx, tlb, table, addr, rss);
+      const page = (yield* zapPresentPte(ctx, tlb, table, addr, rss)) & ~ZAPPED_DIRTY_FILE;
       if (page === 0) continue;
       forceFlush = (yield* tlb.removePage(ctx, page)) === 0 && !ctx.traits.lostForceFlush;
       if (forceFlush) break; // addr still names the pte just zapped
@@ -188,8 +204,80 @@ function* zapPteRangeRework(ctx: Kctx, tlb: MmuGather, table: number, addr: numb
   }
 }
 
+/**
+ * zap_pte_range from 3.11 on. A full chain of batches breaks out (3.11: with
+ * addr still on the pte just queued, so the flush of that segment stops short
+ * of it, until ce9ec37bddb6), as does nothing else; a dirty file pte (from
+ * 1cf35d47712d) only makes the flush come before the pte lock is dropped,
+ * with the freeing after it, and (from 5df397dec7c4) keeps its rmap until
+ * that flush is done.
+ */
+function* zapPteRangeGeneric(ctx: Kctx, tlb: MmuGather, table: number, addr: number, end: number): Path<number> {
+  const caller = fnEnter(ctx, 'zap_pte_range');
+  const g = ctx.traits.generic;
+  modelAssert(tlb instanceof GenericGather, 'generic zap_pte_range without the generic gather', () => `variant ${ctx.traits.name}`);
+  const mm = tlb.mm;
+  const tableBase = addr - pteIndex(addr);
+  for (;;) {
+    let forceFlush = false;
+    let batchFull = false;
+    const rss = [0, 0, 0];
+    yield pteOffsetMapLock(ctx, table);
+    do {
+      const ptent = readEntry(ctx, table, pteIndex(addr));
+      if (ptent === 0) continue;
+      modelAssert((ptent & PTE.PRESENT) !== 0, 'non-present, non-none pte (no swap in this model)', () => `vpn ${addr}`);
+      const zapped = yield* zapPresentPte(ctx, tlb, table, addr, rss, g.delayedRmap);
+      const page = zapped & ~ZAPPED_DIRTY_FILE;
+      if (page === 0) continue;
+      const dirtyFile = zapped !== page;
+      if (dirtyFile && g.dirtyFlushUnderPtl) forceFlush = true;
+      if ((yield* tlb.removePage(ctx, page, dirtyFile && g.delayedRmap ? addr : -1)) === 0) {
+        forceFlush = true;
+        batchFull = true;
+        if (!g.forcedFlushSkipsLast) addr += 1;
+        break;
+      }
+    } while ((addr += 1), addr !== end);
+    addMmRssVec(ctx, mm, rss);
+    if (forceFlush && g.dirtyFlushUnderPtl) yield flushBeforeUnlock(ctx, tlb);
+    yield pteUnmapUnlock(ctx, table, tableBase, tableBase + 1); // pte_unmap_unlock(start_pte, ptl)
+    if (batchFull) {
+      mark('forcedFlush');
+      ctx.stats.forcedFlushes++;
+    }
+    if (forceFlush) {
+      if (g.dirtyFlushUnderPtl) {
+        yield tlb.flushFree(ctx);
+      } else {
+        // 3.11: flush just the previous segment, then go on with the rest of the range
+        const oldEnd = tlb.end;
+        tlb.end = addr;
+        yield tlb.flushMmu(ctx);
+        tlb.start = addr;
+        tlb.end = oldEnd;
+      }
+      if (addr !== end) continue;
+    }
+    ctx.fn = caller;
+    return addr;
+  }
+}
+
+/** The TLB flush that must come before the pte lock goes, and (5df397dec7c4) the delayed rmaps after it. */
+function* flushBeforeUnlock(ctx: Kctx, tlb: GenericGather): Path {
+  if (ctx.traits.generic.rmapBeforeFlush) {
+    tlb.flushRmaps(ctx, pageRemoveRmap); // the planted bug: rmap walkers stop seeing the mapping before the flush
+    yield tlb.flushTlbOnly(ctx);
+    return;
+  }
+  yield tlb.flushTlbOnly(ctx);
+  tlb.flushRmaps(ctx, pageRemoveRmap);
+}
+
 function* zapPmdRange(ctx: Kctx, tlb: MmuGather, pmdTable: number, addr: number, end: number, zapWork: ZapWork): Path<number> {
-  const zapPteRange = ctx.traits.design === 'legacy' ? zapPteRangeLegacy : zapPteRangeRework;
+  const design = ctx.traits.design;
+  const zapPteRange = design === 'legacy' ? zapPteRangeLegacy : zapPteRangeRework;
   let next: number;
   do {
     next = addrEnd(addr, end, PMD_PAGES);
@@ -198,7 +286,12 @@ function* zapPmdRange(ctx: Kctx, tlb: MmuGather, pmdTable: number, addr: number,
       zapWork.n--;
       continue;
     }
-    next = yield* call(zapPteRange(ctx, tlb, pteFrame(e), addr, next, zapWork));
+    if (design === 'generic') {
+      next = yield* call(zapPteRangeGeneric(ctx, tlb, pteFrame(e), addr, next));
+      yield condResched(ctx); // from 2.6.39, a preemption point per pte table instead of zap_work
+    } else {
+      next = yield* call(zapPteRange(ctx, tlb, pteFrame(e), addr, next, zapWork));
+    }
   } while (((addr = next), addr !== end && zapWork.n > 0));
   return addr;
 }
@@ -242,7 +335,7 @@ function* unmapPageRange(ctx: Kctx, tlb: MmuGather, vma: Vma, addr: number, end:
 export function* unmapVmas(ctx: Kctx, tlbp: GatherRef, vmaList: Vma[], startAddr: number, endAddr: number, details: ZapDetails | null): Path<number> {
   const caller = fnEnter(ctx, 'unmap_vmas');
   const legacy = ctx.traits.design === 'legacy';
-  const zapWork: ZapWork = { n: zapBlockSize(ctx) };
+  const zapWork: ZapWork = { n: ctx.traits.design === 'generic' ? Infinity : zapBlockSize(ctx) }; // zap_work is gone from 2.6.39
   const iMmapLock = details?.iMmapLock ?? null;
   let start = startAddr;
   const first = tlbp.tlb;

@@ -4,12 +4,12 @@
 // spans, tlb_finish_mmu, so every page and page table goes back only after
 // the flush that covers it.
 
-import { MM_FIELD, PTRS_PER_TABLE, pteFrame } from '../machine/layout.ts';
+import { MM_FIELD, PTRS_PER_TABLE, TASK_FIELD, pteFrame } from '../machine/layout.ts';
 import { call, Step, type Path } from '../machine/step.ts';
 import { BadInput, modelAssert } from '../machine/errors.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { downRead, downWrite, upRead, upWrite } from '../sync/rwsem.ts';
-import { tlbRemovePage, type MmuGather } from '../gather/gather.ts';
+import type { MmuGather } from '../gather/gather.ts';
 import { tlbGatherMmu } from '../gather/variants.ts';
 import { unmapVmas, type GatherRef, type ZapDetails } from './memory.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES, TASK_SIZE_PAGES } from './pgtable.ts';
@@ -18,20 +18,20 @@ import { unlinkFileVma } from './rmap.ts';
 
 const FIRST_USER_ADDRESS = 0;
 
-/** pte_free_tlb / pmd_free_tlb / pud_free_tlb on x86: the table joins the same batch as data pages. */
-function* pgtableFreeTlb(ctx: Kctx, tlb: MmuGather, table: number): Path {
-  tlb.setNeedFlush();
-  yield tlbRemovePage(ctx, tlb, table);
+/** pte_free_tlb / pmd_free_tlb / pud_free_tlb on x86, for the table that mapped from `vpn`: the range and level to flush, then the table to its batch. */
+function* pgtableFreeTlb(ctx: Kctx, tlb: MmuGather, table: number, vpn: number, level: number): Path {
+  tlb.freeTableAt(vpn, level);
+  yield tlb.removeTable(ctx, table);
 }
 
-/** Clear entry `index` of `table`, which points at a lower table, and queue that table. */
-function* clearAndFree(ctx: Kctx, tlb: MmuGather, table: number, index: number, level: number): Path {
+/** Clear entry `index` of `table`, which points at the lower table that maps from `vpn`, and queue that table. */
+function* clearAndFree(ctx: Kctx, tlb: MmuGather, table: number, index: number, level: number, vpn: number): Path {
   const at = ctx.m.ptEntry(table, index);
   const lower = pteFrame(Atomics.exchange(ctx.mem, at, 0));
   modelAssert(lower !== 0, 'freeing a table under a none entry', () => `table ${table} index ${index}`);
   yield Step.PTE;
   if (level === 1) Atomics.sub(ctx.mem, ctx.m.mm(tlb.mm, MM_FIELD.NR_PTES), 1);
-  yield pgtableFreeTlb(ctx, tlb, lower);
+  yield pgtableFreeTlb(ctx, tlb, lower, vpn, level);
 }
 
 /**
@@ -74,7 +74,7 @@ function* freePudRange(ctx: Kctx, tlb: MmuGather, pgd: number, addr: number, end
   const ceil = ceiling - (ceiling % PGD_PAGES);
   if (ceil === 0) return;
   if (end > ceil) return;
-  yield clearAndFree(ctx, tlb, pgd, pgdIndex(start), 3);
+  yield clearAndFree(ctx, tlb, pgd, pgdIndex(start), 3, start);
 }
 
 function* freePmdRange(ctx: Kctx, tlb: MmuGather, pud: number, addr: number, end: number, floor: number, ceiling: number): Path {
@@ -84,14 +84,14 @@ function* freePmdRange(ctx: Kctx, tlb: MmuGather, pud: number, addr: number, end
   do {
     next = addrEnd(addr, end, PMD_PAGES);
     if (readEntry(ctx, pmd, pmdIndex(addr)) === 0) continue;
-    yield clearAndFree(ctx, tlb, pmd, pmdIndex(addr), 1); // free_pte_range
+    yield clearAndFree(ctx, tlb, pmd, pmdIndex(addr), 1, addr); // free_pte_range
   } while ((addr = next) !== end);
   start -= start % PUD_PAGES;
   if (start < floor) return;
   const ceil = ceiling - (ceiling % PUD_PAGES);
   if (ceil === 0) return;
   if (end > ceil) return;
-  yield clearAndFree(ctx, tlb, pud, pudIndex(start), 2);
+  yield clearAndFree(ctx, tlb, pud, pudIndex(start), 2, start);
 }
 
 /** free_pgtables(tlb, vma list, floor, ceiling): vmas within PMD_SIZE of each other share one range. */
@@ -117,7 +117,7 @@ export function* freePgtables(ctx: Kctx, tlb: MmuGather, list: Vma[], floor: num
 function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined, next: Vma | undefined, start: number, end: number): Path {
   const caller = fnEnter(ctx, 'unmap_region');
   // lru_add_drain: no LRU in this model
-  const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
+  const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false, start, end) };
   // update_hiwater_rss
   yield unmapVmas(ctx, tlbp, list, start, end, null);
   const tlb = tlbp.tlb!;
@@ -126,10 +126,16 @@ function* unmapRegion(ctx: Kctx, mm: number, list: Vma[], prev: Vma | undefined,
   ctx.fn = caller;
 }
 
+/** An unmapping system call begins, with no flush yet: returnToUser answers for every TLB entry until the call flushes. */
+export function unmapCallBegins(ctx: Kctx): void {
+  if (ctx.task >= 0) ctx.mem[ctx.m.task(ctx.task, TASK_FIELD.CALL_FILL_SEQ)] = -1;
+}
+
 /** munmap(start, len) of whole mappings, with mmap_sem held for write. */
 export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'do_munmap');
+  unmapCallBegins(ctx);
   yield downWrite(ctx, sem, 'sys_munmap');
   const all = vmas(ctx, mm);
   const list = all.filter((v) => v.start < end && start < v.end);
@@ -139,9 +145,14 @@ export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Pa
   if (list.length > 0) {
     const prev = all.filter((v) => v.end <= start).pop();
     const next = all.find((v) => v.start >= end);
-    for (const v of list) detachVma(ctx, mm, v); // detach_vmas_to_be_unmapped
+    const detachedAt = ctx.m.mm(mm, MM_FIELD.DETACHED_PAGES);
+    for (const v of list) {
+      detachVma(ctx, mm, v); // detach_vmas_to_be_unmapped
+      Atomics.add(ctx.mem, detachedAt, v.end - v.start);
+    }
     yield unmapRegion(ctx, mm, list, prev, next, start, end);
-    // remove_vma_list: nothing more to free for anonymous vmas
+    // remove_vma_list: total_vm goes down; nothing more to free for anonymous vmas
+    for (const v of list) Atomics.sub(ctx.mem, detachedAt, v.end - v.start);
   }
   yield upWrite(ctx, sem);
   ctx.fn = caller;
@@ -156,7 +167,7 @@ export function* doMunmap(ctx: Kctx, mm: number, start: number, end: number): Pa
  */
 export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number, details: ZapDetails | null = null, mm: number = ctx.mm): Path<number> {
   const caller = fnEnter(ctx, 'zap_page_range');
-  const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false) };
+  const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, false, start, end) };
   const reached = yield* call(unmapVmas(ctx, tlbp, [vma], start, end, details));
   // 2.6.38: unmap_vmas may have finished the gather already (tlb == NULL); the rework always finishes
   if (tlbp.tlb) yield tlbp.tlb.finishMmu(ctx);
@@ -168,6 +179,7 @@ export function* zapPageRange(ctx: Kctx, vma: Vma, start: number, end: number, d
 export function* madviseDontneed(ctx: Kctx, mm: number, start: number, end: number): Path {
   const sem = ctx.m.mm(mm, MM_FIELD.MMAP_SEM);
   const caller = fnEnter(ctx, 'madvise_dontneed');
+  unmapCallBegins(ctx);
   yield downRead(ctx, sem, 'madvise');
   for (const vma of vmas(ctx, mm)) {
     const s = Math.max(vma.start, start);
@@ -183,7 +195,7 @@ export function* exitMmap(ctx: Kctx, mm: number): Path {
   const caller = fnEnter(ctx, 'exit_mmap');
   const list = vmas(ctx, mm);
   if (list.length > 0) {
-    const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, true) };
+    const tlbp: GatherRef = { tlb: yield* tlbGatherMmu(ctx, mm, true, 0, TASK_SIZE_PAGES) };
     yield unmapVmas(ctx, tlbp, list, 0, TASK_SIZE_PAGES, null);
     const tlb = tlbp.tlb!;
     yield freePgtables(ctx, tlb, list, FIRST_USER_ADDRESS, 0);

@@ -17,7 +17,7 @@ import { BadInput } from '../machine/errors.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { downWrite, upWrite } from '../sync/rwsem.ts';
-import { flushTlbMm } from '../cpu/tlbflush.ts';
+import { flushTlbMm, flushTlbMmRange } from '../cpu/tlbflush.ts';
 import { ZERO_PAGE } from '../page/alloc.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, pteIndex, pteLockptr, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES } from './pgtable.ts';
 import { vmas, type Vma } from './vma.ts';
@@ -37,8 +37,15 @@ function pteModify(pte: number, writable: boolean, dirtyAccountable: boolean): n
   return pteFrame(pte) === ZERO_PAGE ? pte : pte | PTE.WRITE;
 }
 
+/** The ptes change_protection changed (its `pages`), and the span of those whose old entry a TLB must lose (6.x's tlb_flush_pte_range when pte_needs_flush). */
+interface Changed {
+  pages: number;
+  flushStart: number;
+  flushEnd: number;
+}
+
 /** change_pte_range: ptep_modify_prot_start clears the pte (so hardware A/D updates are not lost), commit writes it back. */
-function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
+function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean, changed: Changed): Path {
   const ptl = pteLockptr(ctx, table);
   yield spinLock(ctx, ptl, LockClass.PTE_LOCK, 'change_pte_range');
   ctx.ptlHeld++;
@@ -47,30 +54,36 @@ function* changePteRange(ctx: Kctx, table: number, addr: number, end: number, wr
     const at = ctx.m.ptEntry(table, pteIndex(addr));
     if ((Atomics.load(ctx.mem, at) & PTE.PRESENT) === 0) continue;
     const ptent = Atomics.exchange(ctx.mem, at, 0); // ptep_modify_prot_start
-    Atomics.store(ctx.mem, at, pteModify(ptent, writable, dirtyAccountable)); // ptep_modify_prot_commit
+    const modified = pteModify(ptent, writable, dirtyAccountable);
+    Atomics.store(ctx.mem, at, modified); // ptep_modify_prot_commit
+    changed.pages++;
+    if ((ptent & PTE.WRITE & ~modified) !== 0) {
+      changed.flushStart = Math.min(changed.flushStart, addr);
+      changed.flushEnd = Math.max(changed.flushEnd, addr + 1);
+    }
     yield Step.PTE;
   } while ((addr += 1) !== end);
   ctx.ptlHeld--;
   yield spinUnlock(ctx, ptl, LockClass.PTE_LOCK);
 }
 
-function* changePmdRange(ctx: Kctx, pmdTable: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
+function* changePmdRange(ctx: Kctx, pmdTable: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean, changed: Changed): Path {
   let next: number;
   do {
     next = addrEnd(addr, end, PMD_PAGES);
     const e = readEntry(ctx, pmdTable, pmdIndex(addr));
     if (e === 0) continue; // pmd_none_or_clear_bad
-    yield changePteRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
+    yield changePteRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable, changed);
   } while ((addr = next) !== end);
 }
 
-function* changePudRange(ctx: Kctx, pudTable: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean): Path {
+function* changePudRange(ctx: Kctx, pudTable: number, addr: number, end: number, writable: boolean, dirtyAccountable: boolean, changed: Changed): Path {
   let next: number;
   do {
     next = addrEnd(addr, end, PUD_PAGES);
     const e = readEntry(ctx, pudTable, pudIndex(addr));
     if (e === 0) continue;
-    yield changePmdRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
+    yield changePmdRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable, changed);
   } while ((addr = next) !== end);
 }
 
@@ -79,15 +92,22 @@ function* changeProtection(ctx: Kctx, mm: number, start: number, end: number, wr
   const pgd = pgdFrame(ctx, mm);
   let addr = start;
   let next: number;
+  const changed: Changed = { pages: 0, flushStart: Number.MAX_SAFE_INTEGER, flushEnd: 0 };
   // flush_cache_range: nothing on x86
   do {
     next = addrEnd(addr, end, PGD_PAGES);
     const e = readEntry(ctx, pgd, pgdIndex(addr));
     if (e === 0) continue;
-    yield changePudRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable);
+    yield changePudRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable, changed);
   } while ((addr = next) !== end);
-  // flush_tlb_range(vma, start, end): x86 before 3.6 flushes the whole mm, after every pte lock is dropped
-  if (!ctx.traits.mprotectNoFlush) yield flushTlbMm(ctx, mm);
+  if (ctx.traits.mprotectNoFlush) return;
+  if (ctx.traits.design !== 'generic') {
+    yield flushTlbMm(ctx, mm); // flush_tlb_range(vma, start, end): x86 before 3.6 flushes the whole mm, after every pte lock is dropped
+  } else if (ctx.traits.generic.flushCeiling !== 'strides') {
+    if (changed.pages > 0) yield flushTlbMmRange(ctx, mm, start, end, 0, false); // flush_tlb_range when any pte changed
+  } else if (changed.flushEnd > 0) {
+    yield flushTlbMmRange(ctx, mm, changed.flushStart, changed.flushEnd, 0, false); // 4a18419f71cd: the mmu_gather's range at tlb_finish_mmu
+  }
 }
 
 /** mprotect_fixup for a whole vma: new vm_flags first, so a fault racing the pte walk already sees them. */

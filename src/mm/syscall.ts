@@ -7,7 +7,7 @@
 // reference for the cache plus one per pte that maps it; and a clean page of
 // a disk file holds no data newer than the disk's (LOST_WRITE).
 
-import { FILE_FIELD, MM_FIELD, PAGE_FIELD, PAGE_FLAG, PageState, PTRS_PER_TABLE, HDR, pteFrame, ptePresent } from '../machine/layout.ts';
+import { FILE_FIELD, MM_FIELD, TASK_FIELD, PAGE_FIELD, PAGE_FLAG, PageState, PTRS_PER_TABLE, HDR, pteFrame, ptePresent } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import type { Oracle } from '../oracle/rules.ts';
 import type { Kctx } from '../sync/context.ts';
@@ -22,10 +22,15 @@ import { exitMmap } from './mmap.ts';
  * translate an address there to anything but what its pte maps now. A page
  * that page_mkclean is working on is the exception: its ptes are none for a
  * moment while it flushes them (ptep_clear_flush), and an entry a fault
- * filled after this call's zap may still be waiting for that flush.
+ * filled after this call's zap may still be waiting for that flush. So is an
+ * entry filled after the call's last flush: a fault after this call's zap
+ * mapped the page again, and another zap, still under way, has it
+ * (concurrent MADV_DONTNEEDs under mmap_sem read); that zap answers for it.
  */
 export function* returnToUser(ctx: Kctx, mm: number, start: number, end: number, syscall: string): Path {
-  for (const e of tlbEntriesInRange(ctx.m, mm, start, end)) {
+  const flushedAt = ctx.task >= 0 ? ctx.mem[ctx.m.task(ctx.task, TASK_FIELD.CALL_FILL_SEQ)]! : -1;
+  const since = flushedAt < 0 ? Infinity : flushedAt;
+  for (const e of tlbEntriesInRange(ctx.m, mm, start, end, since)) {
     const table = lookupPteTable(ctx, mm, e.vpn);
     const pte = table === 0 ? 0 : readEntry(ctx, table, pteIndex(e.vpn));
     const frame = pteFrame(e.pte);

@@ -20,6 +20,7 @@
 // mapping->unmap_mutex, which serialise truncators, are not modelled: one
 // truncate at a time is asserted instead.
 
+import { unmapCallBegins } from './mmap.ts';
 import { FILE_FIELD, VMA_FIELD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import { modelAssert } from '../machine/errors.ts';
@@ -144,6 +145,7 @@ export function* truncateFile(ctx: Kctx, newSizePages: number): Path {
   const guard = fileWord(ctx, FILE_FIELD.TRUNCATING);
   modelAssert(Atomics.compareExchange(ctx.mem, guard, 0, ctx.task + 1) === 0, 'two truncates of the file at once (i_mutex is not modelled)', () => `task ${ctx.task}`);
   const caller = fnEnter(ctx, 'truncate_pagecache');
+  unmapCallBegins(ctx);
   iSizeWrite(ctx, newSizePages);
   yield unmapMappingRange(ctx, newSizePages);
   yield truncateInodePages(ctx, newSizePages);

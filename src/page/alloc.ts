@@ -16,7 +16,7 @@ import { OutOfMemory, modelAssert } from '../machine/errors.ts';
 import type { Kctx } from '../sync/context.ts';
 import { mightSleep } from '../sync/preempt.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore, LockClass } from '../sync/spinlock.ts';
-import { cpusHoldingFrame } from '../cpu/tlb.ts';
+import { cpusHoldingFrame, lazyStaleWalkers } from '../cpu/tlb.ts';
 
 export type Gfp = 'GFP_KERNEL' | 'GFP_NOWAIT';
 export type PageStateValue = (typeof PageState)[keyof typeof PageState];
@@ -107,6 +107,15 @@ function checkFree(ctx: Kctx, frame: number): boolean {
     }
   }
   if (state === PageState.PAGETABLE) {
+    const mm = mem[m.page(frame, PAGE_FIELD.MM)]! - 1;
+    const walker = mm >= 0 ? lazyStaleWalkers(m, mm, ctx.cpu)[0] : undefined;
+    if (walker !== undefined) {
+      ctx.oracle.report(
+        'FREE_WHILE_REMOTE_TLB',
+        { cpu: ctx.cpu, task: ctx.task, mm, frame },
+        `page table ${frame} of mm ${mm} freed by cpu ${ctx.cpu} while lazy cpu ${walker}, not told of the flush, still has the mm loaded and may walk it`,
+      );
+    }
     const base = m.ptSlotBase(mem[m.page(frame, PAGE_FIELD.PT_SLOT)]! - 1);
     for (let i = 0; i < PTRS_PER_TABLE; i++) {
       if (mem[base + i] === 0) continue;

@@ -5,7 +5,8 @@ import { VARIANTS } from '../gather/variants.ts';
 import { WORKLOADS } from '../workloads/index.ts';
 import { allocFailText } from '../machine/config.ts';
 import type { RunConfig } from '../machine/config.ts';
-import type { RunResult } from '../engine/result.ts';
+import { tlbFlushReasonCounts, type RunResult } from '../engine/result.ts';
+import { TLB_FLUSH_REASON_NAMES } from '../machine/layout.ts';
 import type { CoveragePoint } from '../engine/campaign.ts';
 import type { LatencyName } from '../stats/latency.ts';
 import type { HistSummary } from '../stats/histogram.ts';
@@ -68,6 +69,14 @@ export function workloadText(c: RunConfig): string {
   return c.scenario ? `scenario ${c.scenario.name} (${c.scenario.tasks.length} tasks)` : `workload ${c.workload}, --pages ${c.pages}`;
 }
 
+/** The tlb:tlb_flush trace point's events per reason, as `perf stat -e tlb:tlb_flush` users would group them. */
+function tlbFlushLine(r: RunResult): string {
+  const counts = tlbFlushReasonCounts(r.tlbFlushEvents);
+  const parts = TLB_FLUSH_REASON_NAMES.map((name, reason) => `${counts[reason]} ${name} (${reason})`);
+  const dropped = r.tlbFlushEventsDropped > 0 ? `, ${r.tlbFlushEventsDropped} more not kept` : '';
+  return `tlb:tlb_flush events: ${parts.join(', ')}${dropped}`;
+}
+
 export function summarize(r: RunResult): string {
   const c = r.config;
   const lines = [
@@ -78,6 +87,7 @@ export function summarize(r: RunResult): string {
     `measured operation (${r.workload}):`,
     ...HEADLINE.map((k) => `  ${k.padEnd(32)} ${r.counters[k]}`),
     `whole run: ${r.totals.pageFaults} page faults, ${r.totals.segfaults} segfaults survived, ${r.totals.ipisHandled} IPIs handled, ${r.totals.lazyLeaves} lazy leaves, ${r.totals.userAccesses} user accesses`,
+    tlbFlushLine(r),
     `scheduler: ${r.counters.ops} measured ops, ${r.opsPerSec} ops per model second, ${r.totals.voluntarySwitches} voluntary and ${r.totals.involuntarySwitches} involuntary switches, ${r.totals.preemptionsInGather} preemptions inside a gather, ${r.totals.sleepingLockWaits} sleeps on a lock`,
     `latency (${clockName(r)}):`,
     ...LATENCY_LINES.filter(([k]) => r.latency.summaries[k].count > 0).map(([k, name]) => latencyLine(name, r.latency.summaries[k])),

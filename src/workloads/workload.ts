@@ -49,6 +49,9 @@ export interface TaskRecord {
   inOp: boolean;
   rssBefore: number;
   rssAfter: number;
+  /** tlb:tlb_flush events emitted before this task's first measured operation began, and by the end of its last; -1 before any. */
+  tlbFlushEventsFrom: number;
+  tlbFlushEventsTo: number;
   finished: boolean;
 }
 
@@ -225,6 +228,7 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   if (rec.measured === null) {
     rec.rssBefore = rss();
     rec.measured = newCounters();
+    rec.tlbFlushEventsFrom = Atomics.load(ctx.mem, HDR.TLB_FLUSH_EVENTS);
   }
   ctx.ptlFreedThisHold = 0;
   const startUs = ctx.now();
@@ -238,6 +242,7 @@ export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path
   rec.measured.opTimeUs += Math.round(ctx.now() - startUs);
   if (ctx.watchIsHost) ctx.lat.hostOpTimeUs += ctx.watchNow() - startHostUs;
   rec.rssAfter = rss();
+  rec.tlbFlushEventsTo = Atomics.load(ctx.mem, HDR.TLB_FLUSH_EVENTS);
 }
 
 /** The rounds of a looping workload: --rounds of them, fewer when --duration ends first (a budget on the watchdog's clock: host time in parallel mode). */
