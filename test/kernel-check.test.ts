@@ -159,7 +159,7 @@ describe('shootdown kernel-check', () => {
   const missing =
     process.getuid?.() !== 0 ? 'not root' : !findCompiler() ? 'no C compiler' : spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() === '1' ? 'one cpu' : !existsSync('/proc/sys/kernel/osrelease') ? 'no /proc' : null;
   if (missing) console.warn(`*** kernel-check against the live kernel DID NOT RUN: ${missing} ***`);
-  it.skipIf(missing !== null)("the live kernel's sender-side events (reasons 4 and 3, with their pages) equal the model's v6.18 at 16, 33, 34, 1000 and 20000 pages of munmap, MADV_DONTNEED and mprotect", async () => {
+  it.skipIf(missing !== null)("the live kernel's events equal the model's v6.18 at 16, 33, 34, 1000 and 20000 pages of munmap, MADV_DONTNEED and mprotect, in every case the reader kept its cpu", async () => {
     const json = join(mkdtempSync(join(tmpdir(), 'kernel-check-')), 'rows.json');
     const r = await cliAsync('kernel-check', '--sizes', '16,33,34,1000,20000', '--attempts', '5', '--json', json);
     if (r.status === 2) {
@@ -168,8 +168,12 @@ describe('shootdown kernel-check', () => {
     }
     const rows = (JSON.parse(readFileSync(json, 'utf8')) as { rows: { workload: string; pages: number; kernel: TlbFlushEvent[]; model: TlbFlushEvent[] }[] }).rows;
     expect(rows).toHaveLength(15);
-    // the sender's side is the kernel's decision and exact; the receiver's (reason 1) is lost when a busy host takes the reader's cpu
-    const sender = (events: TlbFlushEvent[]) => events.filter((e) => e.reason === 4 || e.reason === 3);
-    for (const row of rows) expect(sameEvents(sender(row.kernel), sender(row.model)), `${row.workload} ${row.pages}: ${eventsText(row.kernel)} against ${eventsText(row.model)}`).toBe(true);
+    // a busy host (this suite's other files) takes the reader's cpu: its cpu leaves mm_cpumask and its flushes go
+    // missing. Undisturbed, every local flush (reason 3) has the reader's (reason 1); those cases must be exact.
+    const count = (events: TlbFlushEvent[], reason: number) => events.filter((e) => e.reason === reason).length;
+    const undisturbed = rows.filter((row) => count(row.kernel, 1) === count(row.kernel, 3));
+    for (const row of rows.filter((x) => !undisturbed.includes(x))) console.warn(`*** kernel-check ${row.workload} ${row.pages}: the reader lost its cpu on every live run; not compared ***`);
+    for (const row of undisturbed) expect(sameEvents(row.kernel, row.model), `${row.workload} ${row.pages}: ${eventsText(row.kernel)} against ${eventsText(row.model)}`).toBe(true);
+    expect(undisturbed.length, 'no live case ran undisturbed').toBeGreaterThan(0);
   }, 120_000);
 });
