@@ -171,9 +171,11 @@ describe('shootdown kernel-check', () => {
     // a busy host (this suite's other files) takes the reader's cpu: its cpu leaves mm_cpumask and its flushes go
     // missing. Undisturbed, every local flush (reason 3) has the reader's (reason 1); those cases must be exact.
     const count = (events: TlbFlushEvent[], reason: number) => events.filter((e) => e.reason === reason).length;
-    const undisturbed = rows.filter((row) => count(row.kernel, 1) === count(row.kernel, 3));
+    const undisturbed = rows.filter((row) => count(row.kernel, 1) === count(row.kernel, 3) && count(row.kernel, 4) === count(row.kernel, 3));
+    // a switch away and back (reason 0, or 5 for a flush that found another mm) is the scheduler's, not the operation's
+    const ofOperation = (events: TlbFlushEvent[]) => events.filter((e) => e.reason !== 0 && e.reason !== 5);
     for (const row of rows.filter((x) => !undisturbed.includes(x))) console.warn(`*** kernel-check ${row.workload} ${row.pages}: the reader lost its cpu on every live run; not compared ***`);
-    for (const row of undisturbed) expect(sameEvents(row.kernel, row.model), `${row.workload} ${row.pages}: ${eventsText(row.kernel)} against ${eventsText(row.model)}`).toBe(true);
+    for (const row of undisturbed) expect(sameEvents(ofOperation(row.kernel), ofOperation(row.model)), `${row.workload} ${row.pages}: ${eventsText(row.kernel)} against ${eventsText(row.model)}`).toBe(true);
     expect(undisturbed.length, 'no live case ran undisturbed').toBeGreaterThan(0);
   }, 120_000);
 });
