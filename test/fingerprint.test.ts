@@ -7,6 +7,7 @@
 // on the queue and counted only when a worker of the campaign's model
 // answers it; replay warns in one line about another model's artifact.
 
+import { readHunt, totals, type HuntFile } from './hunt-file.ts';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,24 +30,6 @@ const BLOCK = ['--block-seeds', '4'];
 /** The line of the real model that the odd model drops. */
 const FLUSH_LINE = '    if (!(this.fullmm && ctx.traits.fullmmNoFlush)) yield flushTlbMm(ctx, this.mm, ctx.traits.staleCpumask ? this.cpumaskAtGather : undefined);\n';
 
-interface HuntFile {
-  fingerprint: string;
-  seedsRun: number;
-  violations: { rule: string; location: string; seed: number; count: number; detail: string }[];
-  errors: unknown[];
-  firstFailingSeed: number | null;
-  found: boolean;
-  coverage: unknown[];
-  neverPreempted: string[];
-  complete?: boolean;
-}
-
-/** What must be equal between a queue campaign and a local one. */
-function totals(f: HuntFile): unknown {
-  return { seedsRun: f.seedsRun, violations: f.violations, errors: f.errors, firstFailingSeed: f.firstFailingSeed, found: f.found, coverage: f.coverage, neverPreempted: f.neverPreempted };
-}
-
-const readHunt = (file: string): HuntFile => JSON.parse(readFileSync(file, 'utf8')) as HuntFile;
 
 let dir: string;
 /** The copy of the project that runs the odd model. */

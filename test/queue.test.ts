@@ -6,6 +6,7 @@
 // queue by hand are failed with their reason and the worker goes on without
 // writing a file. The password in the URL never shows.
 
+import { readHunt, totals, type HuntFile } from './hunt-file.ts';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,23 +28,6 @@ const BLOCK_SEEDS = 8;
 const BLOCK = ['--block-seeds', String(BLOCK_SEEDS)];
 const LOCK = ['--lock-ms', '1500'];
 
-interface HuntFile {
-  seedsRun: number;
-  violations: { rule: string; location: string; seed: number; count: number; detail: string }[];
-  errors: unknown[];
-  firstFailingSeed: number | null;
-  found: boolean;
-  coverage: unknown[];
-  neverPreempted: string[];
-  complete?: boolean;
-  campaign?: string;
-  artifacts: string[];
-}
-
-/** What must be equal between a queue campaign and a local one. */
-function totals(f: HuntFile): unknown {
-  return { seedsRun: f.seedsRun, violations: f.violations, errors: f.errors, firstFailingSeed: f.firstFailingSeed, found: f.found, coverage: f.coverage, neverPreempted: f.neverPreempted };
-}
 
 describe.skipIf(!redisServer)('campaigns through Redis', () => {
   let redis: RedisServer;
@@ -64,7 +48,7 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     dir = mkdtempSync(join(tmpdir(), 'shootdown-queue-'));
     const r = await cliAsync('hunt', ...CAMPAIGN, '--seeds', String(SEEDS), '--jobs', '2', '--json', join(dir, 'local.json'), '--artifacts', dir);
     expect(r.status, describeRun(r)).toBe(1);
-    local = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8')) as HuntFile;
+    local = readHunt(join(dir, 'local.json'));
     // the campaign must show the mutant on some seeds but not all, and pass preemption points, or equal totals would prove little
     expect(local.violations.length).toBeGreaterThan(0);
     expect(local.violations[0]!.count).toBeLessThan(SEEDS);
@@ -91,7 +75,7 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     await a.done;
     const end = await hunt.done;
     expect(end.status, `${hunt.out}\n${hunt.err}`).toBe(1);
-    const q = JSON.parse(readFileSync(join(dir, 'killed.json'), 'utf8')) as HuntFile;
+    const q = readHunt(join(dir, 'killed.json'));
     expect(q.complete).toBe(true);
     expect(totals(q)).toEqual(totals(local));
     // the kill caught worker a holding blocks: BullMQ's stalled-job check moved them to b
@@ -120,14 +104,14 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     const again = start(dir, 'hunt', '--queue', redis.url, '--campaign', id, '--json', join(dir, 'again.json'), '--artifacts', workDir('again'));
     const end = await again.done;
     expect(end.status, `${again.out}\n${again.err}`).toBe(1);
-    const q = JSON.parse(readFileSync(join(dir, 'again.json'), 'utf8')) as HuntFile;
+    const q = readHunt(join(dir, 'again.json'));
     expect(q.campaign).toBe(id);
     expect(q.complete).toBe(true);
     expect(totals(q)).toEqual(totals(local));
     // a finished campaign can be read again at any time, with artifacts that replay
     const later = await cliAsync('hunt', '--queue', redis.url, '--campaign', id, '--json', join(dir, 'later.json'), '--artifacts', workDir('later'));
     expect(later.status, describeRun(later)).toBe(1);
-    const l = JSON.parse(readFileSync(join(dir, 'later.json'), 'utf8')) as HuntFile;
+    const l = readHunt(join(dir, 'later.json'));
     expect(totals(l)).toEqual(totals(local));
     const replay = await cliAsync('replay', l.artifacts[0]!);
     expect(replay.stdout, describeRun(replay)).toContain(`reproduced: ${local.violations[0]!.rule}`);
@@ -149,7 +133,7 @@ describe.skipIf(!redisServer)('campaigns through Redis', () => {
     expect(blocksBefore).toBeLessThan(SEEDS / BLOCK_SEEDS);
     const end = await hunt.done;
     expect(end.status, `${hunt.out}\n${hunt.err}`).toBe(1);
-    const q = JSON.parse(readFileSync(join(dir, 'restarted.json'), 'utf8')) as HuntFile;
+    const q = readHunt(join(dir, 'restarted.json'));
     expect(q.complete).toBe(true);
     expect(totals(q)).toEqual(totals(local));
     await w.end();
@@ -241,7 +225,7 @@ describe.skipIf(!redisServer)('a campaign over TLS (rediss://)', () => {
     try {
       const r = await cliAsyncWith(env, 'hunt', '--queue', redis.url, ...CAMPAIGN, '--seeds', '8', '--block-seeds', '4', '--json', join(dir, 'tls.json'), '--artifacts', dir);
       expect([0, 1], describeRun(r)).toContain(r.status);
-      const f = JSON.parse(readFileSync(join(dir, 'tls.json'), 'utf8')) as HuntFile;
+      const f = readHunt(join(dir, 'tls.json'));
       expect(f.complete).toBe(true);
       expect(f.seedsRun).toBe(8);
       expect(r.stdout + r.stderr + w.out + w.err).not.toContain(PASSWORD);
