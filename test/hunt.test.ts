@@ -111,7 +111,8 @@ describe('hunt, replay, shrink', () => {
 
 describe('bounded exploration', () => {
   it('enumerates every schedule with at most 1 preemption: rework exhausts the space clean, free-before-flush fails and replays', () => {
-    const tiny = ['--cpus', '2', '--pages', '4', '--reader-accesses', '20', '--no-kworker', '--strategy', 'bounded', '--preemptions', '1'];
+    // the README's own command: the reader polls for the unmapper, and fairness lets the unmapper run
+    const tiny = ['--cpus', '2', '--pages', '4', '--no-kworker', '--strategy', 'bounded', '--preemptions', '1'];
     const cleanJson = join(dir, 'bounded-clean.json');
     const clean = cli('hunt', '--variant', 'rework', ...tiny, '--json', cleanJson);
     expect(clean.status, clean.why).toBe(0);
@@ -131,6 +132,30 @@ describe('bounded exploration', () => {
     expect(bad.status, bad.why).toBe(1);
     const b = JSON.parse(readFileSync(badJson, 'utf8')) as { artifacts: string[] };
     expect(cli('replay', b.artifacts[0]!).stdout).toMatch(/^reproduced: FREE_WHILE_REMOTE_TLB/m);
+  }, 120_000);
+
+  it('on one cpu: the rework shows only its fast-mode race, legacy is clean, legacy-preemptible is found; no lockup, nothing cut short', () => {
+    const oneCpu = ['--cpus', '1', '--tasks-per-cpu', '2', '--pages', '16', '--no-kworker', '--strategy', 'bounded', '--preemptions', '1', '--artifacts', dir];
+    const found = (variant: string) => {
+      const json = join(dir, `bounded-1cpu-${variant}.json`);
+      const r = cli('hunt', '--variant', variant, ...oneCpu, '--json', json);
+      const f = JSON.parse(readFileSync(json, 'utf8')) as { exhausted: boolean; pastLimit: number; violations: { rule: string }[] };
+      expect(f.exhausted, r.why).toBe(true);
+      expect(f.pastLimit, r.why).toBe(0);
+      return { status: r.status, rules: [...new Set(f.violations.map((v) => v.rule))] };
+    };
+    expect(found('rework')).toEqual({ status: 1, rules: ['STALE_TLB_ACCESS'] });
+    expect(found('legacy')).toEqual({ status: 0, rules: [] });
+    expect(found('legacy-preemptible').status).toBe(1);
+  }, 120_000);
+
+  it('says how big its space is, and refuses one over --max-schedules in one line (exit 2)', () => {
+    const r = cli('hunt', '--variant', 'rework', '--cpus', '3', '--pages', '16', '--no-kworker', '--strategy', 'bounded', '--preemptions', '2', '--max-schedules', '1000');
+    expect(r.status, r.why).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--preemptions 2: about \d+ schedules .* over --max-schedules 1000/);
+    const ok = cli('hunt', '--variant', 'rework', '--cpus', '2', '--pages', '4', '--no-kworker', '--strategy', 'bounded', '--preemptions', '0', '--artifacts', dir);
+    expect(ok.stdout).toMatch(/every schedule with at most 0 preemptions: about 1 \(/);
   }, 120_000);
 });
 

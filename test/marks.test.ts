@@ -4,9 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { MARKS, recordMarks, type MarkName } from '../src/machine/marks.ts';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runDeterministic } from '../src/engine/deterministic.ts';
+import { exploreBounded } from '../src/engine/bounded.ts';
+
+/** A mark of the bounded explorer's own: its scenario is explored within this many preemptions. */
+type MarkScenario = RunOptions & { boundedPreemptions?: number };
 
 /** For each mark: a scenario that takes its branch within the first few seeds. */
-const SCENARIOS: Record<MarkName, RunOptions> = {
+const SCENARIOS: Record<MarkName, MarkScenario> = {
   forcedFlush: { variant: 'rework', workload: 'munmap', pages: 1000, preempt: 'none' },
   batchPageFallback: { variant: 'rework', workload: 'munmap', pages: 100, allocFail: 'always' },
   flushUnderPteLock: { variant: 'legacy', workload: 'munmap', pages: 1000, preempt: 'none' },
@@ -22,6 +26,7 @@ const SCENARIOS: Record<MarkName, RunOptions> = {
   reclaimLeftMapped: { variant: 'rework', scenario: { name: 'reclaim-mapped', tasks: [{ cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 2, file: true, shared: true, measure: false }, { op: 'write', start: 0, pages: 2, measure: false }, { op: 'reclaim', pages: 2, measure: true }] }] } },
   lazyTlbGenCatchUp: { variant: 'v6.18', workload: 'mix', cpus: 2, tasksPerCpu: 2 },
   nestedFlush: { variant: 'v4.15', workload: 'madvise', overlap: true, pages: 64 },
+  pollerGaveWay: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, kworker: false, boundedPreemptions: 0 },
   delayedRmap: { variant: 'v6.18', scenario: { name: 'zap-dirty-shared', tasks: [{ cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 4, file: true, shared: true, measure: false }, { op: 'write', start: 0, pages: 4, measure: false }, { op: 'munmap', start: 0, pages: 4, measure: true }] }] } },
 };
 const SEEDS = 10;
@@ -30,9 +35,10 @@ describe('coverage marks', () => {
   it('every mark has a scenario', () => {
     expect(Object.keys(SCENARIOS).sort()).toEqual(Object.keys(MARKS).sort());
   });
-  for (const [name, o] of Object.entries(SCENARIOS) as [MarkName, RunOptions][]) {
+  for (const [name, { boundedPreemptions, ...o }] of Object.entries(SCENARIOS) as [MarkName, MarkScenario][]) {
     it(`${name}: ${MARKS[name]}`, () => {
       let hits = 0;
+      if (boundedPreemptions !== undefined) hits = recordMarks(() => exploreBounded(makeConfig(o), boundedPreemptions, 10)).get(name) ?? 0;
       for (let seed = 1; seed <= SEEDS && hits === 0; seed++) hits = recordMarks(() => runDeterministic(makeConfig({ ...o, seed }))).get(name) ?? 0;
       expect(hits).toBeGreaterThan(0);
     }, 60_000);

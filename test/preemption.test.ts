@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runDeterministic } from '../src/engine/deterministic.ts';
-import { exploreBounded } from '../src/engine/bounded.ts';
+import { estimateBoundedSpace, exploreBounded } from '../src/engine/bounded.ts';
 import { campaignPool, makeArtifact, runCampaign } from '../src/engine/campaign.ts';
 import { dropPreemptions } from '../src/engine/shrink.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from '../src/engine/strategy.ts';
@@ -59,18 +59,41 @@ describe('same-cpu preemption', () => {
   }, 120_000);
 });
 
+/** Never preempts by choice, but a task whose last step only polled gives way at its next preemption point, as fairness asks (bounded.ts). */
+function fairNeverPreempt(): Chooser {
+  let poller = -1;
+  return {
+    choose: () => 0,
+    polled: (_cpu, task) => void (poller = task),
+    preempt: (_cpu, current, others) => (current === poller ? ((poller = -1), 0) : -1),
+    resched: () => false,
+    takeInterrupt: () => true,
+  };
+}
+
 describe('bounded exploration of same-cpu preemptions', () => {
-  it('--preemptions 1 on one cpu with two tasks runs one schedule per preemption point of the unpreempted run, plus that run, and is exhausted', () => {
-    const config = makeConfig({ variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, readerAccesses: 20, kworker: false });
-    const points = runDeterministic(config, { chooser: neverPreempt }).preemptionPoints!;
-    // a point the tick preempted is the kernel's switch, not a choice
-    const choices = points.reduce((n, p) => n + p.passed - p.preempted, 0);
-    expect(choices).toBeGreaterThan(20);
-    const r = exploreBounded(config, 1, 100_000);
-    expect(r.exhausted).toBe(true);
-    expect(r.schedules).toBe(choices + 1);
-    expect(exploreBounded(config, 0, 100)).toMatchObject({ schedules: 1, exhausted: true });
-  }, 120_000);
+  for (const readerAccesses of [20, undefined]) {
+    it(`--preemptions 1 on one cpu with two tasks runs one schedule per preemption point of the fair unpreempted run, plus that run, and is exhausted (reader accesses ${readerAccesses ?? 'unbounded'})`, () => {
+      const config = makeConfig({ variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, readerAccesses, kworker: false });
+      const points = runDeterministic(config, { chooser: fairNeverPreempt() }).preemptionPoints!;
+      // a point the tick preempted, or a poller gave way at, is not a choice
+      const choices = points.reduce((n, p) => n + p.passed - p.preempted, 0);
+      expect(choices).toBeGreaterThan(20);
+      const r = exploreBounded(config, 1, 100_000);
+      expect(r.exhausted).toBe(true);
+      expect(r.pastLimit).toBe(0);
+      expect(r.schedules).toBe(choices + 1);
+      expect(estimateBoundedSpace(config, 1).schedules).toBe(r.schedules);
+      expect(exploreBounded(config, 0, 100)).toMatchObject({ schedules: 1, exhausted: true });
+    }, 120_000);
+  }
+
+  it('without fairness the reader that polls for the unmapper would run for ever: the same scenario, never preempted, is cut short, and that is no lockup', () => {
+    const config = makeConfig({ variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, kworker: false, maxSteps: 50_000 });
+    const r = runDeterministic(config, { chooser: neverPreempt });
+    expect(r.error?.name).toBe('StepLimit');
+    expect(r.violations).toEqual([]);
+  });
 });
 
 describe('coverage', () => {

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration, type RunOptions } from '../engine/configure.ts';
 import { ARTIFACT_SCHEMA, makeArtifact, pctHorizonSteps, runCampaign, type Artifact, type CampaignResult } from '../engine/campaign.ts';
-import { exploreBounded } from '../engine/bounded.ts';
+import { estimateBoundedSpace, exploreBounded } from '../engine/bounded.ts';
 import { modelFingerprint } from '../engine/fingerprint.ts';
 import { artifactName } from '../report/artifact.ts';
 import { startProgress } from '../report/progress.ts';
@@ -81,11 +81,16 @@ export function registerHunt(program: Command, out: Out): void {
     const dir = (o.artifacts as string | undefined) ?? (o.json ? folderBeside(o.json as string) : '.');
     if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
     if (o.json) checkOutputPath('--json', o.json as string);
-    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions (up to ${maxSchedules})`);
+    const space = estimateBoundedSpace(config, k);
+    if (space.schedules > maxSchedules) {
+      throw new BadInput(`--preemptions ${k}: about ${Math.round(space.schedules)} schedules (${space.decisions} decisions in a run), over --max-schedules ${maxSchedules}; lower --preemptions, shrink the scenario or raise --max-schedules`);
+    }
+    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions: about ${Math.round(space.schedules)} (${space.decisions} decisions in a run, at most ${maxSchedules})`);
     const t0 = performance.now();
     const r = exploreBounded(config, k, maxSchedules, (v, schedule) => out(`found ${v.rule} in schedule ${schedule}: ${v.detail}`));
     const secs = (performance.now() - t0) / 1000;
-    out(`${r.schedules} schedules (${r.exhausted ? 'the space is exhausted' : 'stopped at --max-schedules: the space is not exhausted'}), ${r.steps} steps in ${secs.toFixed(1)} s; ${r.groups.length} distinct violations`);
+    const ending = r.exhausted ? 'the space is exhausted' : r.pastLimit > 0 ? `${r.pastLimit} cut short at their step budget: the space is not exhausted` : 'stopped at --max-schedules: the space is not exhausted';
+    out(`${r.schedules} schedules (${ending}), ${r.steps} steps in ${secs.toFixed(1)} s; ${r.groups.length} distinct violations`);
     const artifacts: string[] = [];
     for (const g of r.groups) {
       const file = join(dir, artifactName(config, g.rule).replace(/seed\d+/, `bounded${k}-schedule${g.seed}`));
@@ -97,7 +102,9 @@ export function registerHunt(program: Command, out: Out): void {
       writeJsonAtomic(o.json as string, {
         ...huntFileHead(config, { kind: 'bounded', preemptions: k }),
         schedules: r.schedules,
+        schedulesEstimated: space.schedules,
         exhausted: r.exhausted,
+        pastLimit: r.pastLimit,
         seedsRun: r.schedules,
         found: r.groups.length > 0,
         violations: r.groups.map((g) => ({ rule: g.rule, location: g.location, schedule: g.seed, count: g.count, detail: g.detail })),
@@ -106,7 +113,7 @@ export function registerHunt(program: Command, out: Out): void {
         config,
       });
     }
-    process.exitCode = r.groups.length > 0 ? 1 : 0;
+    process.exitCode = r.groups.length > 0 || r.pastLimit > 0 ? 1 : 0;
   }
 
 }

@@ -15,6 +15,7 @@
 
 import type { RunConfig } from '../machine/config.ts';
 import { modelAssert } from '../machine/errors.ts';
+import { mark } from '../machine/marks.ts';
 import { runDeterministic } from './deterministic.ts';
 import { groupViolations, type FoundGroup } from './campaign.ts';
 import { DecisionLog, type Chooser, type RecordedSchedule } from './strategy.ts';
@@ -43,9 +44,20 @@ class BoundedChooser implements Chooser {
   private last = -1;
   private lastWaited = false;
   private preemptions = 0;
-  constructor(private readonly prefix: readonly number[], private readonly kept: ReadonlyMap<number, ChoicePoint>) {}
+  /** By cpu: the task whose last step there only polled (strategy.ts polled), or -1. */
+  private readonly pollers: Int32Array;
+  /** The task that polled on the cpu stepping now: it gives way at its next preemption point. */
+  private stepPoller = -1;
+  constructor(private readonly prefix: readonly number[], private readonly kept: ReadonlyMap<number, ChoicePoint>, cpus: number) {
+    this.pollers = new Int32Array(cpus).fill(-1);
+  }
   waited(cpu: number): void {
     if (cpu === this.last) this.lastWaited = true;
+  }
+  /** A poll is a yield to a fair scheduler (CHESS's fairness): the other cpus and tasks go first, and that switch is free. */
+  polled(cpu: number, task: number): void {
+    this.waited(cpu);
+    this.pollers[cpu] = task;
   }
   choose(ready: readonly number[]): number {
     // after a wait the next cpu round robin is the only choice: branching on every spin would never end
@@ -59,10 +71,19 @@ class BoundedChooser implements Chooser {
     if (ready.length > 1 && !forced) this.branch(at, [...ready], ready.map((c) => this.last >= 0 && c !== this.last && lastCanGoOn), cpu);
     this.last = cpu;
     this.lastWaited = false;
+    this.stepPoller = this.pollers[cpu]!;
+    this.pollers[cpu] = -1;
     return ready.indexOf(cpu);
   }
-  preempt(_cpu: number, _current: number, others: readonly number[]): number {
+  preempt(_cpu: number, current: number, others: readonly number[]): number {
     const at = this.trail.length;
+    if (current === this.stepPoller) {
+      // a poller gives way to the next task round robin; not a choice, so not a preemption
+      mark('pollerGaveWay');
+      const next = others.find((t) => t > current) ?? others[0]!;
+      this.trail.push(next);
+      return others.indexOf(next);
+    }
     const task = at < this.prefix.length ? this.prefix[at]! : CONTINUE;
     modelAssert(task === CONTINUE || others.includes(task), 'bounded exploration diverged from its prefix', () => `decision ${at}: task ${task} cannot run`);
     this.trail.push(task);
@@ -87,11 +108,36 @@ class BoundedChooser implements Chooser {
 
 export interface BoundedResult {
   schedules: number;
+  /** Every schedule within the bound ran to its end: none left, and none cut short. */
   exhausted: boolean;
+  /** Schedules cut short at their step budget (StepLimit): they ended nothing, so the space is not exhausted. */
+  pastLimit: number;
   steps: number;
   groups: FoundGroup[];
   /** The decisions of the first schedule that showed each group, by location. */
   firstSchedules: Map<string, RecordedSchedule>;
+}
+
+/**
+ * How many schedules exploreBounded would run within `preemptions`, from
+ * one run without preemptions: the ways to pick at most k of its decisions
+ * and a preempting option at each (the elementary symmetric sums of the
+ * options per decision, as CHESS counts its space, Musuvathi and Qadeer
+ * 2007). Exact for k = 1 on one cpu; otherwise an estimate, since a
+ * preemption changes the decisions that follow it and a free choice (another
+ * cpu when the last cannot go on) opens runs of its own: within a factor of
+ * two of the runs on the munmap scenarios measured (DESIGN 4).
+ */
+export function estimateBoundedSpace(config: RunConfig, preemptions: number): { schedules: number; decisions: number } {
+  const chooser = new BoundedChooser([], new Map(), config.cpus);
+  runDeterministic({ ...config, maxSteps: Math.min(config.maxSteps, BOUNDED_RUN_STEPS_MAX) }, { chooser });
+  const sums = new Float64Array(preemptions + 1);
+  sums[0] = 1;
+  for (const p of chooser.points.values()) {
+    const options = p.preempts.filter(Boolean).length;
+    for (let j = preemptions; j >= 1; j--) sums[j]! += sums[j - 1]! * options;
+  }
+  return { schedules: sums.reduce((a, b) => a + b, 0), decisions: chooser.points.size };
 }
 
 export function exploreBounded(config: RunConfig, preemptions: number, maxSchedules: number, onViolation?: (found: FoundGroup, schedule: number) => void): BoundedResult {
@@ -101,12 +147,14 @@ export function exploreBounded(config: RunConfig, preemptions: number, maxSchedu
   let kept = new Map<number, ChoicePoint>();
   let schedules = 0;
   let steps = 0;
+  let pastLimit = 0;
   for (; schedules < maxSchedules; ) {
-    const chooser = new BoundedChooser(prefix, kept);
+    const chooser = new BoundedChooser(prefix, kept, config.cpus);
     const log = new DecisionLog();
     const r = runDeterministic({ ...config, maxSteps: Math.min(config.maxSteps, BOUNDED_RUN_STEPS_MAX) }, { chooser, record: log });
     schedules++;
     steps += r.steps;
+    if (r.error?.name === 'StepLimit') pastLimit++;
     for (const g of groupViolations(groups, r.violations, schedules)) {
       firstSchedules.set(g.location, log.schedule());
       onViolation?.(g, schedules);
@@ -127,8 +175,8 @@ export function exploreBounded(config: RunConfig, preemptions: number, maxSchedu
         break;
       }
     }
-    if (next === null) return { schedules, exhausted: true, steps, groups: [...groups.values()], firstSchedules };
+    if (next === null) return { schedules, exhausted: pastLimit === 0, pastLimit, steps, groups: [...groups.values()], firstSchedules };
     prefix = next;
   }
-  return { schedules, exhausted: false, steps, groups: [...groups.values()], firstSchedules };
+  return { schedules, exhausted: false, pastLimit, steps, groups: [...groups.values()], firstSchedules };
 }

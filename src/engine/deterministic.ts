@@ -13,7 +13,7 @@ import { Step } from '../machine/step.ts';
 import { mark } from '../machine/marks.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { DecisionLog, makeChooser, recording, type Chooser, type RecordedSchedule, type SchedView } from './strategy.ts';
-import { SoftLockup, modelAssert } from '../machine/errors.ts';
+import { SoftLockup, StepLimit, modelAssert } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
 import { checkQuiescent } from '../mm/syscall.ts';
 import { bootMachine } from './boot.ts';
@@ -144,7 +144,7 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
         if (runners.every((r) => r.done)) break;
         throw new SoftLockup(-1, 'deterministic scheduler', 'every task is asleep and no timer is set: a deadlock');
       }
-      if (steps >= config.maxSteps) throw new SoftLockup(-1, 'deterministic scheduler', `no end after ${steps} steps (--max-steps)`);
+      if (steps >= config.maxSteps) throw new StepLimit(`cut short after ${steps} steps (--max-steps) with tasks still making progress: not a lockup`);
       if (steps % CHUNK_STEPS === 0 && steps > 0) {
         for (const r of runners) r.checkHungTasks(); // cpus with nothing to do are never stepped
         yield;
@@ -163,6 +163,7 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       parked &= ~(1 << chosen.cpu);
       stepped = chosen.cpu;
       if (kind === Step.SPIN || kind === Step.YIELD || kind === -1) chooser.waited?.(chosen.cpu, chosen.ctx.task);
+      else if (chosen.polled) chooser.polled?.(chosen.cpu, chosen.ctx.task);
       steps++;
       watchUs += 1 / readyCpus.length;
     }

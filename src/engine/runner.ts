@@ -392,6 +392,8 @@ export class CpuRunner {
     if (s === null) return (this.lastKind = -1);
     this.steps++;
     const kind = s.path!.next();
+    this.polled = ctx.polled;
+    ctx.polled = false;
     if (kind === PATH_DONE) {
       this.finishCurrent();
       return (this.lastKind = -1);
@@ -402,6 +404,9 @@ export class CpuRunner {
     s.at = kind;
     return (this.lastKind = kind);
   }
+
+  /** The last step of its task only polled a word another task will change (workload.ts pollWordAt). */
+  polled = false;
 
   /** The model time of this cpu's last step of a user task (ns): where the run's length ends. */
   activeUntilNs = 0;

@@ -49,6 +49,14 @@ export interface Chooser {
   choose(ready: readonly number[], step: number): number;
   /** The task just stepped on `cpu` only waited (a failed spin, a yield): it cannot make progress alone. */
   waited?(cpu: number, task: number): void;
+  /**
+   * The task just stepped on `cpu` polled a word only another task will
+   * change, in a loop that ends only then (workload.ts pollWordAt): it ran,
+   * but a fair schedule lets the others go first. random and pct are fair
+   * by chance (random preempts at a seed's density, pct falls back to
+   * random past its horizon) and ignore it; bounded cannot be, and does not.
+   */
+  polled?(cpu: number, task: number): void;
   /** `cpu`'s task `current` is at a preemption point and `others` could run: the index into `others` of the task to switch to, or -1. */
   preempt(cpu: number, current: number, others: readonly number[]): number;
   /** `cpu`'s task `current` is not at a preemption point and `others` could run: does a wake-up set need_resched now? */
@@ -237,6 +245,9 @@ class RecordingChooser implements Chooser {
   waited(cpu: number, task: number): void {
     this.inner.waited?.(cpu, task);
   }
+  polled(cpu: number, task: number): void {
+    this.inner.polled?.(cpu, task);
+  }
   choose(ready: readonly number[], step: number): number {
     this.step = step;
     const i = this.inner.choose(ready, step);
@@ -283,6 +294,9 @@ class ReplayChooser implements Chooser {
   }
   waited(cpu: number, task: number): void {
     this.after.waited?.(cpu, task);
+  }
+  polled(cpu: number, task: number): void {
+    this.after.polled?.(cpu, task);
   }
   choose(ready: readonly number[], step: number): number {
     this.step = step;

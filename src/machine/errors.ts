@@ -23,6 +23,16 @@ export class SoftLockup extends Error {
   }
 }
 
+/**
+ * A deterministic run took its whole step budget (--max-steps) and had not
+ * ended. Nothing says a task was stuck (a spin or a sleep past the watchdog's
+ * limit is a SoftLockup, every task asleep without a timer a deadlock): the
+ * run was cut short, which is no finding about the kernel.
+ */
+export class StepLimit extends Error {
+  override name = 'StepLimit';
+}
+
 /** Another cpu failed and set the poison word; this one stops where it is. */
 export class Poisoned extends Error {
   override name = 'Poisoned';

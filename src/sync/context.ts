@@ -79,6 +79,13 @@ export interface Kctx {
   readonly trace: CpuTrace | null;
   /** Lock waits and holds are timed (for lock_stat, the histograms or the trace); off, a lock op reads no clock. */
   readonly timesLocks: boolean;
+  /**
+   * The running task's current step polled a word that only another task
+   * will change, and found it unchanged (a spin-loop hint, as Loom's
+   * `spin_loop`): it costs nothing and changes nothing in the run, but a
+   * fair scheduler lets the others go first (runner.ts, bounded.ts).
+   */
+  polled: boolean;
 }
 
 /** What a task's step points are named while it runs in user space. */
@@ -151,6 +158,7 @@ export function newKctx(base: Pick<Kctx, 'm' | 'cpu' | 'config' | 'traits' | 'or
     lockStat: new LockStat(base.latencyStats),
     trace: base.config.traceLimit > 0 ? new CpuTrace(base.cpu, base.config.traceLimit) : null,
     timesLocks: base.latencyStats || base.config.traceLimit > 0,
+    polled: false,
   };
   return ctx;
 }

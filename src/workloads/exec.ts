@@ -23,7 +23,7 @@ import { userAccess } from '../mm/fault.ts';
 import { doMunmap } from '../mm/mmap.ts';
 import { shiftArgPages } from '../mm/exec.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { bumpWord, gatherFrames, measure, mmapRanges, readWord, roundsOf, taskRng, touchRange, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { bumpWord, gatherFrames, measure, mmapRanges, pollWord, roundsOf, taskRng, touchRange, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const DONE = 0;
 /** Pages each reader keeps reading. */
@@ -74,7 +74,7 @@ function* stackReader(ctx: Kctx): Path {
   const [start, end] = stackRange(ctx.config.pages);
   const rng = taskRng(ctx.config, ctx.task);
   const hot = Array.from({ length: HOT_PAGES }, () => start + rng.below(end - start));
-  for (let i = 0; i < ctx.config.readerAccesses && readWord(ctx, DONE) === 0; i++) yield userAccess(ctx, hot[i % HOT_PAGES]!, false);
+  for (let i = 0; i < ctx.config.readerAccesses && pollWord(ctx, DONE) === 0; i++) yield userAccess(ctx, hot[i % HOT_PAGES]!, false);
 }
 
 export const execWorkload: Workload = {

@@ -14,7 +14,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, readWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, pollWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const READY = 0;
 const WARMED = 1;
@@ -54,7 +54,7 @@ export const munmapWorkload: Workload = {
     const hot = Array.from({ length: WARM_READS }, () => RANGE_START + rng.below(n));
     for (let i = 0; i < ctx.config.readerAccesses; i++) {
       if (i === WARM_READS) bumpWord(ctx, WARMED);
-      if (i >= WARM_READS && readWord(ctx, DONE) !== 0) break;
+      if (i >= WARM_READS && pollWord(ctx, DONE) !== 0) break;
       yield userAccess(ctx, hot[i < WARM_READS ? i : rng.below(WARM_READS)]!, false);
     }
     if (ctx.config.readerAccesses <= WARM_READS) bumpWord(ctx, WARMED);

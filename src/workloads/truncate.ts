@@ -19,7 +19,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { returnToUser } from '../mm/syscall.ts';
 import { truncateFile } from '../mm/truncate.ts';
-import { REGION_BASE, bumpWord, bumpWordAt, storeWordAt, waitWordAt, gatherFrames, measure, mmapRanges, tablesFor, taskRng, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, bumpWordAt, storeWordAt, waitWordAt, gatherFrames, measure, mmapRanges, pollWordAt, tablesFor, taskRng, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 /** The whole run's words are mm 0's: tasks ready (warm), truncate under way, truncate returned. */
 const READY = 0;
@@ -79,7 +79,9 @@ export const truncateWorkload: Workload = {
     const accesses = ctx.config.readerAccesses;
     for (let i = 0; i < accesses; i++) {
       if (i === WARM_ACCESSES) bumpWordAt(ctx, runWord(READY));
-      if (Atomics.load(ctx.mem, runWord(DONE)) !== 0 && after++ >= ACCESSES_AFTER) break;
+      // once warm, the loop ends only when the truncating task is done with its work: a poll
+      const done = i < WARM_ACCESSES ? Atomics.load(ctx.mem, runWord(DONE)) : pollWordAt(ctx, runWord(DONE));
+      if (done !== 0 && after++ >= ACCESSES_AFTER) break;
       if (!mappedLate && spec.rank === 0 && Atomics.load(ctx.mem, runWord(TRUNCATING)) !== 0) {
         mappedLate = true;
         const late = lateMapStart(n);

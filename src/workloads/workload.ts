@@ -186,6 +186,24 @@ export function readWord(ctx: Kctx, i: number): number {
 }
 
 /**
+ * A loop that runs until another task sets a word polls it once per
+ * iteration: while it is still 0, this iteration only waited for the other
+ * task, however much it did meanwhile. Such a loop is what CHESS calls
+ * fair-terminating only if the poll counts as a yield; the hint tells the
+ * scheduler so, and changes nothing else in the run.
+ */
+export function pollWordAt(ctx: Kctx, at: number): number {
+  const value = Atomics.load(ctx.mem, at);
+  if (value === 0) ctx.polled = true;
+  return value;
+}
+
+/** pollWordAt on word `i` of the current mm. */
+export function pollWord(ctx: Kctx, i: number): number {
+  return pollWordAt(ctx, wordAt(ctx, i));
+}
+
+/**
  * mmap(MAP_FIXED) of each [start, end) range under mmap_sem held for write:
  * anonymous; with `file` true a MAP_PRIVATE mapping of the file (written
  * before it is read, so its pages are anonymous copies); with `file`
