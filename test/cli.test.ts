@@ -102,6 +102,16 @@ describe('list', () => {
   });
 });
 
+/** Resolves once process `pid` has used `cpuMs` of cpu time (utime + stime in /proc, 100 Hz ticks), within 60 s of wall time: progress, not a guess at how slow the host is. */
+async function usedCpu(pid: number, cpuMs: number): Promise<void> {
+  for (let waitedMs = 0; waitedMs < 60_000; waitedMs += 100) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    if ((Number(fields[11]) + Number(fields[12])) * 10 >= cpuMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`process ${pid} used less than ${cpuMs} ms of cpu in a minute`);
+}
+
 describe('run', () => {
   let dir = '';
   beforeAll(() => {
@@ -200,7 +210,8 @@ describe('run', () => {
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-      await new Promise((resolve) => setTimeout(resolve, 4000)); // started and running
+      // a loaded host may take seconds of wall time to start tsx: the signal goes once the process has done as much as 4 s did on an idle one
+      await usedCpu(child.pid!, 3000);
       child.kill(sig);
       const t0 = performance.now();
       const status = await exited;
