@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BadInput } from '../machine/errors.ts';
 import { campaignPool } from '../engine/campaign.ts';
+import { parseDuration } from '../engine/configure.ts';
 import { destroyPool } from '../engine/worker-env.ts';
 import { RACES, REAL_DESIGNS, campaignsPlanned, findDesign, mutantRows, runHistory, type HistoryOptions, type MutantRow, type RaceRow } from '../engine/history.ts';
 import { cellText, historyFile, historyText } from '../report/history.ts';
@@ -21,7 +22,8 @@ const SEEDS_DEFAULT = 200;
 /** A mutant stops at its first catch; the slowest random catch in the catalogue takes about 1,300 seeds. */
 const MUTANT_SEEDS_DEFAULT = 2000;
 const SEEDS_MAX = 100_000;
-const CAMPAIGN_MS_MAX = 120_000;
+/** One campaign's clean seeds can be slow (a 4096-page munmap is over a second a seed): the cap keeps the default run to a few minutes, and a cut campaign shows the seeds it ran. */
+const CAMPAIGN_TIME_DEFAULT = '60s';
 
 function listFlag(flag: string, text: string): string[] {
   const names = text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -49,7 +51,14 @@ function pickRows(text: string | undefined): { races: RaceRow[]; mutants: Mutant
   return { races: RACES.filter((r) => names.includes(r.name)), mutants: mutants.filter((m) => names.includes(m.name)) };
 }
 
-function historyOptions(o: Record<string, string | undefined>): HistoryOptions {
+function campaignMs(text: string): number {
+  const ms = parseDuration('--campaign-time', text);
+  if (ms < 1) throw new BadInput(`--campaign-time ${JSON.stringify(text)}: must be longer than 0`);
+  return ms;
+}
+
+/** The command's flags as hunt options; bad input throws BadInput naming the flag. */
+export function historyOptions(o: Record<string, string | undefined>): HistoryOptions {
   const { races, mutants } = pickRows(o.races);
   return {
     races,
@@ -58,7 +67,7 @@ function historyOptions(o: Record<string, string | undefined>): HistoryOptions {
     seedsMax: o.seeds === undefined ? SEEDS_DEFAULT : positiveInt('--seeds', o.seeds, SEEDS_MAX),
     mutantSeedsMax: o.mutantSeeds === undefined ? MUTANT_SEEDS_DEFAULT : positiveInt('--mutant-seeds', o.mutantSeeds, SEEDS_MAX),
     jobs: o.jobs === undefined ? availableParallelism() : positiveInt('--jobs', o.jobs, 256),
-    campaignMsMax: CAMPAIGN_MS_MAX,
+    campaignMsMax: campaignMs(o.campaignTime!),
   };
 }
 
@@ -68,6 +77,7 @@ export function registerHistory(program: Command, out: Out): void {
     .description("each race of the kernel's history on legacy, rework, v3.11, v4.15 and v6.18, and each mutant beside its design, with the costs of each design")
     .option('--seeds <n>', `random seeds per race and design, and for a mutant's base design (at most ${SEEDS_MAX})`, String(SEEDS_DEFAULT))
     .option('--mutant-seeds <n>', `random seeds for a mutant, which stops at its first catch (at most ${SEEDS_MAX})`, String(MUTANT_SEEDS_DEFAULT))
+    .option('--campaign-time <duration>', 'the most one (row, design) campaign may take; a campaign cut short shows the seeds it ran', CAMPAIGN_TIME_DEFAULT)
     .option('--jobs <n>', 'worker threads (default: every core)')
     .option('--races <list>', `rows to run: races (${RACES.map((r) => r.name).join(', ')}) and mutants by name (default: all)`)
     .option('--designs <list>', `the designs the races run on (default: ${REAL_DESIGNS.join(',')}); mutants run on themselves and their base`)

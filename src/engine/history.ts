@@ -26,7 +26,7 @@ export type Reach = 'random' | 'by-hand';
 export interface RaceRow {
   name: string;
   about: string;
-  /** The kernel commit that fixed it, or what ended it where no commit did. */
+  /** The kernel commit that fixed it (the one that narrowed it, then the one that closed it), or the change that made it impossible. */
   fix: string;
   scenario: RunOptions;
   rules: Rule[];
@@ -74,7 +74,7 @@ export const RACES: readonly RaceRow[] = [
   {
     name: 'lost-write',
     about: 'a dirty shared pte zapped and its rmap dropped before the flush: writeback cleans the page, and a write through a stale dirty entry lands on the clean page',
-    fix: '1cf35d47712d (narrowed) / 5df397dec7c4 (closed)',
+    fix: '1cf35d47712d/5df397dec7c4',
     scenario: { workload: 'madvise', writeback: true, pages: 8, cpus: 3 },
     rules: ['LOST_WRITE'],
     had: ['legacy', 'rework', 'v3.11', 'v4.15'],
@@ -84,7 +84,8 @@ export const RACES: readonly RaceRow[] = [
   {
     name: 'immap-mutex',
     about: "the i_mmap lock as a mutex inside 2.6.38's non-preemptible gather: unlink_file_vma sleeps in an atomic section",
-    fix: 'the series made the gather preemptible before the lock became a mutex',
+    // no kernel had both: the series made the gather preemptible before it made the lock a mutex
+    fix: 'mmu_gather rework',
     scenario: { workload: 'exit', pages: 32, immapLock: 'mutex' },
     rules: ['SLEEP_IN_ATOMIC'],
     had: ['legacy'],
@@ -147,10 +148,15 @@ export function mutantRows(): MutantRow[] {
 
 // ---------------------------------------------------------------- cells
 
-/** What a campaign saw: the row's rule, nothing, something else first, or it never ran (or was stopped before it could say). */
-export type Outcome = 'found' | 'none' | 'other' | 'not-run';
+/**
+ * What a campaign saw: the row's rule; the rule of another race the
+ * design's kernel had (a mutant's base on a scenario that also reaches one
+ * of its kernel's races); nothing; something else first; or it never ran
+ * (or was stopped before it could say).
+ */
+export type Outcome = 'found' | 'known' | 'none' | 'other' | 'not-run';
 /** `missed` and `unexpected` disagree with the kernel's history (or with the catalogue); the others do not. */
-export type Verdict = 'has-it' | 'clean' | 'not-reached' | 'missed' | 'unexpected' | 'not-run';
+export type Verdict = 'has-it' | 'kernel-race' | 'clean' | 'not-reached' | 'missed' | 'unexpected' | 'not-run';
 
 export interface HistoryCell {
   variant: string;
@@ -158,6 +164,8 @@ export interface HistoryCell {
   /** The first seed that showed the rule (or the other violation), when one did. */
   seed: number | null;
   rule: string | null;
+  /** The race row a `known` outcome is one of. */
+  knownRace: string | null;
   detail: string | null;
   seedsRun: number;
   seedsPlanned: number;
@@ -171,6 +179,7 @@ export interface HistoryCell {
 export function verdictOf(outcome: Outcome, expected: boolean, reach: Reach): Verdict {
   if (outcome === 'not-run') return 'not-run';
   if (outcome === 'other') return 'unexpected';
+  if (outcome === 'known') return 'kernel-race';
   if (outcome === 'found') return expected ? 'has-it' : 'unexpected';
   if (!expected) return 'clean';
   return reach === 'random' ? 'missed' : 'not-reached';
@@ -181,23 +190,48 @@ export function isMismatch(v: Verdict): boolean {
 }
 
 function notRun(variant: string, seedsPlanned: number, expected: boolean, reach: Reach): HistoryCell {
-  return { variant, outcome: 'not-run', seed: null, rule: null, detail: null, seedsRun: 0, seedsPlanned, elapsedMs: 0, expected, reach, verdict: 'not-run' };
+  return { variant, outcome: 'not-run', seed: null, rule: null, knownRace: null, detail: null, seedsRun: 0, seedsPlanned, elapsedMs: 0, expected, reach, verdict: 'not-run' };
 }
 
-/** What a campaign stopped at its first failure saw at that seed: the row's rule if it fired there, else the first thing that did. */
-export function cellOf(variant: string, r: CampaignResult, rules: readonly string[], seedsPlanned: number, expected: boolean, reach: Reach, stopped: boolean): HistoryCell {
-  const base = { variant, seedsRun: r.seedsRun, seedsPlanned, elapsedMs: r.elapsedMs, expected, reach };
-  const poolError = r.errors.find((e) => e.seed < 0);
+/** The races whose kernel `design` had, for telling them apart from a bug when a scenario meant for something else reaches one. */
+export function kernelRacesOf(design: string): { name: string; rules: readonly string[] }[] {
+  return RACES.filter((r) => r.had.includes(design)).map((r) => ({ name: r.name, rules: r.rules }));
+}
+
+/** How a cell's campaign is judged: the rules it hunts, whether the design should show them, and the kernel races it may meet besides. */
+export interface CellExpectation {
+  rules: readonly string[];
+  expected: boolean;
+  reach: Reach;
+  known: { name: string; rules: readonly string[] }[];
+}
+
+/**
+ * What a campaign stopped at its first failure saw at that seed: the row's
+ * rule where the design should show it; else a race of the design's own
+ * kernel; else the row's rule where it should not; else the first thing
+ * that fired.
+ */
+export function cellOf(variant: string, r: CampaignResult, seedsPlanned: number, e: CellExpectation, stopped: boolean): HistoryCell {
+  const base = { variant, seedsRun: r.seedsRun, seedsPlanned, elapsedMs: r.elapsedMs, expected: e.expected, reach: e.reach, knownRace: null };
+  const poolError = r.errors.find((x) => x.seed < 0);
   if (r.firstFailingSeed === null) {
     if (poolError) return { ...base, outcome: 'other', seed: null, rule: poolError.name, detail: poolError.message, verdict: 'unexpected' };
     const outcome: Outcome = stopped && r.seedsRun < seedsPlanned ? 'not-run' : 'none';
-    return { ...base, outcome, seed: null, rule: null, detail: null, verdict: verdictOf(outcome, expected, reach) };
+    return { ...base, outcome, seed: null, rule: null, detail: null, verdict: verdictOf(outcome, e.expected, e.reach) };
   }
   const seed = r.firstFailingSeed;
   const at = r.groups.filter((g) => g.seed === seed);
-  const match = at.find((g) => rules.length === 0 || rules.includes(g.rule));
-  if (match) return { ...base, outcome: 'found', seed, rule: match.rule, detail: match.detail, verdict: verdictOf('found', expected, reach) };
-  const error = r.errors.find((e) => e.seed === seed);
+  const match = at.find((g) => e.rules.length === 0 || e.rules.includes(g.rule));
+  const found = (): HistoryCell => ({ ...base, outcome: 'found', seed, rule: match!.rule, detail: match!.detail, verdict: verdictOf('found', e.expected, e.reach) });
+  if (match && e.expected) return found();
+  // where the rule is not expected, a race of the design's own kernel explains it before a bug does
+  for (const g of at) {
+    const race = e.known.find((k) => k.rules.includes(g.rule));
+    if (race) return { ...base, outcome: 'known', seed, rule: g.rule, knownRace: race.name, detail: g.detail, verdict: 'kernel-race' };
+  }
+  if (match) return found();
+  const error = r.errors.find((x) => x.seed === seed);
   const first = at[0];
   return { ...base, outcome: 'other', seed, rule: first?.rule ?? error?.name ?? null, detail: first?.detail ?? error?.message ?? null, verdict: 'unexpected' };
 }
@@ -281,14 +315,14 @@ class Hunts {
     private readonly onCell: (what: string, cell: HistoryCell) => void,
   ) {}
 
-  async cell(what: string, variant: string, scenario: RunOptions, rules: readonly string[], seeds: number, expected: boolean, reach: Reach): Promise<HistoryCell> {
-    const key = JSON.stringify([variant, scenario, rules, seeds]);
+  async cell(what: string, variant: string, scenario: RunOptions, seeds: number, e: CellExpectation): Promise<HistoryCell> {
+    const key = JSON.stringify([variant, scenario, e.rules, seeds]);
     const seen = this.done.get(key);
-    if (seen) return { ...seen, expected, reach, verdict: seen.outcome === 'other' ? 'unexpected' : verdictOf(seen.outcome, expected, reach) };
-    if (this.signal?.aborted) return notRun(variant, seeds, expected, reach);
+    if (seen) return { ...seen, expected: e.expected, reach: e.reach, verdict: seen.outcome === 'found' || seen.outcome === 'none' ? verdictOf(seen.outcome, e.expected, e.reach) : seen.verdict };
+    if (this.signal?.aborted) return notRun(variant, seeds, e.expected, e.reach);
     const base = makeConfig({ ...scenario, variant, clockSkew: 'none' });
     const r = await runCampaign({ base, firstSeed: 1, seeds, timeMs: this.opts.campaignMsMax, jobs: this.opts.jobs, stopOnFirst: true, shard: null }, this.signal, this.pool);
-    const cell = cellOf(variant, r, rules, seeds, expected, reach, Boolean(this.signal?.aborted));
+    const cell = cellOf(variant, r, seeds, e, Boolean(this.signal?.aborted));
     if (cell.outcome !== 'not-run') this.done.set(key, cell);
     this.onCell(what, cell);
     return cell;
@@ -308,14 +342,17 @@ export async function runHistory(opts: HistoryOptions, pool: Piscina, signal?: A
   const races: RaceResult[] = [];
   for (const row of opts.races) {
     const cells: HistoryCell[] = [];
-    for (const design of opts.designs) cells.push(await hunts.cell(`${row.name} ${design}`, design, row.scenario, row.rules, opts.seedsMax, row.had.includes(design), row.reach));
+    for (const design of opts.designs) {
+      const e: CellExpectation = { rules: row.rules, expected: row.had.includes(design), reach: row.reach, known: kernelRacesOf(design) };
+      cells.push(await hunts.cell(`${row.name} ${design}`, design, row.scenario, opts.seedsMax, e));
+    }
     races.push({ row, cells });
   }
   const mutants: MutantResult[] = [];
   for (const row of opts.mutants) {
-    const mutant = await hunts.cell(row.name, row.name, row.scenario, row.rules, opts.mutantSeedsMax, true, row.reach);
-    // the base is hunted for the mutant's rules and for anything else: any violation of a real design is unexpected
-    const base = await hunts.cell(`${row.name}'s base ${row.base}`, row.base, row.scenario, row.rules, opts.seedsMax, false, 'random');
+    const mutant = await hunts.cell(row.name, row.name, row.scenario, opts.mutantSeedsMax, { rules: row.rules, expected: true, reach: row.reach, known: [] });
+    // the base must show none of the mutant's rules; a race its own kernel had is that kernel's, not the mutant's bug
+    const base = await hunts.cell(`${row.name}'s base ${row.base}`, row.base, row.scenario, opts.seedsMax, { rules: row.rules, expected: false, reach: 'random', known: kernelRacesOf(row.base) });
     mutants.push({ row, mutant, base });
   }
   return { races, mutants, costs, elapsedMs: Math.round(performance.now() - t0), stopped: Boolean(signal?.aborted) };

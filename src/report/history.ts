@@ -84,13 +84,15 @@ export function historyFile(r: HistoryResult, meta: { designs: readonly string[]
 }
 
 /** A cell in a few characters; the same text in the terminal and the HTML report. */
-export function cellText(c: Pick<HistoryCell, 'outcome' | 'seed' | 'rule' | 'seedsRun' | 'expected' | 'reach' | 'verdict'>): string {
+export function cellText(c: Pick<HistoryCell, 'outcome' | 'seed' | 'rule' | 'knownRace' | 'seedsRun' | 'expected' | 'reach' | 'verdict'>): string {
   const mark = isMismatch(c.verdict) ? ' !' : '';
   switch (c.outcome) {
     case 'found':
       return `found@${c.seed}${mark}`;
     case 'none':
       return `${c.expected && c.reach === 'by-hand' ? 'not reached' : 'clean'}/${c.seedsRun}${mark}`;
+    case 'known':
+      return `${c.knownRace ?? c.rule}@${c.seed}`;
     case 'other':
       return `${c.rule ?? 'failed'}${c.seed !== null ? `@${c.seed}` : ''}${mark}`;
     case 'not-run':
@@ -128,6 +130,27 @@ function costTable(f: HistoryFile): string {
   return table(['design', 'preempt', 'gather flushes/op', 'IPIs/op', 'longest preempt-off µs', 'from -> to'], rows);
 }
 
+/** Cells whose campaign hit the time cap before its seeds: their clean/N counts fewer seeds than asked. */
+function cutNotes(f: HistoryFile): string[] {
+  const cut = (c: HistoryCell): boolean => c.outcome === 'none' && c.seedsRun < c.seedsPlanned;
+  const notes: string[] = [];
+  for (const r of f.races) for (const c of r.cells) if (cut(c)) notes.push(`  ${r.name} on ${c.variant}: ${c.seedsRun} of ${c.seedsPlanned} seeds`);
+  for (const m of f.mutants) {
+    if (cut(m.mutantCell)) notes.push(`  ${m.name}: ${m.mutantCell.seedsRun} of ${m.mutantCell.seedsPlanned} seeds`);
+    if (cut(m.baseCell)) notes.push(`  ${m.name}'s base ${m.baseDesign}: ${m.baseCell.seedsRun} of ${m.baseCell.seedsPlanned} seeds`);
+  }
+  return notes;
+}
+
+/** Cells where a scenario meant for one thing reached a race the design's own kernel had. */
+function kernelRaceNotes(f: HistoryFile): string[] {
+  const line = (what: string, c: HistoryCell): string => `  ${what}: ${c.knownRace} (${c.rule}) at seed ${c.seed}, a race its kernel had`;
+  const notes: string[] = [];
+  for (const r of f.races) for (const c of r.cells) if (c.outcome === 'known') notes.push(line(`${r.name} on ${c.variant}`, c));
+  for (const m of f.mutants) if (m.baseCell.outcome === 'known') notes.push(line(`${m.name}'s base ${m.baseDesign}`, m.baseCell));
+  return notes;
+}
+
 /** Rows whose race random seeds cannot be counted on, with where each is shown instead. */
 function byHandNotes(f: HistoryFile): string[] {
   const notes: string[] = [];
@@ -149,6 +172,10 @@ export function historyText(f: HistoryFile): string {
     costTable(f),
   ];
   if (notes.length) lines.push('', 'by hand:', ...notes);
+  const known = kernelRaceNotes(f);
+  if (known.length) lines.push('', "another race of the design's own kernel, reached on a scenario meant for something else:", ...known);
+  const cut = cutNotes(f);
+  if (cut.length) lines.push('', `cut short by --campaign-time (${f.campaignMsMax / 1000} s):`, ...cut);
   lines.push('', verdictText(f));
   return lines.join('\n');
 }

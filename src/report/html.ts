@@ -107,15 +107,16 @@ const scaleSchema = z.looseObject({ schema: z.literal(RESULT_SCHEMA), command: z
 
 const historyCellSchema = z.looseObject({
   variant: z.string(),
-  outcome: z.enum(['found', 'none', 'other', 'not-run']),
+  outcome: z.enum(['found', 'known', 'none', 'other', 'not-run']),
   seed: num.nullable(),
   rule: z.string().nullable(),
+  knownRace: z.string().nullable().default(null),
   detail: z.string().nullable(),
   seedsRun: num,
   seedsPlanned: num,
   expected: z.boolean(),
   reach: z.enum(['random', 'by-hand']),
-  verdict: z.enum(['has-it', 'clean', 'not-reached', 'missed', 'unexpected', 'not-run']),
+  verdict: z.enum(['has-it', 'kernel-race', 'clean', 'not-reached', 'missed', 'unexpected', 'not-run']),
 });
 const historyCostSchema = z.looseObject({ design: z.string(), preempt: z.string(), ops: num, gatherFlushesPerOp: num, ipisPerOp: num, preemptOffMaxNs: num, preemptOffWhere: z.string().nullable() });
 const historySchema = z.looseObject({
@@ -658,7 +659,7 @@ function huntSection(hunts: { file: string; data: HuntFile }[]): string {
 }
 
 function historyCell(c: HistoryFile['races'][number]['cells'][number]): string {
-  const cls = c.verdict === 'missed' || c.verdict === 'unexpected' ? 'bad' : c.verdict === 'has-it' ? 'found' : c.verdict === 'not-reached' ? 'note' : '';
+  const cls = c.verdict === 'missed' || c.verdict === 'unexpected' ? 'bad' : c.verdict === 'has-it' || c.verdict === 'kernel-race' ? 'found' : c.verdict === 'not-reached' ? 'note' : '';
   const title = [c.rule, c.detail, `${c.seedsRun} of ${c.seedsPlanned} seeds`, `verdict: ${c.verdict}`].filter(Boolean).join(' · ');
   return `<td class="cell ${cls}" data-verdict="${esc(c.verdict)}" title="${esc(title)}">${esc(cellText(c))}</td>`;
 }
