@@ -10,7 +10,7 @@ import { BadInput } from '../machine/errors.ts';
 import { campaignPool } from '../engine/campaign.ts';
 import { parseDuration } from '../engine/configure.ts';
 import { destroyPool } from '../engine/worker-env.ts';
-import { RACES, REAL_DESIGNS, campaignsPlanned, findDesign, mutantRows, runHistory, type HistoryOptions, type MutantRow, type RaceRow } from '../engine/history.ts';
+import { RACES, REAL_DESIGNS, cellsPlanned, findDesign, mutantRows, runHistory, type HistoryOptions, type MutantRow, type RaceRow } from '../engine/history.ts';
 import { cellText, historyFile, historyText } from '../report/history.ts';
 import { writeHtmlReport } from '../report/html.ts';
 import { checkOutputPath, writeJsonAtomic } from '../report/json.ts';
@@ -89,7 +89,7 @@ export function registerHistory(program: Command, out: Out): void {
       if (o.html) checkOutputPath('--html', o.html);
       out(`shootdown history: ${opts.races.length} races on ${opts.designs.join(', ')} (${opts.seedsMax} seeds each), ${opts.mutants.length} mutants (${opts.mutantSeedsMax} seeds) beside their designs, ${opts.jobs} jobs, random strategy`);
       const pool = campaignPool(opts.jobs);
-      const progress = startProgress('history', campaignsPlanned(opts));
+      const progress = startProgress('history', cellsPlanned(opts));
       let result;
       try {
         result = await runHistory(opts, pool, interrupts.signal, (what, cell) => progress.tick(`${what} ${cellText(cell)}`));

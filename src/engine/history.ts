@@ -305,9 +305,12 @@ export interface HistoryResult {
   stopped: boolean;
 }
 
-/** One campaign per distinct (variant, scenario, budget): a mutant's base often shares its scenario with another's. */
+/**
+ * One campaign per distinct (variant, scenario, budget), judged afresh for
+ * each cell that asks: several mutants share a base design and scenario.
+ */
 class Hunts {
-  private readonly done = new Map<string, HistoryCell>();
+  private readonly done = new Map<string, CampaignResult>();
   constructor(
     private readonly opts: HistoryOptions,
     private readonly pool: Piscina,
@@ -316,21 +319,22 @@ class Hunts {
   ) {}
 
   async cell(what: string, variant: string, scenario: RunOptions, seeds: number, e: CellExpectation): Promise<HistoryCell> {
-    const key = JSON.stringify([variant, scenario, e.rules, seeds]);
-    const seen = this.done.get(key);
-    if (seen) return { ...seen, expected: e.expected, reach: e.reach, verdict: seen.outcome === 'found' || seen.outcome === 'none' ? verdictOf(seen.outcome, e.expected, e.reach) : seen.verdict };
-    if (this.signal?.aborted) return notRun(variant, seeds, e.expected, e.reach);
-    const base = makeConfig({ ...scenario, variant, clockSkew: 'none' });
-    const r = await runCampaign({ base, firstSeed: 1, seeds, timeMs: this.opts.campaignMsMax, jobs: this.opts.jobs, stopOnFirst: true, shard: null }, this.signal, this.pool);
-    const cell = cellOf(variant, r, seeds, e, Boolean(this.signal?.aborted));
-    if (cell.outcome !== 'not-run') this.done.set(key, cell);
+    const key = JSON.stringify([variant, scenario, seeds]);
+    let r = this.done.get(key);
+    if (!r) {
+      if (this.signal?.aborted) return notRun(variant, seeds, e.expected, e.reach);
+      const base = makeConfig({ ...scenario, variant, clockSkew: 'none' });
+      r = await runCampaign({ base, firstSeed: 1, seeds, timeMs: this.opts.campaignMsMax, jobs: this.opts.jobs, stopOnFirst: true, shard: null }, this.signal, this.pool);
+      if (!this.signal?.aborted) this.done.set(key, r);
+    }
+    const cell = cellOf(variant, r, seeds, e, Boolean(this.signal?.aborted) && !this.done.has(key));
     this.onCell(what, cell);
     return cell;
   }
 }
 
-/** Campaigns the run will start at most: one per race and design, two per mutant (before repeats are shared). */
-export function campaignsPlanned(opts: Pick<HistoryOptions, 'races' | 'mutants' | 'designs'>): number {
+/** Cells the run fills: one per race and design, two per mutant (a campaign shared by several is run once). */
+export function cellsPlanned(opts: Pick<HistoryOptions, 'races' | 'mutants' | 'designs'>): number {
   return opts.races.length * opts.designs.length + opts.mutants.length * 2;
 }
 

@@ -116,7 +116,7 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function raceTable(f: HistoryFile): string {
-  const rows = f.races.map((r) => [r.name, r.fix.split(' ')[0]!, ...r.cells.map(cellText), r.rules.join(',')]);
+  const rows = f.races.map((r) => [r.name, r.fix, ...r.cells.map(cellText), r.rules.join(',')]);
   return table(['race', 'fixed by', ...f.designs, 'rule'], rows);
 }
 
