@@ -15,6 +15,7 @@ import { registerReport } from './cli/report.ts';
 import { registerList } from './cli/list.ts';
 import { registerWorker } from './cli/worker.ts';
 import { registerKernelCheck } from './cli/kernel-check.ts';
+import { registerHistory } from './cli/history.ts';
 import { OutputFailed, STDOUT_PATH } from './report/json.ts';
 import { QueueFailed } from './queue/redis.ts';
 
@@ -24,7 +25,7 @@ export function buildProgram(out: Out): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: () => {} })
     .showHelpAfterError(false);
-  for (const register of [registerRun, registerCompare, registerScale, registerHunt, registerReplay, registerShrink, registerReport, registerList, registerWorker, registerKernelCheck]) register(program, out);
+  for (const register of [registerRun, registerCompare, registerScale, registerHunt, registerReplay, registerShrink, registerReport, registerList, registerWorker, registerKernelCheck, registerHistory]) register(program, out);
   return program;
 }
 

@@ -202,7 +202,7 @@ describe('html report', () => {
     const cases: [string, RegExp][] = [
       [missing, /cannot read/],
       [notJson, /not JSON/],
-      [notResult, /not a shootdown run, compare, scale or hunt file/],
+      [notResult, /not a shootdown run, compare, scale, hunt or history file/],
       [brokenRun, /not a valid run result: latency/],
     ];
     for (const [file, what] of cases) {

@@ -1,9 +1,12 @@
 // The files shootdown writes, as types: a run's result (RunResult, schema in
-// src/engine/result.ts), a comparison, and a scaling sweep. `shootdown
-// report` reads any mix of them.
+// src/engine/result.ts), a comparison, a scaling sweep, a hunt campaign and
+// the race table across designs. `shootdown report` reads any mix of them.
 
 import type { RunResult } from '../engine/result.ts';
 import { RESULT_SCHEMA } from '../engine/result.ts';
+import type { HistoryFile } from './history.ts';
+
+export type { HistoryFile };
 
 export interface CompareFile {
   schema: typeof RESULT_SCHEMA;
@@ -51,4 +54,5 @@ export type ReportInput =
   | { kind: 'run'; file: string; result: RunResult }
   | { kind: 'compare'; file: string; data: CompareFile }
   | { kind: 'scale'; file: string; data: ScaleFile }
-  | { kind: 'hunt'; file: string; data: HuntFile };
+  | { kind: 'hunt'; file: string; data: HuntFile }
+  | { kind: 'history'; file: string; data: HistoryFile };

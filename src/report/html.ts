@@ -1,6 +1,6 @@
 // The self-contained HTML report of `shootdown report ... --html`. What it
-// guarantees: it reads only files that parse as a schema-2 run, comparison or
-// scale file, and refuses anything else with one BadInput line naming the
+// guarantees: it reads only files that parse as a schema-3 run, comparison,
+// scale, hunt or history file, and refuses anything else with one BadInput line naming the
 // file; the page it writes loads nothing from the network (Chart.js and the
 // CSS are inlined); every string taken from the inputs is HTML-escaped, or
 // embedded as JSON with `<` escaped; every plot is a `canvas[data-plot]`, and
@@ -16,7 +16,8 @@ import { RESULT_SCHEMA, type RunResult } from '../engine/result.ts';
 import { LATENCY_NAMES, type LatencyName } from '../stats/latency.ts';
 import type { HuntFile } from './formats.ts';
 import type { LockClassStat } from '../stats/lockstat.ts';
-import type { CompareFile, ReportInput, ScaleFile } from './formats.ts';
+import type { CompareFile, HistoryFile, ReportInput, ScaleFile } from './formats.ts';
+import { cellText, scenarioText, verdictText } from './history.ts';
 import { checkOutputPath, writeTextAtomic } from './json.ts';
 import { clockName, us } from './summary.ts';
 
@@ -104,6 +105,34 @@ const huntSchema = z.looseObject({
 
 const scaleSchema = z.looseObject({ schema: z.literal(RESULT_SCHEMA), command: z.literal('scale'), workload: z.string(), rows: z.array(scaleRowSchema), results: z.array(runSchema) });
 
+const historyCellSchema = z.looseObject({
+  variant: z.string(),
+  outcome: z.enum(['found', 'known', 'none', 'other', 'not-run']),
+  seed: num.nullable(),
+  rule: z.string().nullable(),
+  knownRace: z.string().nullable().default(null),
+  detail: z.string().nullable(),
+  seedsRun: num,
+  seedsPlanned: num,
+  expected: z.boolean(),
+  reach: z.enum(['random', 'by-hand']),
+  verdict: z.enum(['has-it', 'kernel-race', 'clean', 'not-reached', 'missed', 'unexpected', 'not-run']),
+});
+const historyCostSchema = z.looseObject({ design: z.string(), preempt: z.string(), ops: num, gatherFlushesPerOp: num, ipisPerOp: num, preemptOffMaxNs: num, preemptOffWhere: z.string().nullable() });
+const historySchema = z.looseObject({
+  schema: z.literal(RESULT_SCHEMA),
+  command: z.literal('history'),
+  designs: z.array(z.string()),
+  seedsMax: num,
+  mutantSeedsMax: num,
+  races: z.array(z.looseObject({ name: z.string(), about: z.string(), fix: z.string(), rules: z.array(z.string()), had: z.array(z.string()), shownBy: z.string().nullable(), cells: z.array(historyCellSchema) })),
+  mutants: z.array(z.looseObject({ name: z.string(), bug: z.string(), baseDesign: z.string(), rules: z.array(z.string()), shownBy: z.string().nullable(), mutantCell: historyCellSchema, baseCell: historyCellSchema })),
+  costs: z.looseObject({ scenario: z.looseObject({}), designs: z.array(historyCostSchema) }),
+  mismatches: z.array(z.string()),
+  matches: z.boolean(),
+  stopped: z.boolean(),
+});
+
 /** One line, whatever the underlying message looked like. */
 function refuse(file: string, what: string): BadInput {
   return new BadInput(`report: ${file}: ${what}`.replace(/\s*[\r\n]+\s*/g, ' ').trim());
@@ -120,8 +149,9 @@ function firstIssue(error: z.ZodError): string {
 function recognise(file: string, value: unknown): ReportInput {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse(file, 'not a shootdown result (the JSON is not an object)');
   const v = value as Record<string, unknown>;
-  const kind = v.command === 'compare' ? 'compare' : v.command === 'scale' ? 'scale' : v.command === 'hunt' ? 'hunt' : 'variant' in v && 'counters' in v ? 'run' : null;
-  if (kind === null) throw refuse(file, 'not a shootdown run, compare, scale or hunt file (no "command" of compare, scale or hunt, and no "variant" and "counters")');
+  const commands = ['compare', 'scale', 'hunt', 'history'] as const;
+  const kind = commands.find((c) => c === v.command) ?? ('variant' in v && 'counters' in v ? 'run' : null);
+  if (kind === null) throw refuse(file, 'not a shootdown run, compare, scale, hunt or history file (no "command" of compare, scale, hunt or history, and no "variant" and "counters")');
   if (v.schema !== RESULT_SCHEMA) throw refuse(file, `${kind} file of schema ${JSON.stringify(v.schema) ?? 'none'}; this report reads schema ${RESULT_SCHEMA}`);
   // The casts below widen checked data to the writer's types: every field the
   // report reads has been validated, the rest is carried as the writer wrote it.
@@ -139,6 +169,11 @@ function recognise(file: string, value: unknown): ReportInput {
     const parsed = huntSchema.safeParse(value);
     if (!parsed.success) throw refuse(file, `not a valid hunt file: ${firstIssue(parsed.error)}`);
     return { kind, file, data: parsed.data as unknown as HuntFile };
+  }
+  if (kind === 'history') {
+    const parsed = historySchema.safeParse(value);
+    if (!parsed.success) throw refuse(file, `not a valid history file: ${firstIssue(parsed.error)}`);
+    return { kind, file, data: parsed.data as unknown as HistoryFile };
   }
   const parsed = scaleSchema.safeParse(value);
   if (!parsed.success) throw refuse(file, `not a valid scale file: ${firstIssue(parsed.error)}`);
@@ -529,6 +564,8 @@ h4 { font-size: 13px; margin: 4px 0; }
 table { border-collapse: collapse; font-size: 12px; }
 th, td { border: 1px solid #ddd; padding: 3px 6px; vertical-align: top; }
 th { background: #f3f3f3; font-weight: 600; text-align: center; }
+td.cell.found { color: #b42318; }
+td.cell.bad { background: #fde8e8; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .files { font-size: 11px; color: #555; }
 .variant { font-weight: 600; }
@@ -621,6 +658,37 @@ function huntSection(hunts: { file: string; data: HuntFile }[]): string {
   return `<table><thead><tr><th>campaign (variant / workload / strategy)</th><th>seeds (or count)</th><th>shards</th><th>violations</th><th>files</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+function historyCell(c: HistoryFile['races'][number]['cells'][number]): string {
+  const cls = c.verdict === 'missed' || c.verdict === 'unexpected' ? 'bad' : c.verdict === 'has-it' || c.verdict === 'kernel-race' ? 'found' : c.verdict === 'not-reached' ? 'note' : '';
+  const title = [c.rule, c.detail, `${c.seedsRun} of ${c.seedsPlanned} seeds`, `verdict: ${c.verdict}`].filter(Boolean).join(' · ');
+  return `<td class="cell ${cls}" data-verdict="${esc(c.verdict)}" title="${esc(title)}">${esc(cellText(c))}</td>`;
+}
+
+/** Each history file: the races by design, the mutants beside their base designs, the costs per design, and the verdict. */
+function historySection(histories: { file: string; data: HistoryFile }[]): string {
+  if (histories.length === 0) return '<p class="note">no history files</p>';
+  return histories
+    .map(({ file, data: f }) => {
+      const races = f.races.map(
+        (r) => `<tr data-race="${esc(r.name)}">${td(r.name)}${td(r.fix)}${r.cells.map(historyCell).join('')}${td(r.rules.join(', '))}${td(r.had.join(', ') || 'none')}${td(`${scenarioText(r.scenario)}${r.shownBy ? ` (${r.shownBy})` : ''}`)}</tr>`,
+      );
+      const mutants = f.mutants.map((m) => `<tr data-mutant="${esc(m.name)}">${td(m.name)}${td(m.baseDesign)}${historyCell(m.mutantCell)}${historyCell(m.baseCell)}${td(m.rules.join(', ') || 'any')}${td(m.bug)}</tr>`);
+      const costs = f.costs.designs.map((c) => `<tr data-cost="${esc(`${c.design} ${c.preempt}`)}">${td(c.design)}${td(c.preempt)}${tdNum(fixed2(c.gatherFlushesPerOp))}${tdNum(fixed2(c.ipisPerOp))}${tdNum(us(c.preemptOffMaxNs))}${td(c.preemptOffWhere ?? '–')}</tr>`);
+      const verdict = `<p class="${f.matches ? 'ok' : 'bad'}">${esc(verdictText(f)).replace(/\n/g, '<br>')}</p>`;
+      return [
+        `<h3>${esc(file)}</h3>`,
+        `<p class="unit">found@S: the race's rule first fired at seed S; clean/N: N random seeds and nothing; not reached/N: the kernel had it, random seeds did not reach it within N; !: disagrees with the kernel's history. Races up to ${f.seedsMax} seeds per design, mutants up to ${f.mutantSeedsMax}.</p>`,
+        `<div class="scroll"><table class="history"><thead><tr><th>race</th><th>fixed by</th>${f.designs.map((d) => `<th>${esc(d)}</th>`).join('')}<th>rule</th><th>kernels that had it</th><th>scenario</th></tr></thead><tbody>${races.join('')}</tbody></table></div>`,
+        `<h4>Mutants, each beside the design it was derived from</h4>`,
+        `<div class="scroll"><table class="history-mutants"><thead><tr><th>mutant</th><th>base</th><th>mutant</th><th>base</th><th>rules</th><th>planted bug</th></tr></thead><tbody>${mutants.join('')}</tbody></table></div>`,
+        `<h4>Costs: ${esc(scenarioText(f.costs.scenario))}, one deterministic run per design and preemption model (model µs)</h4>`,
+        `<table class="history-costs"><thead><tr><th>design</th><th>preempt</th><th>gather flushes / op</th><th>IPIs / op</th><th>longest non-preemptible section</th><th>from → to</th></tr></thead><tbody>${costs.join('')}</tbody></table>`,
+        verdict,
+      ].join('\n');
+    })
+    .join('\n');
+}
+
 /** One self-contained page: comparison, lock_stat, latency plots, scaling and violations. */
 export function renderHtmlReport(inputs: ReportInput[]): string {
   const shown = collectRuns(
@@ -628,9 +696,10 @@ export function renderHtmlReport(inputs: ReportInput[]): string {
   );
   const scales = inputs.flatMap((input) => (input.kind === 'scale' ? [{ file: input.file, data: input.data }] : []));
   const everyRun = collectRuns(
-    inputs.flatMap((input) => (input.kind === 'run' ? [{ file: input.file, result: input.result }] : input.kind === 'hunt' ? [] : input.data.results.map((result) => ({ file: input.file, result })))),
+    inputs.flatMap((input) => (input.kind === 'run' ? [{ file: input.file, result: input.result }] : input.kind === 'compare' || input.kind === 'scale' ? input.data.results.map((result) => ({ file: input.file, result })) : [])),
   );
   const hunts = inputs.flatMap((input) => (input.kind === 'hunt' ? [{ file: input.file, data: input.data }] : []));
+  const histories = inputs.flatMap((input) => (input.kind === 'history' ? [{ file: input.file, data: input.data }] : []));
   const plots = new Plots();
   const sections = [
     ['1. Comparison', comparisonSection(shown)],
@@ -639,6 +708,7 @@ export function renderHtmlReport(inputs: ReportInput[]): string {
     ['4. Scaling', scaleSection(scales, plots)],
     ['5. Violations', violationsSection(everyRun)],
     ['6. Hunt campaigns', huntSection(hunts)],
+    ["7. Races across the kernel's designs", historySection(histories)],
   ] as const;
   const fileList = inputs.map((input) => `<li>${esc(input.file)} <span class="note">(${input.kind})</span></li>`).join('');
   return `<!DOCTYPE html>
