@@ -5,8 +5,7 @@
 // and bad input refused in one line. The processes run side by side and with
 // small budgets: the verdicts come from the same classification at any budget.
 
-import chromium from '@sparticuz/chromium';
-import { chromium as pw } from 'playwright-core';
+import { launchBrowser } from './browser.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,7 +107,7 @@ describe('shootdown history', () => {
       const html = join(dir, 'report.html');
       const r = await cliAsync('report', json(), '--html', html);
       expect(r.status, describeRun(r)).toBe(0);
-      const browser = await pw.launch({ executablePath: await chromium.executablePath(), args: chromium.args, headless: true });
+      const browser = await launchBrowser();
       try {
         const page = await browser.newPage();
         const problems: string[] = [];

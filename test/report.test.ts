@@ -4,8 +4,7 @@
 // drawn, nothing may fail, and nothing may be fetched. Bad files are refused
 // with one BadInput line naming the file.
 
-import chromium from '@sparticuz/chromium';
-import { chromium as pw } from 'playwright-core';
+import { launchBrowser } from './browser.ts';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +79,7 @@ describe('html report', () => {
       writeHtmlReport(html, inputs);
       expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
 
-      const browser = await pw.launch({ executablePath: await chromium.executablePath(), args: chromium.args, headless: true });
+      const browser = await launchBrowser();
       try {
         const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
         const consoleErrors: string[] = [];
