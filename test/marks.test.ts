@@ -27,6 +27,18 @@ const SCENARIOS: Record<MarkName, MarkScenario> = {
   lazyTlbGenCatchUp: { variant: 'v6.18', workload: 'mix', cpus: 2, tasksPerCpu: 2 },
   nestedFlush: { variant: 'v4.15', workload: 'madvise', overlap: true, pages: 64 },
   pollerGaveWay: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, kworker: false, boundedPreemptions: 0 },
+  // mprotect holds mmap_sem for write, so the zap it meets is truncate's, which takes only the file's i_mmap lock
+  mprotectNested: {
+    variant: 'v6.18',
+    cpus: 2,
+    scenario: {
+      name: 'mprotect-beside-truncate',
+      tasks: [
+        { cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 64, file: true, measure: false }, { op: 'write', start: 0, pages: 64, measure: false }, { op: 'barrier' }, { op: 'repeat', times: 20, ops: [{ op: 'mprotect', start: 0, pages: 64, writable: false, measure: true }, { op: 'mprotect', start: 0, pages: 64, writable: true, measure: true }] }] },
+        { cpu: 1, mm: 0, program: [{ op: 'barrier' }, { op: 'repeat', times: 20, ops: [{ op: 'truncate', pages: 0, measure: true }] }] },
+      ],
+    },
+  },
   delayedRmap: { variant: 'v6.18', scenario: { name: 'zap-dirty-shared', tasks: [{ cpu: 0, mm: 0, program: [{ op: 'mmap', start: 0, pages: 4, file: true, shared: true, measure: false }, { op: 'write', start: 0, pages: 4, measure: false }, { op: 'munmap', start: 0, pages: 4, measure: true }] }] } },
 };
 const SEEDS = 10;

@@ -260,11 +260,15 @@ export class GenericGather implements MmuGather {
 }
 
 /** atomic_read(&mm->tlb_flush_pending) > 1. */
-function mmTlbFlushNested(ctx: Kctx, mm: number): boolean {
+export function mmTlbFlushNested(ctx: Kctx, mm: number): boolean {
   return Atomics.load(ctx.mem, ctx.m.mm(mm, MM_PENDING)) > 1;
 }
 
-function decTlbFlushPending(ctx: Kctx, mm: number): void {
+export function incTlbFlushPending(ctx: Kctx, mm: number): void {
+  Atomics.add(ctx.mem, ctx.m.mm(mm, MM_PENDING), 1);
+}
+
+export function decTlbFlushPending(ctx: Kctx, mm: number): void {
   const left = Atomics.sub(ctx.mem, ctx.m.mm(mm, MM_PENDING), 1) - 1;
   modelAssert(left >= 0, 'tlb_flush_pending below zero', () => `mm ${mm}`);
 }
@@ -274,6 +278,6 @@ const MM_PENDING = MM_FIELD.TLB_FLUSH_PENDING;
 /** tlb_gather_mmu(tlb, mm, start, end): inc_tlb_flush_pending first, so a concurrent gather sees this one. */
 export function genericGatherMmu(ctx: Kctx, mm: number, fullmm: boolean, start: number, end: number): MmuGather {
   const g = ctx.traits.generic;
-  if (g.nestedFlush || g.tlbGen) Atomics.add(ctx.mem, ctx.m.mm(mm, MM_PENDING), 1);
+  if (g.nestedFlush || g.tlbGen) incTlbFlushPending(ctx, mm);
   return new GenericGather(mm, fullmm, ctx, start, end);
 }

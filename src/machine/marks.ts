@@ -21,6 +21,7 @@ export const MARKS = {
   lazyTlbGenCatchUp: 'a cpu skipped while lazy came back to the mm behind its tlb_gen and flushed at switch_mm',
   nestedFlush: 'tlb_finish_mmu saw another gather of the mm in flight (mm_tlb_flush_nested) and flushed the whole range',
   pollerGaveWay: 'bounded exploration switched away from a task whose last step only polled a word another task must set (a fair schedule)',
+  mprotectNested: "6.x mprotect's tlb_finish_mmu saw a zap of the mm in flight (tlb_flush_pending) and flushed the whole mm",
   delayedRmap: "a dirty file pte's rmap was kept until after the TLB flush (tlb_flush_rmaps)",
 } as const;
 export type MarkName = keyof typeof MARKS;

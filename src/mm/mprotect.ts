@@ -14,10 +14,12 @@
 import { MM_FIELD, PTE, VMA_FIELD, VMA_FLAGS, pteFrame } from '../machine/layout.ts';
 import { Step, type Path } from '../machine/step.ts';
 import { BadInput } from '../machine/errors.ts';
+import { mark } from '../machine/marks.ts';
 import { fnEnter, type Kctx } from '../sync/context.ts';
 import { spinLock, spinUnlock, LockClass } from '../sync/spinlock.ts';
 import { downWrite, upWrite } from '../sync/rwsem.ts';
 import { flushTlbMm, flushTlbMmRange } from '../cpu/tlbflush.ts';
+import { decTlbFlushPending, incTlbFlushPending, mmTlbFlushNested } from '../gather/generic.ts';
 import { ZERO_PAGE } from '../page/alloc.ts';
 import { addrEnd, pgdFrame, pgdIndex, pudIndex, pmdIndex, pteIndex, pteLockptr, readEntry, PMD_PAGES, PUD_PAGES, PGD_PAGES } from './pgtable.ts';
 import { vmas, type Vma } from './vma.ts';
@@ -93,21 +95,32 @@ function* changeProtection(ctx: Kctx, mm: number, start: number, end: number, wr
   let addr = start;
   let next: number;
   const changed: Changed = { pages: 0, flushStart: Number.MAX_SAFE_INTEGER, flushEnd: 0 };
-  // flush_cache_range: nothing on x86
+  // flush_cache_range: nothing on x86. From 4.13 (16af97dc5a89) the walk counts in mm->tlb_flush_pending, so a
+  // zap of the same mm finishing meanwhile sees itself nested (99baac21e458); from 6.0 (4a18419f71cd) the
+  // count is the mmu_gather's, whose tlb_finish_mmu makes the same check
+  const pending = ctx.traits.design === 'generic' && ctx.traits.generic.nestedFlush;
+  if (pending) incTlbFlushPending(ctx, mm);
   do {
     next = addrEnd(addr, end, PGD_PAGES);
     const e = readEntry(ctx, pgd, pgdIndex(addr));
     if (e === 0) continue;
     yield changePudRange(ctx, pteFrame(e), addr, next, writable, dirtyAccountable, changed);
   } while ((addr = next) !== end);
-  if (ctx.traits.mprotectNoFlush) return;
-  if (ctx.traits.design !== 'generic') {
-    yield flushTlbMm(ctx, mm); // flush_tlb_range(vma, start, end): x86 before 3.6 flushes the whole mm, after every pte lock is dropped
-  } else if (ctx.traits.generic.flushCeiling !== 'strides') {
-    if (changed.pages > 0) yield flushTlbMmRange(ctx, mm, start, end, 0, false); // flush_tlb_range when any pte changed
-  } else if (changed.flushEnd > 0) {
-    yield flushTlbMmRange(ctx, mm, changed.flushStart, changed.flushEnd, 0, false); // 4a18419f71cd: the mmu_gather's range at tlb_finish_mmu
+  if (!ctx.traits.mprotectNoFlush) {
+    if (ctx.traits.design !== 'generic') {
+      yield flushTlbMm(ctx, mm); // flush_tlb_range(vma, start, end): x86 before 3.6 flushes the whole mm, after every pte lock is dropped
+    } else if (ctx.traits.generic.flushCeiling !== 'strides') {
+      if (changed.pages > 0) yield flushTlbMmRange(ctx, mm, start, end, 0, false); // flush_tlb_range when any pte changed
+    } else {
+      // 4a18419f71cd: tlb_end_vma flushes the mmu_gather's range; tlb_finish_mmu then finds it nested or not
+      if (changed.flushEnd > 0) yield flushTlbMmRange(ctx, mm, changed.flushStart, changed.flushEnd, 0, false);
+      if (mmTlbFlushNested(ctx, mm)) {
+        mark('mprotectNested');
+        yield flushTlbMmRange(ctx, mm, 0, -1, 0, true); // 7a30df49f63a: fullmm, freed_tables
+      }
+    }
   }
+  if (pending) decTlbFlushPending(ctx, mm);
 }
 
 /** mprotect_fixup for a whole vma: new vm_flags first, so a fault racing the pte walk already sees them. */
