@@ -6,7 +6,8 @@
 //   seeds to the first catch (with the five values). Caught: every campaign
 //   caught it.
 // - bounded: every schedule with at most k preemptions of a small scenario
-//   (`huntWith` changed by the declaration's `boundedWith`, the kworker off),
+//   (`huntWith` changed by the declaration's `boundedWith`, or the scenario
+//   file it names, the kworker off),
 //   for k = 0, 1, 2 in turn until one catches it; a k whose estimated space is
 //   over the schedule budget is not run, since the bound would cut it short
 //   anyway. Prints the k and the schedule of the first catch.
@@ -18,6 +19,7 @@
 // takes a minute or two, the campaigns most of an hour).
 
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { Piscina } from 'piscina';
 import { VARIANTS } from '../src/gather/variants.ts';
@@ -26,6 +28,7 @@ import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campai
 import { estimateBoundedSpace, exploreBounded } from '../src/engine/bounded.ts';
 import type { RunConfig, VariantTraits } from '../src/machine/config.ts';
 import { destroyPool } from '../src/engine/worker-env.ts';
+import { loadScenario } from '../src/scenario/load.ts';
 
 const BUDGET = 10_000;
 const CAMPAIGN_MS_MAX = 60_000;
@@ -108,9 +111,16 @@ function exploreUntilCaught(config: RunConfig, preemptions: number): { schedules
   }
 }
 
+/** The mutant's small scenario: `huntWith` changed by `boundedWith`, or the scenario file `boundedWith.scenario` names (from the project's root). */
+function boundedConfig(v: VariantTraits): RunConfig {
+  const { scenario, ...flags } = v.boundedWith;
+  const options = typeof scenario === 'string' ? loadScenario(fileURLToPath(new URL(`../${scenario}`, import.meta.url))).options : { ...(v.huntWith as RunOptions), ...(flags as RunOptions) };
+  return makeConfig({ kworker: false, ...options, variant: v.name, clockSkew: 'none' });
+}
+
 /** Bounded exploration of the mutant's small scenario, k = 0, 1, 2 until a catch. */
 function huntBounded(v: VariantTraits): BoundedCatch {
-  const config = makeConfig({ kworker: false, ...(v.huntWith as RunOptions), ...(v.boundedWith as RunOptions), variant: v.name, clockSkew: 'none' });
+  const config = boundedConfig(v);
   let schedules = 0;
   let ending = `exhausted k <= ${PREEMPTIONS_MAX}`;
   for (let k = 0; k <= PREEMPTIONS_MAX; k++) {

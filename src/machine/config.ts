@@ -35,7 +35,9 @@ export interface VariantTraits {
   /**
    * For a mutant: what bounded exploration changes in `huntWith` to make the
    * scenario small enough to enumerate (fewer pages, cpus or tasks; readers
-   * bounded); empty where `huntWith` is already small.
+   * bounded), or `scenario`: a scenario file, from the project's root, where
+   * the race needs parts a workload's tasks cannot play; empty where
+   * `huntWith` is already small.
    */
   boundedWith: Record<string, string | number | boolean>;
   /** rework-seed: init_rss_vec() before `again:`, so a forced restart applies the rss deltas twice. */
