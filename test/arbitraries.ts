@@ -18,13 +18,17 @@ type RangeKind = 'mmap' | 'munmap' | 'madvise' | 'write' | 'read' | 'msync';
 /** A file mmap is MAP_SHARED when `shared`; a program that msyncs or fsyncs puts the file on a disk, with writeback. */
 export type Action = { kind: RangeKind; slot: number; pages: number; file: boolean; shared: boolean } | { kind: 'barrier' } | { kind: 'fsync' } | { kind: 'reclaim' };
 
-/** Raw actions; `program` turns them into a valid program. */
-export const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('mmap', 'munmap', 'madvise', 'write', 'read', 'msync') as fc.Arbitrary<RangeKind>, slot: fc.integer({ min: 0, max: SLOTS_PER_TASK - 1 }), pages: fc.integer({ min: 1, max: 64 }), file: fc.boolean(), shared: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'barrier' } as const) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'fsync' } as const) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'reclaim' } as const) },
-);
+/** Raw actions of at most `pagesMax` pages each; `program` turns them into a valid program. */
+export function actionArbOf(pagesMax: number): fc.Arbitrary<Action> {
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('mmap', 'munmap', 'madvise', 'write', 'read', 'msync') as fc.Arbitrary<RangeKind>, slot: fc.integer({ min: 0, max: SLOTS_PER_TASK - 1 }), pages: fc.integer({ min: 1, max: pagesMax }), file: fc.boolean(), shared: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'barrier' } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'fsync' } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'reclaim' } as const) },
+  );
+}
+
+export const actionArb: fc.Arbitrary<Action> = actionArbOf(64);
 
 /**
  * A valid program for task `task` from raw actions: an mmap of a mapped slot
@@ -85,6 +89,8 @@ export interface GeneratedScenario {
   immapLock: 'spinlock' | 'mutex';
   allocFail: 'never' | 'once' | 'always' | number;
   tasks: { cpu: number; mm: number; program: ScenarioOp[] }[];
+  /** Set false for a machine without the per-cpu kworker (the tiny scenarios bounded exploration enumerates). */
+  kworker?: boolean;
 }
 
 /** A whole machine: 1 to 4 cpus, 1 to 5 tasks over 1 or 2 mms, barriers, every preemption model. */
@@ -104,6 +110,29 @@ export const scenarioArb: fc.Arbitrary<GeneratedScenario> = fc
     // a task that does nothing still needs an operation; and barriers need every task of the mm
     for (const t of tasks) if (t.program.length === 0) t.program.push({ op: 'read', start: 0, pages: 1, measure: false });
     return { cpus: g.cpus, preempt: g.preempt, immapLock: g.immapLock, allocFail: g.allocFail, tasks: tasks.map((t) => ({ ...t, program: withBarriers(t.program, g.barriers) })) };
+  });
+
+/**
+ * A machine small enough to enumerate its schedules (the soak's bounded
+ * explorations): 1 or 2 cpus with 1 or 2 tasks each, a few short actions of
+ * at most 4 pages per task, no kworker.
+ */
+export const tinyScenarioArb: fc.Arbitrary<GeneratedScenario> = fc
+  .record({
+    cpus: fc.integer({ min: 1, max: 2 }),
+    tasksPerCpu: fc.integer({ min: 1, max: 2 }),
+    preempt: fc.constantFrom('none', 'voluntary', 'full') as fc.Arbitrary<'none' | 'voluntary' | 'full'>,
+    immapLock: fc.constantFrom('spinlock', 'mutex') as fc.Arbitrary<'spinlock' | 'mutex'>,
+    barriers: fc.integer({ min: 0, max: 1 }),
+    tasks: fc.array(fc.record({ mm: fc.integer({ min: 0, max: 1 }), actions: fc.array(actionArbOf(4), { minLength: 1, maxLength: 4 }), exit: fc.boolean() }), { minLength: 4, maxLength: 4 }),
+  })
+  .map((g) => {
+    const n = g.cpus * g.tasksPerCpu;
+    const picked = g.tasks.slice(0, n);
+    const mms = [...new Set(picked.map((t) => t.mm))].sort();
+    const tasks = picked.map((t, i) => ({ cpu: i % g.cpus, mm: mms.indexOf(t.mm), program: program(i, t.actions, n, { exit: t.exit }) }));
+    for (const t of tasks) if (t.program.length === 0) t.program.push({ op: 'read', start: 0, pages: 1, measure: false });
+    return { cpus: g.cpus, preempt: g.preempt, immapLock: g.immapLock, allocFail: 'never' as const, kworker: false, tasks: tasks.map((t) => ({ ...t, program: withBarriers(t.program, g.barriers) })) };
   });
 
 function opYaml(op: ScenarioOp): unknown {
@@ -137,7 +166,7 @@ function opYaml(op: ScenarioOp): unknown {
 export function scenarioYaml(s: GeneratedScenario, name: string): string {
   return stringify({
     name,
-    machine: { cpus: s.cpus, preempt: s.preempt, immapLock: s.immapLock, allocFail: s.allocFail },
+    machine: { cpus: s.cpus, preempt: s.preempt, immapLock: s.immapLock, allocFail: s.allocFail, ...(s.kworker === false ? { kworker: false } : {}) },
     tasks: s.tasks.map((t) => ({ cpu: t.cpu, mm: t.mm, program: t.program.map(opYaml) })),
   });
 }

@@ -35,6 +35,7 @@ const base = {
   generic: genericV311,
   mutant: false,
   huntWith: {},
+  boundedWith: {},
   rssInitBeforeAgain: false,
   freeBeforeFlush: false,
   noAckWait: false,
@@ -86,14 +87,23 @@ const v618: VariantTraits = {
   about: "6.18: today's gather (a slot kept per batch, a table batch), delayed rmap (5df397dec7c4), stride-aware ceiling, local and remote flushes at once, lazy cpus skipped unless tables were freed",
 };
 
-function mutant(from: VariantTraits, name: string, about: string, flip: Partial<VariantTraits>, huntWith: VariantTraits['huntWith'] = {}): VariantTraits {
-  return { ...from, ...flip, name, about, mutant: true, huntWith };
+function mutant(from: VariantTraits, name: string, about: string, flip: Partial<VariantTraits>, huntWith: VariantTraits['huntWith'] = {}, boundedWith: VariantTraits['boundedWith'] = {}): VariantTraits {
+  return { ...from, ...flip, name, about, mutant: true, huntWith, boundedWith };
 }
 
-function genericMutant(from: VariantTraits, name: string, about: string, flip: Partial<GenericTraits>, huntWith: VariantTraits['huntWith']): VariantTraits {
-  return mutant(from, name, about, { generic: { ...from.generic, ...flip } }, huntWith);
+function genericMutant(from: VariantTraits, name: string, about: string, flip: Partial<GenericTraits>, huntWith: VariantTraits['huntWith'], boundedWith: VariantTraits['boundedWith'] = {}): VariantTraits {
+  return mutant(from, name, about, { generic: { ...from.generic, ...flip } }, huntWith, boundedWith);
 }
 
+// The second scenario of a mutant is what bounded exploration (npm run mutants)
+// changes in the first to enumerate it. flush-preemptible's takes its lockup
+// at 10 ms: the schedule that catches it ends in a deadlock (the preempting
+// task spins on the per-cpu sender slot its owner still holds), which the
+// default 2 s lockup would only report past the explorer's step budget.
+// rmap-before-flush's is a scenario file: the madvise workload's own tasks
+// cannot be the zapper, the cleaner and the writer at once (that file says
+// why), and bounded finds nothing in the workload's small sizes (1 page on
+// 2 cpus up to k = 2, on 3 cpus up to k = 1).
 export const VARIANTS: readonly VariantTraits[] = [
   legacy,
   rework,
@@ -105,19 +115,19 @@ export const VARIANTS: readonly VariantTraits[] = [
   mutant(rework, 'no-ack-wait', 'flush_tlb_others sends the IPIs and does not wait for the acknowledgements', { noAckWait: true }, { pages: 200 }),
   mutant(rework, 'no-ipi', 'flush_tlb_others tells no remote cpu: only the local TLB is flushed', { noIpi: true }, { pages: 200 }),
   mutant(rework, 'skip-lazy-leave', 'a lazy cpu acks the flush IPI without leave_mm: it keeps its TLB and stays in mm_cpumask', { skipLazyLeave: true }, { workload: 'exit', pages: 200 }),
-  mutant(legacy, 'legacy-preemptible', 'the 2.6.38 per-cpu gather without disabling preemption: another task on the cpu can take it over', { gatherPreemptible: true }, { workload: 'munmap', cpus: 1, tasksPerCpu: 2, mms: 2, pages: 64 }),
+  mutant(legacy, 'legacy-preemptible', 'the 2.6.38 per-cpu gather without disabling preemption: another task on the cpu can take it over', { gatherPreemptible: true }, { workload: 'munmap', cpus: 1, tasksPerCpu: 2, mms: 2, pages: 64 }, { pages: 16, rounds: 1 }),
   mutant(rework, 'lost-force-flush', 'zap_pte_range ignores a full batch: the pages that do not fit are dropped, never freed', { lostForceFlush: true }, { pages: 1000 }),
   mutant(rework, 'unlock-before-clear', 'zap_pte_range drops the pte lock between reading a pte and clearing it', { unlockBeforeClear: true }, { workload: 'madvise', overlap: true, pages: 64 }),
-  mutant(rework, 'stale-cpumask', 'the flush targets mm_cpumask as it was at tlb_gather_mmu, missing cpus that loaded the mm since', { staleCpumask: true }, { workload: 'munmap', cpus: 2, tasksPerCpu: 2, mms: 2, pages: 4096 }),
+  mutant(rework, 'stale-cpumask', 'the flush targets mm_cpumask as it was at tlb_gather_mmu, missing cpus that loaded the mm since', { staleCpumask: true }, { workload: 'munmap', cpus: 2, tasksPerCpu: 2, mms: 2, pages: 4096 }, { pages: 16, rounds: 1 }),
   mutant(rework, 'mkclean-no-flush', 'page_mkclean_one write-protects and cleans the pte without flushing it from the TLBs', { mkcleanNoFlush: true }, { workload: 'writeback' }),
   mutant(rework, 'mprotect-no-flush', 'change_protection makes the ptes read-only without flush_tlb_range', { mprotectNoFlush: true }, { workload: 'writeback' }),
   mutant(rework, 'wp-fault-no-dirty', 'do_wp_page makes a shared pte writable again without set_page_dirty', { wpFaultNoDirty: true }, { workload: 'writeback' }),
-  mutant(rework, 'flush-preemptible', 'flush_tlb_mm leaves preemption on while it waits for the acks, so another task of the cpu can take over its per-cpu IPI sender slot', { flushPreemptible: true }, { workload: 'munmap', cpus: 3, tasksPerCpu: 2, mms: 2, pages: 64 }),
+  mutant(rework, 'flush-preemptible', 'flush_tlb_mm leaves preemption on while it waits for the acks, so another task of the cpu can take over its per-cpu IPI sender slot', { flushPreemptible: true }, { workload: 'munmap', cpus: 3, tasksPerCpu: 2, mms: 2, pages: 64 }, { cpus: 2, pages: 8, lockupMs: 10 }),
   mutant(rework, 'fullmm-no-flush', 'a fullmm gather (exit_mmap) frees without flushing, as if no other cpu could still hold the mm', { fullmmNoFlush: true }, { workload: 'exit', pages: 200 }),
-  genericMutant(v618, 'rmap-before-flush', 'tlb_flush_rmaps runs before the TLB flush, so writeback can clean a page a stale entry still writes', { rmapBeforeFlush: true }, { workload: 'madvise', writeback: true, pages: 8, cpus: 3 }),
+  genericMutant(v618, 'rmap-before-flush', 'tlb_flush_rmaps runs before the TLB flush, so writeback can clean a page a stale entry still writes', { rmapBeforeFlush: true }, { workload: 'madvise', writeback: true, pages: 8, cpus: 3 }, { scenario: 'examples/bounded/rmap-window.yaml' }),
   genericMutant(v618, 'lazy-skip-freed-tables', 'should_flush_tlb skips lazy cpus even when page tables were freed', { lazySkipFreedTables: true }, { workload: 'exit', pages: 200 }),
-  genericMutant(v618, 'switch-ignores-tlb-gen', 'switch_mm back to a lazily kept mm does not compare tlb_gen, so flushes it was not sent are lost', { switchIgnoresTlbGen: true }, { workload: 'mix', cpus: 2, tasksPerCpu: 2 }),
-  genericMutant(v618, 'no-nested-flush', 'tlb_finish_mmu does not look at mm_tlb_flush_nested: a zap that found nothing returns before the other one flushed', { nestedFlush: false }, { workload: 'madvise', overlap: true, pages: 64 }),
+  genericMutant(v618, 'switch-ignores-tlb-gen', 'switch_mm back to a lazily kept mm does not compare tlb_gen, so flushes it was not sent are lost', { switchIgnoresTlbGen: true }, { workload: 'mix', cpus: 2, tasksPerCpu: 2 }, { pages: 4, rounds: 1 }),
+  genericMutant(v618, 'no-nested-flush', 'tlb_finish_mmu does not look at mm_tlb_flush_nested: a zap that found nothing returns before the other one flushed', { nestedFlush: false }, { workload: 'madvise', overlap: true, pages: 64 }, { pages: 4, cpus: 2 }),
 ];
 
 export function findVariant(name: string): VariantTraits | undefined {

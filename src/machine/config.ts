@@ -32,6 +32,14 @@ export interface VariantTraits {
   mutant: boolean;
   /** For a mutant: the scenario (run flags, as option names) where its bug can show; `npm run mutants` hunts with it. */
   huntWith: Record<string, string | number | boolean>;
+  /**
+   * For a mutant: what bounded exploration changes in `huntWith` to make the
+   * scenario small enough to enumerate (fewer pages, cpus or tasks; readers
+   * bounded), or `scenario`: a scenario file, from the project's root, where
+   * the race needs parts a workload's tasks cannot play; empty where
+   * `huntWith` is already small.
+   */
+  boundedWith: Record<string, string | number | boolean>;
   /** rework-seed: init_rss_vec() before `again:`, so a forced restart applies the rss deltas twice. */
   rssInitBeforeAgain: boolean;
   /** free-before-flush: tlb_flush_mmu frees the batch before the TLB flush. */
