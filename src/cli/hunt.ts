@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration, type RunOptions } from '../engine/configure.ts';
 import { ARTIFACT_SCHEMA, makeArtifact, pctHorizonSteps, runCampaign, type Artifact, type CampaignResult } from '../engine/campaign.ts';
-import { estimateBoundedSpace, exploreBounded } from '../engine/bounded.ts';
+import { boundedConfig, estimateBoundedSpace, exploreBounded } from '../engine/bounded.ts';
 import { modelFingerprint } from '../engine/fingerprint.ts';
 import { artifactName } from '../report/artifact.ts';
 import { startProgress } from '../report/progress.ts';
@@ -94,7 +94,7 @@ export function registerHunt(program: Command, out: Out): void {
     const artifacts: string[] = [];
     for (const g of r.groups) {
       const file = join(dir, artifactName(config, g.rule).replace(/seed\d+/, `bounded${k}-schedule${g.seed}`));
-      writeJsonAtomic(file, { schema: ARTIFACT_SCHEMA, kind: 'artifact', config, rule: g.rule, step: g.step, detail: g.detail, ...r.firstSchedules.get(g.location)!, fingerprint: modelFingerprint() } satisfies Artifact);
+      writeJsonAtomic(file, { schema: ARTIFACT_SCHEMA, kind: 'artifact', config: boundedConfig(config), rule: g.rule, step: g.step, detail: g.detail, ...r.firstSchedules.get(g.location)!, fingerprint: modelFingerprint() } satisfies Artifact);
       artifacts.push(file);
       out(`  ${g.rule} in ${g.count} schedules, first in schedule ${g.seed}: ${g.detail}\n  artifact: ${file}`);
     }

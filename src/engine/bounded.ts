@@ -35,6 +35,20 @@ interface ChoicePoint {
 
 /** Steps one explored run may take: the scenarios bounded exploration suits are small. */
 export const BOUNDED_RUN_STEPS_MAX = 200_000;
+/**
+ * The watchdog's lockup limit in an explored run. The watchdog's clock
+ * gives each busy cpu a µs per step, so 25 ms is at most 200,000 steps of
+ * 8 cpus: a spin that lasts it is a lockup the run shows within its step
+ * budget, where the default 2 s would leave every deadlock cut short at
+ * the budget and so unreported. Fair schedules keep it true: a spinner
+ * gives way after every failed look, so what it waits for gets the cpu.
+ */
+export const BOUNDED_LOCKUP_MS = 25;
+
+/** The config an explored run takes: the step budget and lockup limit above (an artifact records it, so a replay is the same run). */
+export function boundedConfig(config: RunConfig): RunConfig {
+  return { ...config, maxSteps: Math.min(config.maxSteps, BOUNDED_RUN_STEPS_MAX), lockupMs: Math.min(config.lockupMs, BOUNDED_LOCKUP_MS) };
+}
 
 class BoundedChooser implements Chooser {
   /** Every decision of the run in order: a cpu, or a task decision's choice. */
@@ -130,7 +144,7 @@ export interface BoundedResult {
  */
 export function estimateBoundedSpace(config: RunConfig, preemptions: number): { schedules: number; decisions: number } {
   const chooser = new BoundedChooser([], new Map(), config.cpus);
-  runDeterministic({ ...config, maxSteps: Math.min(config.maxSteps, BOUNDED_RUN_STEPS_MAX) }, { chooser });
+  runDeterministic(boundedConfig(config), { chooser });
   const sums = new Float64Array(preemptions + 1);
   sums[0] = 1;
   for (const p of chooser.points.values()) {
@@ -151,7 +165,7 @@ export function exploreBounded(config: RunConfig, preemptions: number, maxSchedu
   for (; schedules < maxSchedules; ) {
     const chooser = new BoundedChooser(prefix, kept, config.cpus);
     const log = new DecisionLog();
-    const r = runDeterministic({ ...config, maxSteps: Math.min(config.maxSteps, BOUNDED_RUN_STEPS_MAX) }, { chooser, record: log });
+    const r = runDeterministic(boundedConfig(config), { chooser, record: log });
     schedules++;
     steps += r.steps;
     if (r.error?.name === 'StepLimit') pastLimit++;
