@@ -17,7 +17,6 @@ import { registerWorker } from './cli/worker.ts';
 import { registerKernelCheck } from './cli/kernel-check.ts';
 import { registerHistory } from './cli/history.ts';
 import { OutputFailed, STDOUT_PATH } from './report/json.ts';
-import { QueueFailed } from './queue/redis.ts';
 
 export function buildProgram(out: Out): Command {
   const program = new Command('shootdown')
@@ -53,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`shootdown: ${e.message}\n`);
       return EXIT_BAD_INPUT;
     }
-    if (e instanceof OutputFailed || e instanceof QueueFailed) {
+    if (e instanceof OutputFailed || (e instanceof Error && e.name === 'QueueFailed')) { // QueueFailed: its module loads Redis's client, only for --queue
       process.stderr.write(`shootdown: ${e.message}\n`);
       return 1;
     }

@@ -5,8 +5,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleEntry } from '../src/engine/worker-env.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * The CLI as one bundled module, built from the same sources once per test
+ * file: under tsx every spawn spent about 0.8 s of cpu compiling and loading
+ * the model before it parsed a flag, and the suite spawns the CLI a few
+ * hundred times. It sits two folders below the checkout, as src/cli.ts does,
+ * so the paths the CLI finds from its own place are the same.
+ */
+export const CLI_ARGV: readonly string[] = [bundleEntry(join(ROOT, 'src', 'cli.ts'), 'cli', join(ROOT, 'node_modules', '.cache'))];
 export const CLI_TIMEOUT_MS = 60_000;
 const CLI_ENV = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
 
@@ -18,7 +27,7 @@ export interface CliRun {
 }
 
 export function cli(...args: string[]): CliRun {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: CLI_TIMEOUT_MS, env: CLI_ENV });
+  const r = spawnSync(process.execPath, [...CLI_ARGV, ...args], { cwd: ROOT, encoding: 'utf8', timeout: CLI_TIMEOUT_MS, env: CLI_ENV });
   if (r.error) throw r.error;
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
@@ -34,7 +43,7 @@ export function cliAsync(...args: string[]): Promise<CliRun> {
 /** cliAsync with more in the environment. */
 export function cliAsyncWith(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...CLI_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: ROOT, env: { ...CLI_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -57,7 +66,6 @@ export function oneLine(r: CliRun): string {
 
 /** tsx by absolute URL, so a CLI process can run in any folder. */
 const TSX = import.meta.resolve('tsx');
-const CLI = join(ROOT, 'src', 'cli.ts');
 const CLI_WAIT_MS = 120_000;
 
 /** A CLI process that keeps running, in any folder: its output so far, a wait for a line, and its end. `root`: the checkout whose CLI runs (another model's, in a copy). */
@@ -67,7 +75,7 @@ export class CliProcess {
   err = '';
   readonly done: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
   constructor(cwd: string, args: string[], env: Record<string, string> = {}, root = ROOT) {
-    this.child = spawn(process.execPath, ['--import', TSX, root === ROOT ? CLI : join(root, 'src', 'cli.ts'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...CLI_ENV, ...env } });
+    this.child = spawn(process.execPath, root === ROOT ? [...CLI_ARGV, ...args] : ['--import', TSX, join(root, 'src', 'cli.ts'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...CLI_ENV, ...env } });
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
     this.done = new Promise((resolve) => this.child.on('close', (status, signal) => resolve({ status, signal })));

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, cli, cliAsync, describeRun } from './cli-process.ts';
+import { CLI_ARGV, ROOT, cli, cliAsync, describeRun } from './cli-process.ts';
 
 interface BadCase {
   name: string;
@@ -206,7 +206,7 @@ describe('run', () => {
     it(`${sig} during a ${mode} run stops it, writes the partial JSON and exits ${code}, leaving no process behind`, async () => {
       const file = join(dir, `interrupted-${mode}.json`);
       const args = mode === 'parallel' ? ['--mode', 'parallel', '--workload', 'mix', '--tasks-per-cpu', '2', '--duration', '60s', '--rounds', '1000000000'] : ['--workload', 'munmap', '--pages', '2000000', '--memory', '9G'];
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', ...args, '--json', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...CLI_ARGV, 'run', ...args, '--json', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
@@ -228,7 +228,7 @@ describe('run', () => {
   it('SIGINT during a hunt campaign stops its workers, writes the seeds finished so far and the artifacts found, and exits 130', async () => {
     const file = join(dir, 'interrupted-hunt.json');
     const args = ['hunt', '--variant', 'free-before-flush', '--workload', 'munmap', '--pages', '600', '--cpus', '2', '--seeds', '1000000', '--jobs', '2', '--json', file];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI_ARGV } from './cli-process.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { huntSeed } from '../src/engine/campaign.ts';
 import { makeConfig } from '../src/engine/configure.ts';
@@ -14,7 +15,7 @@ import { runDeterministic } from '../src/engine/deterministic.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [...CLI_ARGV, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, why: `exit ${r.status}\n${r.stderr}\n${r.stdout}` };
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI_ARGV } from './cli-process.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadInput } from '../src/machine/errors.ts';
 import { loadScenario, parseScenario } from '../src/scenario/load.ts';
@@ -179,7 +180,7 @@ describe('bad scenario input through the CLI: exit 2, the file:line: field line,
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...c.args()], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(process.execPath, [...CLI_ARGV, ...c.args()], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
       const why = `exit ${r.status}\n${r.stderr}\n${r.stdout}`;
       expect(r.status, why).toBe(2);
       const lines = r.stderr.trimEnd().split('\n');

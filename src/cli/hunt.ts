@@ -14,7 +14,6 @@ import { startProgress } from '../report/progress.ts';
 import { workloadText } from '../report/summary.ts';
 import { checkOutputPath, folderBeside, writeJsonAtomic } from '../report/json.ts';
 import { finishHunt, huntFileHead, pctText } from './hunt-finish.ts';
-import { huntOnQueue } from './hunt-queue.ts';
 import { loadScenario, type Scenario } from '../scenario/load.ts';
 import { SCENARIO_ARG, configFor, huntOptions, interrupts, nonNegativeInt, parseShard, positiveInt, runFlags, runOptions } from './common.ts';
 import type { Out } from './common.ts';
@@ -39,7 +38,8 @@ export function registerHunt(program: Command, out: Out): void {
       .option('--block-seeds <n>', 'with --queue: seeds per block (default: the seeds in about 64 blocks, at most 500)')
       .argument('[scenario]', SCENARIO_ARG),
   ).action(async (file: string | undefined, o: Record<string, unknown>, cmd: Command) => {
-    if (o.queue !== undefined || o.campaign !== undefined) return huntOnQueue(out, file, o, cmd);
+    // the queue's modules load BullMQ and Redis's client, a fifth of every start-up: only when asked for
+    if (o.queue !== undefined || o.campaign !== undefined) return (await import('./hunt-queue.ts')).huntOnQueue(out, file, o, cmd);
     const scenario = file ? loadScenario(file) : null;
     const base = huntOptions(runOptions(scenario, o, cmd, '--variant'));
     if (o.strategy === 'bounded') return huntBounded(scenario, base, o);

@@ -4,8 +4,7 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BadInput } from '../machine/errors.ts';
-import { parseQueueUrl } from '../queue/redis.ts';
-import { LOCK_MS_DEFAULT, runQueueWorker } from '../queue/worker.ts';
+import { LOCK_MS_DEFAULT } from '../queue/blocks.ts';
 import { interrupts, positiveInt, type Out } from './common.ts';
 
 /** BullMQ renews a lock at half its duration; below this a busy event loop would lose it. */
@@ -19,6 +18,9 @@ export function registerWorker(program: Command, out: Out): void {
     .option('--jobs <n>', 'worker threads (default: every core)')
     .option('--lock-ms <n>', `how long a block of a killed worker waits before another worker takes it (default ${LOCK_MS_DEFAULT})`)
     .action(async (o: Record<string, unknown>) => {
+      // loaded here: BullMQ and Redis's client are a fifth of every other command's start-up
+      const { parseQueueUrl } = await import('../queue/redis.ts');
+      const { runQueueWorker } = await import('../queue/worker.ts');
       const target = parseQueueUrl('--queue', o.queue as string);
       const jobs = o.jobs === undefined ? availableParallelism() : positiveInt('--jobs', o.jobs, 256);
       const lockMs = o.lockMs === undefined ? LOCK_MS_DEFAULT : positiveInt('--lock-ms', o.lockMs, 3_600_000);

@@ -24,8 +24,20 @@ const bundled = new Map<WorkerEntry, string>();
 export function workerFile(entry: WorkerEntry): string {
   const known = bundled.get(entry);
   if (known) return known;
+  const file = bundleEntry(join(ROOT, 'workers', `${entry}.ts`), entry, CACHE_DIR);
+  bundled.set(entry, file);
+  return file;
+}
+
+/**
+ * `entry` and everything it imports from the sources, as one module written
+ * in `dir` under `name` and the hash of its text. Code that finds files from
+ * its own place (`new URL('../..', import.meta.url)` is the checkout) finds
+ * them from a bundle two folders below the checkout as it does from src/.
+ */
+export function bundleEntry(entry: string, name: string, dir: string): string {
   const out = buildSync({
-    entryPoints: [join(ROOT, 'workers', `${entry}.ts`)],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'node',
@@ -35,15 +47,14 @@ export function workerFile(entry: WorkerEntry): string {
     write: false,
     logLevel: 'silent',
   }).outputFiles[0]!.contents;
-  const file = join(CACHE_DIR, `${entry}-${createHash('sha256').update(out).digest('hex').slice(0, 16)}.mjs`);
+  const file = join(dir, `${name}-${createHash('sha256').update(out).digest('hex').slice(0, 16)}.mjs`);
   if (!existsSync(file)) {
-    mkdirSync(CACHE_DIR, { recursive: true });
-    // written aside and renamed, so a process starting workers at the same moment never loads half a file
+    mkdirSync(dir, { recursive: true });
+    // written aside and renamed, so a process starting at the same moment never loads half a file
     const partial = `${file}.${process.pid}.partial`;
     writeFileSync(partial, out);
     renameSync(partial, file);
   }
-  bundled.set(entry, file);
   return file;
 }
 

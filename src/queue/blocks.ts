@@ -28,6 +28,9 @@ import { checkArtifact } from '../report/artifact.ts';
 import { FINGERPRINT_PATTERN, shortFingerprint } from '../engine/fingerprint.ts';
 import { isDeepStrictEqual } from 'node:util';
 
+/** How long a block of a killed worker stays locked before another worker takes it (BullMQ's lock duration), ms. */
+export const LOCK_MS_DEFAULT = 30_000;
+
 /** 3: the campaign, its blocks and their results carry the model's fingerprint. */
 export const BLOCK_SCHEMA_VERSION = 3;
 /** A block is a config and a few numbers; a scenario program is the biggest part, and a scenario file is at most 1 MiB. */

@@ -31,7 +31,7 @@ import { BLOCK_BYTES_MAX, BLOCK_SCHEMA_VERSION, CAMPAIGNS_KEY, campaignId, campa
 import { bullOptions, connectRedis, type QueueTarget } from './redis.ts';
 
 /** BullMQ's default lock: a killed worker's block goes back to the queue this long after its last renewal. */
-export const LOCK_MS_DEFAULT = 30_000;
+export { LOCK_MS_DEFAULT } from './blocks.ts';
 /** A block killed with its worker this many times is failed rather than handed out again. */
 export const STALLS_MAX = 3;
 /** Blocks each campaign's BullMQ worker holds at once: two, so the pool has the next block's seeds while one block's last seeds finish. */
