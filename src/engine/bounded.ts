@@ -5,8 +5,10 @@
 // step while the cpu that stepped last could step again, or another task of
 // a cpu taking over at a preemption point of its current task. Choosing
 // among cpus when the last one has no work, or only waited (a failed spin, a
-// yield: it cannot progress alone), is free, and the default then moves on
-// round robin, so spin loops cannot livelock a run; the kernel's own
+// yield, a poll of a word only another task sets: it cannot progress alone),
+// is free, and the default then moves on round robin, so spin loops cannot
+// livelock a run; a task that only polled also gives way to the next task of
+// its cpu (CHESS's fair schedules: none runs a poller for ever); the kernel's own
 // switches (sleeps, yields, the tick) are not choices. Interrupts are taken
 // at once. Each run follows a prefix of decisions and then never preempts;
 // backtracking takes the deepest decision with an untried alternative
