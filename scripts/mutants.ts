@@ -93,26 +93,18 @@ async function huntCampaigns(v: VariantTraits, strategy: 'random' | 'pct', p: Pi
   return hunt(base, p);
 }
 
-/** Thrown from exploreBounded's violation callback: it has no way to stop at a first catch, and the rest of the space is not needed. */
-class FirstCatch {
-  constructor(readonly schedule: number, readonly rule: string) {}
-}
-
-/** Schedules of every k up to `preemptions`, or the first that catches the mutant. */
-function exploreUntilCaught(config: RunConfig, preemptions: number): { schedules: number; exhausted: boolean; caught: FirstCatch | null } {
-  try {
-    const r = exploreBounded(config, preemptions, SCHEDULES_MAX, (g, schedule) => {
-      throw new FirstCatch(schedule, g.rule);
-    });
-    return { schedules: r.schedules, exhausted: r.exhausted, caught: null };
-  } catch (e) {
-    if (!(e instanceof FirstCatch)) throw e;
-    return { schedules: e.schedule, exhausted: false, caught: e };
-  }
+/** Schedules of every k up to `preemptions`, stopping at the first that catches the mutant. */
+function exploreUntilCaught(config: RunConfig, preemptions: number): { schedules: number; exhausted: boolean; caught: { schedule: number; rule: string } | null } {
+  let caught: { schedule: number; rule: string } | null = null;
+  const r = exploreBounded(config, preemptions, SCHEDULES_MAX, (g, schedule) => {
+    caught = { schedule, rule: g.rule };
+    return true;
+  });
+  return { schedules: r.schedules, exhausted: r.exhausted, caught };
 }
 
 /** The mutant's small scenario: `huntWith` changed by `boundedWith`, or the scenario file `boundedWith.scenario` names (from the project's root). */
-function boundedConfig(v: VariantTraits): RunConfig {
+function boundedScenario(v: VariantTraits): RunConfig {
   const { scenario, ...flags } = v.boundedWith;
   const options = typeof scenario === 'string' ? loadScenario(fileURLToPath(new URL(`../${scenario}`, import.meta.url))).options : { ...(v.huntWith as RunOptions), ...(flags as RunOptions) };
   return makeConfig({ kworker: false, ...options, variant: v.name, clockSkew: 'none' });
@@ -120,7 +112,7 @@ function boundedConfig(v: VariantTraits): RunConfig {
 
 /** Bounded exploration of the mutant's small scenario, k = 0, 1, 2 until a catch. */
 function huntBounded(v: VariantTraits): BoundedCatch {
-  const config = boundedConfig(v);
+  const config = boundedScenario(v);
   let schedules = 0;
   let ending = `exhausted k <= ${PREEMPTIONS_MAX}`;
   for (let k = 0; k <= PREEMPTIONS_MAX; k++) {

@@ -21,6 +21,7 @@ import { makeConfig } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import { parseScenario } from '../src/scenario/load.ts';
 import { exploreBounded } from '../src/engine/bounded.ts';
+import { kernelRacesOf } from '../src/engine/history.ts';
 import { scenarioArb, scenarioYaml, tinyScenarioArb, type GeneratedScenario } from '../test/arbitraries.ts';
 
 const VARIANTS = ['legacy', 'rework'] as const;
@@ -76,12 +77,9 @@ interface BoundedTally {
 }
 const bounded: BoundedTally = { explorations: 0, schedules: 0, violations: 0, races: new Map(), lockups: 0, pastLimit: 0 };
 
-/** The README's "Kernel races it reproduces" this violation is, by design, rule and machine; null if none. */
+/** The kernel race of the README's list (history's table) this violation is, for its design and machine; null if none. */
 function listedRace(variant: string, rule: string, sc: GeneratedScenario): string | null {
-  if (rule === 'LOST_WRITE' && ['legacy', 'rework', 'v3.11', 'v4.15'].includes(variant)) return 'a dirty shared pte zapped before its flush (until 5df397dec7c4)';
-  if (rule === 'TLB_AFTER_RETURN' && ['rework', 'v3.11'].includes(variant)) return 'concurrent MADV_DONTNEED of one range (until 99baac21e458)';
-  if (rule === 'STALE_TLB_ACCESS' && variant === 'rework' && sc.cpus === 1) return 'fast mode under the preemptible gather (until 29eb77825cc7)';
-  return null;
+  return kernelRacesOf(variant, sc.cpus).find((r) => r.rules.includes(rule))?.name ?? null;
 }
 
 function writeFailure(file: string, yaml: string, why: string, line: string): void {

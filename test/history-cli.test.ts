@@ -221,9 +221,9 @@ describe('the rows', () => {
     expect(cellOf('rework', campaign('PAGE_LEAK'), 7, lostWrite, false)).toMatchObject({ outcome: 'other', rule: 'PAGE_LEAK', seed: 7, verdict: 'unexpected' });
     expect(cellOf('rework', campaign('LOST_WRITE'), 7, lostWrite, false)).toMatchObject({ outcome: 'found', seed: 7, verdict: 'has-it' });
     // a mutant's base on a scenario that also reaches a race of its own kernel: that kernel's race, not a mismatch
-    const base = { rules: ['BAD_PAGE_MAP'], expected: false, reach: 'random' as const, known: kernelRacesOf('rework') };
+    const base = { rules: ['BAD_PAGE_MAP'], expected: false, reach: 'random' as const, known: kernelRacesOf('rework', 4) };
     expect(cellOf('rework', campaign('TLB_AFTER_RETURN'), 7, base, false)).toMatchObject({ outcome: 'known', knownRace: 'nested-dontneed', verdict: 'kernel-race' });
-    expect(cellOf('v6.18', campaign('TLB_AFTER_RETURN'), 7, { ...base, known: kernelRacesOf('v6.18') }, false)).toMatchObject({ outcome: 'other', verdict: 'unexpected' });
+    expect(cellOf('v6.18', campaign('TLB_AFTER_RETURN'), 7, { ...base, known: kernelRacesOf('v6.18', 4) }, false)).toMatchObject({ outcome: 'other', verdict: 'unexpected' });
     // stopped by Ctrl-C before its seeds ran: not run, whatever it would have found
     expect(cellOf('v6.18', { ...campaign(null), seedsRun: 3 }, 7, base, true)).toMatchObject({ outcome: 'not-run', verdict: 'not-run' });
   });

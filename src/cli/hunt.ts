@@ -87,7 +87,7 @@ export function registerHunt(program: Command, out: Out): void {
     }
     out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions: about ${Math.round(space.schedules)} (${space.decisions} decisions in a run, at most ${maxSchedules})`);
     const t0 = performance.now();
-    const r = exploreBounded(config, k, maxSchedules, (v, schedule) => out(`found ${v.rule} in schedule ${schedule}: ${v.detail}`));
+    const r = exploreBounded(config, k, maxSchedules, (v, schedule) => void out(`found ${v.rule} in schedule ${schedule}: ${v.detail}`));
     const secs = (performance.now() - t0) / 1000;
     const ending = r.exhausted ? 'the space is exhausted' : r.pastLimit > 0 ? `${r.pastLimit} cut short at their step budget: the space is not exhausted` : 'stopped at --max-schedules: the space is not exhausted';
     out(`${r.schedules} schedules (${ending}), ${r.steps} steps in ${secs.toFixed(1)} s; ${r.groups.length} distinct violations`);

@@ -156,7 +156,8 @@ export function estimateBoundedSpace(config: RunConfig, preemptions: number): { 
   return { schedules: sums.reduce((a, b) => a + b, 0), decisions: chooser.points.size };
 }
 
-export function exploreBounded(config: RunConfig, preemptions: number, maxSchedules: number, onViolation?: (found: FoundGroup, schedule: number) => void): BoundedResult {
+/** Every schedule within `preemptions`, at most `maxSchedules`; `onViolation` is told each new violation, and returning true ends the search there (not exhausted). */
+export function exploreBounded(config: RunConfig, preemptions: number, maxSchedules: number, onViolation?: (found: FoundGroup, schedule: number) => boolean | void): BoundedResult {
   const groups = new Map<string, FoundGroup>();
   const firstSchedules = new Map<string, RecordedSchedule>();
   let prefix: number[] = [];
@@ -171,10 +172,12 @@ export function exploreBounded(config: RunConfig, preemptions: number, maxSchedu
     schedules++;
     steps += r.steps;
     if (r.error?.name === 'StepLimit') pastLimit++;
+    let stop = false;
     for (const g of groupViolations(groups, r.violations, schedules)) {
       firstSchedules.set(g.location, log.schedule());
-      onViolation?.(g, schedules);
+      if (onViolation?.(g, schedules) === true) stop = true;
     }
+    if (stop) break;
     // backtrack: the deepest decision with an untried alternative within the bound
     let next: number[] | null = null;
     const at = [...chooser.points.keys()];

@@ -35,6 +35,8 @@ export interface RaceRow {
   reach: Reach;
   /** Where the race is shown when random seeds cannot be counted on. */
   shownBy?: string;
+  /** The race exists only with this many cpus online (fast mode: one). */
+  cpusOnline?: number;
 }
 
 export interface MutantRow {
@@ -59,6 +61,7 @@ export const RACES: readonly RaceRow[] = [
     rules: ['STALE_TLB_ACCESS'],
     had: ['rework'],
     reach: 'random',
+    cpusOnline: 1,
   },
   {
     // preempt none: 2.6.38's 8-page ZAP_BLOCK_SIZE under CONFIG_PREEMPT flushes each block before the next, so
@@ -193,9 +196,14 @@ function notRun(variant: string, seedsPlanned: number, expected: boolean, reach:
   return { variant, outcome: 'not-run', seed: null, rule: null, knownRace: null, detail: null, seedsRun: 0, seedsPlanned, elapsedMs: 0, expected, reach, verdict: 'not-run' };
 }
 
-/** The races whose kernel `design` had, for telling them apart from a bug when a scenario meant for something else reaches one. */
-export function kernelRacesOf(design: string): { name: string; rules: readonly string[] }[] {
-  return RACES.filter((r) => r.had.includes(design)).map((r) => ({ name: r.name, rules: r.rules }));
+/** The races whose kernel `design` had on a machine of `cpus` cpus, for telling them apart from a bug when a scenario meant for something else reaches one. */
+export function kernelRacesOf(design: string, cpus: number): { name: string; rules: readonly string[] }[] {
+  return RACES.filter((r) => r.had.includes(design) && (r.cpusOnline === undefined || r.cpusOnline === cpus)).map((r) => ({ name: r.name, rules: r.rules }));
+}
+
+/** The cpus a row's scenario runs on (the default when it names none). */
+function cpusOf(scenario: RunOptions): number {
+  return makeConfig(scenario).cpus;
 }
 
 /** How a cell's campaign is judged: the rules it hunts, whether the design should show them, and the kernel races it may meet besides. */
@@ -347,7 +355,7 @@ export async function runHistory(opts: HistoryOptions, pool: Piscina, signal?: A
   for (const row of opts.races) {
     const cells: HistoryCell[] = [];
     for (const design of opts.designs) {
-      const e: CellExpectation = { rules: row.rules, expected: row.had.includes(design), reach: row.reach, known: kernelRacesOf(design) };
+      const e: CellExpectation = { rules: row.rules, expected: row.had.includes(design), reach: row.reach, known: kernelRacesOf(design, cpusOf(row.scenario)) };
       cells.push(await hunts.cell(`${row.name} ${design}`, design, row.scenario, opts.seedsMax, e));
     }
     races.push({ row, cells });
@@ -356,7 +364,7 @@ export async function runHistory(opts: HistoryOptions, pool: Piscina, signal?: A
   for (const row of opts.mutants) {
     const mutant = await hunts.cell(row.name, row.name, row.scenario, opts.mutantSeedsMax, { rules: row.rules, expected: true, reach: row.reach, known: [] });
     // the base must show none of the mutant's rules; a race its own kernel had is that kernel's, not the mutant's bug
-    const base = await hunts.cell(`${row.name}'s base ${row.base}`, row.base, row.scenario, opts.seedsMax, { rules: row.rules, expected: false, reach: 'random', known: kernelRacesOf(row.base) });
+    const base = await hunts.cell(`${row.name}'s base ${row.base}`, row.base, row.scenario, opts.seedsMax, { rules: row.rules, expected: false, reach: 'random', known: kernelRacesOf(row.base, cpusOf(row.scenario)) });
     mutants.push({ row, mutant, base });
   }
   return { races, mutants, costs, elapsedMs: Math.round(performance.now() - t0), stopped: Boolean(signal?.aborted) };
