@@ -96,10 +96,10 @@ async function huntCampaigns(v: VariantTraits, strategy: 'random' | 'pct', p: Pi
 /** Schedules of every k up to `preemptions`, stopping at the first that catches the mutant. */
 function exploreUntilCaught(config: RunConfig, preemptions: number): { schedules: number; exhausted: boolean; caught: { schedule: number; rule: string } | null } {
   let caught: { schedule: number; rule: string } | null = null;
-  const r = exploreBounded(config, preemptions, SCHEDULES_MAX, (g, schedule) => {
+  const r = exploreBounded(config, { preemptions, maxSchedules: SCHEDULES_MAX, onViolation: (g, schedule) => {
     caught = { schedule, rule: g.rule };
     return true;
-  });
+  } });
   return { schedules: r.schedules, exhausted: r.exhausted, caught };
 }
 

@@ -98,7 +98,7 @@ function exploreTiny(seed: number): void {
     if (stopping) return;
     // 2.6.38 had no i_mmap mutex, 3.0 on have no spinlock; only rework's is the scenario's choice
     const immapLock = variant === 'legacy' ? 'spinlock' : variant === 'rework' ? sc.options.immapLock : 'mutex';
-    const r = exploreBounded(makeConfig({ ...sc.options, variant, immapLock, clockSkew: 'none' }), BOUNDED_PREEMPTIONS, BOUNDED_SCHEDULES_MAX);
+    const r = exploreBounded(makeConfig({ ...sc.options, variant, immapLock, clockSkew: 'none' }), { preemptions: BOUNDED_PREEMPTIONS, maxSchedules: BOUNDED_SCHEDULES_MAX });
     bounded.explorations++;
     bounded.schedules += r.schedules;
     bounded.pastLimit += r.pastLimit;

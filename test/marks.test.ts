@@ -27,6 +27,7 @@ const SCENARIOS: Record<MarkName, MarkScenario> = {
   lazyTlbGenCatchUp: { variant: 'v6.18', workload: 'mix', cpus: 2, tasksPerCpu: 2 },
   nestedFlush: { variant: 'v4.15', workload: 'madvise', overlap: true, pages: 64 },
   pollerGaveWay: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, kworker: false, boundedPreemptions: 0 },
+  sleepingStepTaken: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, kworker: false, boundedPreemptions: 2 },
   // mprotect holds mmap_sem for write, so the zap it meets is truncate's, which takes only the file's i_mmap lock
   mprotectNested: {
     variant: 'v6.18',
@@ -50,7 +51,7 @@ describe('coverage marks', () => {
   for (const [name, { boundedPreemptions, ...o }] of Object.entries(SCENARIOS) as [MarkName, MarkScenario][]) {
     it(`${name}: ${MARKS[name]}`, () => {
       let hits = 0;
-      if (boundedPreemptions !== undefined) hits = recordMarks(() => exploreBounded(makeConfig(o), boundedPreemptions, 10)).get(name) ?? 0;
+      if (boundedPreemptions !== undefined) hits = recordMarks(() => exploreBounded(makeConfig(o), { preemptions: boundedPreemptions, maxSchedules: 10 })).get(name) ?? 0;
       for (let seed = 1; seed <= SEEDS && hits === 0; seed++) hits = recordMarks(() => runDeterministic(makeConfig({ ...o, seed }))).get(name) ?? 0;
       expect(hits).toBeGreaterThan(0);
     }, 60_000);

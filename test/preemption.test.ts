@@ -79,12 +79,12 @@ describe('bounded exploration of same-cpu preemptions', () => {
       // a point the tick preempted, or a poller gave way at, is not a choice
       const choices = points.reduce((n, p) => n + p.passed - p.preempted, 0);
       expect(choices).toBeGreaterThan(20);
-      const r = exploreBounded(config, 1, 100_000);
+      const r = exploreBounded(config, { preemptions: 1, maxSchedules: 100_000, reduce: false });
       expect(r.exhausted).toBe(true);
       expect(r.pastLimit).toBe(0);
       expect(r.schedules).toBe(choices + 1);
       expect(estimateBoundedSpace(config, 1).schedules).toBe(r.schedules);
-      expect(exploreBounded(config, 0, 100)).toMatchObject({ schedules: 1, exhausted: true });
+      expect(exploreBounded(config, { preemptions: 0, maxSchedules: 100 })).toMatchObject({ schedules: 1, exhausted: true });
     }, 120_000);
   }
 

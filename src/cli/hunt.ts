@@ -33,6 +33,7 @@ export function registerHunt(program: Command, out: Out): void {
       .option('--artifacts <dir>', 'where artifacts go (default: beside --json, or here)')
       .option('--preemptions <k>', 'bounded: at most this many preemptions per schedule', '1')
       .option('--max-schedules <n>', 'bounded: stop after this many schedules', '100000')
+      .option('--no-reduction', 'bounded: run every schedule, also those that only reorder independent steps of one already run')
       .option('--queue <url>', 'run the campaign on `shootdown worker`s through Redis: redis://[:password@]host:port/db, or rediss:// for TLS')
       .option('--campaign <id>', 'with --queue: follow a campaign already started (after the coordinator was stopped, or from another machine)')
       .option('--block-seeds <n>', 'with --queue: seeds per block (default: the seeds in about 64 blocks, at most 500)')
@@ -81,16 +82,19 @@ export function registerHunt(program: Command, out: Out): void {
     const dir = (o.artifacts as string | undefined) ?? (o.json ? folderBeside(o.json as string) : '.');
     if (!existsSync(dir)) throw new BadInput(`--artifacts ${dir}: folder does not exist`);
     if (o.json) checkOutputPath('--json', o.json as string);
+    const reduce = o.reduction !== false;
     const space = estimateBoundedSpace(config, k);
-    if (space.schedules > maxSchedules) {
+    // with the reduction the estimate is a ceiling, and --max-schedules still bounds the runs
+    if (!reduce && space.schedules > maxSchedules) {
       throw new BadInput(`--preemptions ${k}: about ${Math.round(space.schedules)} schedules (${space.decisions} decisions in a run), over --max-schedules ${maxSchedules}; lower --preemptions, shrink the scenario or raise --max-schedules`);
     }
-    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions: about ${Math.round(space.schedules)} (${space.decisions} decisions in a run, at most ${maxSchedules})`);
+    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions: about ${Math.round(space.schedules)} (${space.decisions} decisions in a run, at most ${maxSchedules})${reduce ? ' before partial-order reduction' : ''}`);
     const t0 = performance.now();
-    const r = exploreBounded(config, k, maxSchedules, (v, schedule) => void out(`found ${v.rule} in schedule ${schedule}: ${v.detail}`));
+    const r = exploreBounded(config, { preemptions: k, maxSchedules, reduce, onViolation: (v, schedule) => void out(`found ${v.rule} in schedule ${schedule}: ${v.detail}`) });
     const secs = (performance.now() - t0) / 1000;
     const ending = r.exhausted ? 'the space is exhausted' : r.pastLimit > 0 ? `${r.pastLimit} cut short at their step budget: the space is not exhausted` : 'stopped at --max-schedules: the space is not exhausted';
-    out(`${r.schedules} schedules (${ending}), ${r.steps} steps in ${secs.toFixed(1)} s; ${r.groups.length} distinct violations`);
+    const reduced = reduce ? ` (${r.redundant} of them cut short as reorderings of schedules run before, and ${r.skipped} more not run for that reason)` : '';
+    out(`${r.schedules} schedules${reduced} (${ending}), ${r.steps} steps in ${secs.toFixed(1)} s; ${r.groups.length} distinct violations`);
     const artifacts: string[] = [];
     for (const g of r.groups) {
       const file = join(dir, artifactName(config, g.rule).replace(/seed\d+/, `bounded${k}-schedule${g.seed}`));
@@ -102,6 +106,9 @@ export function registerHunt(program: Command, out: Out): void {
       writeJsonAtomic(o.json as string, {
         ...huntFileHead(config, { kind: 'bounded', preemptions: k }),
         schedules: r.schedules,
+        reduction: reduce,
+        redundant: r.redundant,
+        skipped: r.skipped,
         schedulesEstimated: space.schedules,
         exhausted: r.exhausted,
         pastLimit: r.pastLimit,

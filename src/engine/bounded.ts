@@ -16,11 +16,13 @@
 // or the run stops at --max-schedules and says so.
 
 import type { RunConfig } from '../machine/config.ts';
+import type { Machine } from '../machine/layout.ts';
 import { modelAssert } from '../machine/errors.ts';
 import { mark } from '../machine/marks.ts';
 import { runDeterministic } from './deterministic.ts';
 import { groupViolations, type FoundGroup } from './campaign.ts';
 import { DecisionLog, type Chooser, type RecordedSchedule } from './strategy.ts';
+import { conflicts, sameFootprint, union, type Footprint } from './footprint.ts';
 
 /** A task decision's option for letting the current task go on. */
 const CONTINUE = -1;
@@ -33,7 +35,46 @@ interface ChoicePoint {
   chosen: number;
   preemptionsBefore: number;
   tried: Set<number>;
+  /**
+   * Who the option that is no preemption lets go on (the reduction's
+   * actor): a task decision's current task on its cpu, or a cpu decision's
+   * last cpu, whatever task it runs (task -1); cpu -1 when every option is
+   * free (the last cpu could not go on).
+   */
+  actor: Actor;
+  /** That option: CONTINUE, or the last cpu. */
+  goOn: number;
+  /**
+   * Once going on ran: the steps its actor took, alone, up to its next
+   * decision of the same kind, where the same options were open at the
+   * same preemption count (so "go on, then switch there" is a schedule of
+   * the space); absent when it was not so.
+   */
+  stretch?: Stretch;
+  /** That next decision. */
+  next?: ChoicePoint;
+  /** By option switched to: what every cpu did until the actor stepped again (one footprint for the whole burst). */
+  bursts: Map<number, Footprint>;
 }
+
+interface Actor {
+  cpu: number;
+  /** The task, or -1 for any task of the cpu. */
+  task: number;
+}
+
+function isActor(a: Actor, cpu: number, task: number): boolean {
+  return cpu === a.cpu && (a.task < 0 || task === a.task);
+}
+
+/** An actor's steps from a decision to its next one: [sched, own] footprints of each, and what they touched in all. */
+interface Stretch {
+  steps: Footprint[];
+  union: Footprint;
+}
+
+/** The longest stretch recorded: a bound, past which the decision simply has none. */
+const STRETCH_STEPS_MAX = 4096;
 
 /** Steps one explored run may take: the scenarios bounded exploration suits are small. */
 export const BOUNDED_RUN_STEPS_MAX = 200_000;
@@ -64,8 +105,34 @@ class BoundedChooser implements Chooser {
   private readonly pollers: Int32Array;
   /** The task that polled on the cpu stepping now: it gives way at its next preemption point. */
   private stepPoller = -1;
-  constructor(private readonly prefix: readonly number[], private readonly kept: ReadonlyMap<number, ChoicePoint>, cpus: number) {
+  /**
+   * The sleep set (Godefroid 1996): actors with the stretch they took from
+   * a decision where they went on, explored before with no more
+   * preemptions. One stays asleep until a step of another actor touches
+   * what its stretch changed or changes what it touched; a sleeping actor
+   * that takes the same stretch again makes this schedule a reordering of
+   * one already run.
+   */
+  private readonly sleep: { actor: Actor; stretch: Stretch; taken: number }[] = [];
+  /** The decision whose going on runs for the first time, and the stretch it is recording. */
+  private recording: { point: ChoicePoint; steps: Footprint[] } | null = null;
+  /** A decision's switch being run: what happens until its actor steps again is that switch's burst. */
+  private bursting: { point: ChoicePoint; option: number; steps: Footprint[] } | null = null;
+  /**
+   * Where the run is once it reached a reordering of a schedule already run
+   * (a sleeping actor took its stretch again): NONE before; BLOCKED until
+   * its next step, whose decisions are still explored (the schedule run
+   * before had no decision there); CLOSED after that step, whose decisions
+   * that schedule covers; the next step ends the run.
+   */
+  private redundancy: 'NONE' | 'BLOCKED' | 'CLOSED' = 'NONE';
+  /** The run ended early for that reason. */
+  cut = false;
+  /** Present only when reducing: the engine records footprints for a chooser that has it. */
+  readonly stepped?: Chooser['stepped'];
+  constructor(private readonly prefix: readonly number[], private readonly kept: ReadonlyMap<number, ChoicePoint>, cpus: number, reduce: boolean) {
     this.pollers = new Int32Array(cpus).fill(-1);
+    if (reduce) this.stepped = (cpu, task, sched, own) => this.footprint(cpu, task, sched, own);
   }
   waited(cpu: number): void {
     if (cpu === this.last) this.lastWaited = true;
@@ -84,15 +151,32 @@ class BoundedChooser implements Chooser {
     const cpu = at < this.prefix.length ? this.prefix[at]! : preferred;
     modelAssert(ready.includes(cpu), 'bounded exploration diverged from its prefix', () => `decision ${at}: cpu ${cpu} has no work`);
     this.trail.push(cpu);
-    if (ready.length > 1 && !forced) this.branch(at, [...ready], ready.map((c) => this.last >= 0 && c !== this.last && lastCanGoOn), cpu);
+    const rec = this.recording;
+    let stretchEnded: ChoicePoint | null = null;
+    if (rec !== null) {
+      const sameCpuDecision = rec.point.actor.task < 0 && ready.length > 1 && !forced && lastCanGoOn && this.last === rec.point.actor.cpu;
+      if (sameCpuDecision) stretchEnded = this.endStretch(rec.point.options.every((c) => ready.includes(c)));
+      else if (cpu !== rec.point.actor.cpu || forced) this.endStretch(false);
+    }
+    if (ready.length > 1 && !forced) {
+      const actor = { cpu: lastCanGoOn ? this.last : -1, task: -1 };
+      const point = this.branch(at, [...ready], ready.map((c) => this.last >= 0 && c !== this.last && lastCanGoOn), cpu, actor, lastCanGoOn ? this.last : -1);
+      if (stretchEnded !== null) stretchEnded.next = point;
+      if (lastCanGoOn) this.reduceAt(point, cpu, at);
+    }
     this.last = cpu;
     this.lastWaited = false;
     this.stepPoller = this.pollers[cpu]!;
     this.pollers[cpu] = -1;
     return ready.indexOf(cpu);
   }
-  preempt(_cpu: number, current: number, others: readonly number[]): number {
+  preempt(cpu: number, current: number, others: readonly number[]): number {
     const at = this.trail.length;
+    const rec = this.recording;
+    let stretchEnded: ChoicePoint | null = null;
+    if (rec !== null && rec.point.actor.task >= 0 && rec.point.actor.cpu === cpu) {
+      stretchEnded = this.endStretch(current === rec.point.actor.task && current !== this.stepPoller && rec.point.options.every((t) => t === CONTINUE || others.includes(t)));
+    }
     if (current === this.stepPoller) {
       // a poller gives way to the next task round robin; not a choice, so not a preemption
       mark('pollerGaveWay');
@@ -103,9 +187,79 @@ class BoundedChooser implements Chooser {
     const task = at < this.prefix.length ? this.prefix[at]! : CONTINUE;
     modelAssert(task === CONTINUE || others.includes(task), 'bounded exploration diverged from its prefix', () => `decision ${at}: task ${task} cannot run`);
     this.trail.push(task);
-    this.branch(at, [CONTINUE, ...others], [false, ...others.map(() => true)], task);
+    const point = this.branch(at, [CONTINUE, ...others], [false, ...others.map(() => true)], task, { cpu, task: current }, CONTINUE);
+    if (stretchEnded !== null) stretchEnded.next = point;
+    this.reduceAt(point, task, at);
     return task === CONTINUE ? -1 : others.indexOf(task);
   }
+
+  /**
+   * The reduction at a decision with an option that goes on: going on for
+   * the first time records its stretch; a switch, explored after going on
+   * (depth first), puts that stretch to sleep and records its burst.
+   */
+  private reduceAt(point: ChoicePoint, chosen: number, at: number): void {
+    if (this.stepped === undefined || this.redundancy !== 'NONE') return;
+    // stretches and bursts are recorded only where every later decision is the default one, as in the schedules they stand for
+    if (chosen === point.goOn) {
+      if (point.stretch === undefined && this.recording === null && at >= this.prefix.length) this.recording = { point, steps: [] };
+      return;
+    }
+    modelAssert(point.tried.has(point.goOn), 'a decision explored a switch before going on', () => `decision ${at}`);
+    if (point.stretch !== undefined) this.sleep.push({ actor: point.actor, stretch: point.stretch, taken: 0 });
+    if (!point.bursts.has(chosen) && this.bursting === null && at === this.prefix.length - 1) this.bursting = { point, option: chosen, steps: [] };
+  }
+
+  /**
+   * A step's footprint: it extends the stretch or burst being recorded,
+   * wakes the sleepers it conflicts with, and may be a sleeper's own
+   * stretch taken again (the schedule is then a reordering of one already
+   * run: Godefroid's sleep sets).
+   */
+  private footprint(cpu: number, task: number, sched: Footprint, own: Footprint): boolean {
+    if (this.redundancy === 'CLOSED') return (this.cut = true);
+    if (this.redundancy === 'BLOCKED') this.redundancy = 'CLOSED';
+    const rec = this.recording;
+    if (rec !== null) {
+      if (!isActor(rec.point.actor, cpu, task) || task < 0 || rec.steps.length >= 2 * STRETCH_STEPS_MAX) this.endStretch(false);
+      else rec.steps.push(sched, own);
+    }
+    const burst = this.bursting;
+    if (burst !== null) {
+      if (isActor(burst.point.actor, cpu, task)) {
+        burst.point.bursts.set(burst.option, union(burst.steps));
+        this.bursting = null;
+      } else {
+        burst.steps.push(sched, own);
+      }
+    }
+    for (let i = this.sleep.length - 1; i >= 0; i--) {
+      const s = this.sleep[i]!;
+      const union = s.stretch.union;
+      if (!isActor(s.actor, cpu, task)) {
+        if (conflicts(union, sched) || conflicts(union, own)) this.sleep.splice(i, 1);
+      } else if (conflicts(union, sched) || !sameFootprint(s.stretch.steps[2 * s.taken + 1]!, own)) {
+        this.sleep.splice(i, 1);
+      } else if (++s.taken === s.stretch.steps.length / 2) {
+        this.sleep.splice(i, 1);
+        if (this.redundancy === 'NONE') {
+          mark('sleepingStepTaken');
+          this.redundancy = 'BLOCKED';
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The stretch being recorded ends at its actor's next decision (`swappable`: the point it belongs to, for that decision to be its `next`) or at anything else (not). */
+  private endStretch(swappable: boolean): ChoicePoint | null {
+    const rec = this.recording!;
+    this.recording = null;
+    if (!swappable || rec.steps.length === 0) return null;
+    rec.point.stretch = { steps: rec.steps, union: union(rec.steps) };
+    return rec.point;
+  }
+
   /** Preemptions are explored at the preemption points themselves; no wake-up sets need_resched ahead of one. */
   resched(): boolean {
     return false;
@@ -113,17 +267,24 @@ class BoundedChooser implements Chooser {
   takeInterrupt(): boolean {
     return true;
   }
-  private branch(at: number, options: number[], preempts: boolean[], chosen: number): void {
-    const point = this.kept.get(at) ?? { options, preempts, chosen, preemptionsBefore: this.preemptions, tried: new Set<number>() };
+  private branch(at: number, options: number[], preempts: boolean[], chosen: number, actor: Actor, goOn: number): ChoicePoint {
+    const point = this.kept.get(at) ?? { options, preempts, chosen, preemptionsBefore: this.preemptions, tried: new Set<number>(), actor, goOn, bursts: new Map<number, Footprint>() };
     point.chosen = chosen;
     point.tried.add(chosen);
+    if (this.redundancy === 'CLOSED') for (const o of point.options) point.tried.add(o);
     this.points.set(at, point);
     if (point.preempts[point.options.indexOf(chosen)]) this.preemptions++;
+    return point;
   }
 }
 
 export interface BoundedResult {
+  /** Runs made, the redundant ones included. */
   schedules: number;
+  /** Runs ended early as reorderings of schedules already run (the reduction's sleep sets). */
+  redundant: number;
+  /** Schedules not run at all: reorderings of schedules already run, known to be so from the footprints those recorded. */
+  skipped: number;
   /** Every schedule within the bound ran to its end: none left, and none cut short. */
   exhausted: boolean;
   /** Schedules cut short at their step budget (StepLimit): they ended nothing, so the space is not exhausted. */
@@ -132,6 +293,22 @@ export interface BoundedResult {
   groups: FoundGroup[];
   /** The decisions of the first schedule that showed each group, by location. */
   firstSchedules: Map<string, RecordedSchedule>;
+}
+
+/**
+ * Switching to `task` at task decision `p`, as the last preemption the
+ * bound allows, reorders a schedule already run: `p`'s task would take its
+ * stretch to its next decision, where switching to `task` was run, and
+ * what every cpu did in that switch's burst neither touched what the
+ * stretch changed nor changed what it touched. Then this schedule runs the
+ * same burst, then the same stretch, and from there on the same steps with
+ * no preemption left; so it is that one, reordered.
+ */
+function coveredLater(p: ChoicePoint, task: number): boolean {
+  const burst = p.next?.bursts.get(task);
+  if (p.stretch === undefined || burst === undefined || conflicts(burst, p.stretch.union)) return false;
+  p.bursts.set(task, burst); // the same steps: the decision before this one may be judged by it in turn
+  return true;
 }
 
 /**
@@ -145,7 +322,7 @@ export interface BoundedResult {
  * two of the runs on the munmap scenarios measured (DESIGN 4).
  */
 export function estimateBoundedSpace(config: RunConfig, preemptions: number): { schedules: number; decisions: number } {
-  const chooser = new BoundedChooser([], new Map(), config.cpus);
+  const chooser = new BoundedChooser([], new Map(), config.cpus, false);
   runDeterministic(boundedConfig(config), { chooser });
   const sums = new Float64Array(preemptions + 1);
   sums[0] = 1;
@@ -156,8 +333,19 @@ export function estimateBoundedSpace(config: RunConfig, preemptions: number): { 
   return { schedules: sums.reduce((a, b) => a + b, 0), decisions: chooser.points.size };
 }
 
-/** Every schedule within `preemptions`, at most `maxSchedules`; `onViolation` is told each new violation, and returning true ends the search there (not exhausted). */
-export function exploreBounded(config: RunConfig, preemptions: number, maxSchedules: number, onViolation?: (found: FoundGroup, schedule: number) => boolean | void): BoundedResult {
+export interface BoundedOptions {
+  preemptions: number;
+  maxSchedules: number;
+  /** Told each new violation; returning true ends the search there (not exhausted). */
+  onViolation?: (found: FoundGroup, schedule: number) => boolean | void;
+  /** Partial-order reduction (on unless false): schedules that only reorder independent steps are run once. */
+  reduce?: boolean;
+  /** Shown the machine at the end of every run (tests compare what the runs left). */
+  inspect?: (m: Machine) => void;
+}
+
+/** Every schedule within `preemptions`, at most `maxSchedules` runs. */
+export function exploreBounded(config: RunConfig, { preemptions, maxSchedules, onViolation, reduce = true, inspect }: BoundedOptions): BoundedResult {
   const groups = new Map<string, FoundGroup>();
   const firstSchedules = new Map<string, RecordedSchedule>();
   let prefix: number[] = [];
@@ -165,11 +353,14 @@ export function exploreBounded(config: RunConfig, preemptions: number, maxSchedu
   let schedules = 0;
   let steps = 0;
   let pastLimit = 0;
+  let redundant = 0;
+  let skipped = 0;
   for (; schedules < maxSchedules; ) {
-    const chooser = new BoundedChooser(prefix, kept, config.cpus);
+    const chooser = new BoundedChooser(prefix, kept, config.cpus, reduce);
     const log = new DecisionLog();
-    const r = runDeterministic(boundedConfig(config), { chooser, record: log });
+    const r = runDeterministic(boundedConfig(config), { chooser, record: log, inspect });
     schedules++;
+    if (chooser.cut) redundant++;
     steps += r.steps;
     if (r.error?.name === 'StepLimit') pastLimit++;
     let stop = false;
@@ -189,13 +380,17 @@ export function exploreBounded(config: RunConfig, preemptions: number, maxSchedu
         if (p.tried.has(alt)) continue;
         if (p.preemptionsBefore + (p.preempts[o] ? 1 : 0) > preemptions) continue;
         p.tried.add(alt);
+        if (reduce && p.preempts[o] && p.preemptionsBefore + 1 === preemptions && coveredLater(p, alt)) {
+          skipped++;
+          continue;
+        }
         next = [...chooser.trail.slice(0, pos), alt];
         kept = new Map(at.slice(0, i + 1).map((s) => [s, chooser.points.get(s)!]));
         break;
       }
     }
-    if (next === null) return { schedules, exhausted: pastLimit === 0, pastLimit, steps, groups: [...groups.values()], firstSchedules };
+    if (next === null) return { schedules, redundant, skipped, exhausted: pastLimit === 0, pastLimit, steps, groups: [...groups.values()], firstSchedules };
     prefix = next;
   }
-  return { schedules, exhausted: false, pastLimit, steps, groups: [...groups.values()], firstSchedules };
+  return { schedules, redundant, skipped, exhausted: false, pastLimit, steps, groups: [...groups.values()], firstSchedules };
 }

@@ -12,6 +12,8 @@ import { HDR } from '../machine/layout.ts';
 import { Step } from '../machine/step.ts';
 import { mark } from '../machine/marks.ts';
 import type { RunConfig } from '../machine/config.ts';
+import type { Machine } from '../machine/layout.ts';
+import type { TaskSpec } from '../workloads/workload.ts';
 import { DecisionLog, makeChooser, recording, type Chooser, type RecordedSchedule, type SchedView } from './strategy.ts';
 import { SoftLockup, StepLimit, modelAssert } from '../machine/errors.ts';
 import { Oracle } from '../oracle/rules.ts';
@@ -21,6 +23,7 @@ import { CpuRunner, type PointCount } from './runner.ts';
 import { cpuStateDump } from './dump.ts';
 import { assemble, errorOf, readTlbFlushEvents, type CpuReport, type RunResult } from './result.ts';
 import { MinOfOthers, effectiveHoldNs, mayStep, skewBoundNs } from './clocks.ts';
+import { FootprintRecorder, NO_FOOTPRINT, type Footprint } from './footprint.ts';
 
 export const VIOLATION_RECORD_LIMIT = 100;
 
@@ -35,6 +38,8 @@ export interface DeterministicOptions {
   aborted?: () => boolean;
   /** Observe every cpu at every step and check the views kept for the cpus nobody changed are the same (tests). */
   checkViews?: boolean;
+  /** Shown the machine once the run ended (tests compare what runs left). */
+  inspect?: (m: Machine) => void;
 }
 
 /** Steps between two looks at the outside world (the event loop, a stop request). */
@@ -59,8 +64,20 @@ export async function runDeterministicAsync(config: RunConfig, signal?: AbortSig
 }
 
 function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Generator<void, RunResult, void> {
-  const t0 = performance.now();
   const { m, tasks } = bootMachine(config);
+  // a chooser that reads footprints gets one per step; the recorder is installed before any cpu's context takes the machine's memory
+  const base = opts.chooser ?? makeChooser(config, tasks.length, opts.replay);
+  const recorder = base.stepped ? new FootprintRecorder(m) : null;
+  recorder?.install(m);
+  try {
+    return yield* runOn(config, opts, m, tasks, base, recorder);
+  } finally {
+    recorder?.uninstall(m);
+  }
+}
+
+function* runOn(config: RunConfig, opts: DeterministicOptions, m: Machine, tasks: TaskSpec[], base: Chooser, recorder: FootprintRecorder | null): Generator<void, RunResult, void> {
+  const t0 = performance.now();
   let steps = 0;
   /** The watchdog's clock, µs: a µs per step of each busy cpu. */
   let watchUs = 0;
@@ -74,14 +91,25 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
   const holdMin = new MinOfOthers();
   const boundNs = skewBoundNs(config);
   const bounded = boundNs !== Infinity;
-  const base = opts.chooser ?? makeChooser(config, tasks.length, opts.replay);
   const chooser = opts.record ? recording(base, opts.record) : base;
   const view: SchedView = { nextTask: (cpu) => runners[cpu]!.nextTask(), preemptors: (cpu) => runners[cpu]!.preemptors() };
   chooser.attach?.(view);
   for (const r of runners) r.decideWith(chooser);
+  /** The scheduler's part of the step being recorded, once its task's own part starts. */
+  let schedPart: Footprint | null = null;
+  if (recorder) {
+    for (const r of runners) {
+      r.taskStepStarts = () => {
+        schedPart = recorder.end();
+        recorder.begin();
+      };
+    }
+  }
   /** The ready cpus, in an array of their number reused each step: resizing an array each step is a measurable cost. */
   const readyByLength = Array.from({ length: config.cpus + 1 }, (_, n) => new Array<number>(n).fill(0));
   let error: RunResult['error'] = null;
+  /** The chooser ended the run: the rest is covered elsewhere, so the end-of-run checks do not apply. */
+  let cutShort = false;
   /** The cpus to observe again: the one stepped and those another cpu changed (pv.ts); a view nobody changed stays as it was. */
   let changed = -1;
   /**
@@ -158,7 +186,16 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
         readyCpusMask = readyMask;
       }
       const chosen = runners[readyCpus[chooser.choose(readyCpus, steps)]!]!;
+      let cut = false;
+      if (recorder) {
+        schedPart = null;
+        recorder.begin();
+      }
       const kind = chosen.step();
+      if (recorder) {
+        const last = recorder.end();
+        cut = schedPart === null ? base.stepped!(chosen.cpu, -1, last, NO_FOOTPRINT) : base.stepped!(chosen.cpu, chosen.steppedTask, schedPart, last);
+      }
       changed |= 1 << chosen.cpu;
       parked &= ~(1 << chosen.cpu);
       stepped = chosen.cpu;
@@ -166,8 +203,13 @@ function* deterministicRun(config: RunConfig, opts: DeterministicOptions): Gener
       else if (chosen.polled) chooser.polled?.(chosen.cpu, chosen.ctx.task);
       steps++;
       watchUs += 1 / readyCpus.length;
+      if (cut) {
+        cutShort = true;
+        break;
+      }
     }
-    if (!error) checkQuiescent(m.mem, m, oracle, 0);
+    if (!error && !cutShort) checkQuiescent(m.mem, m, oracle, 0);
+    if (!cutShort) opts.inspect?.(m);
   } catch (e) {
     error = errorOf(e, () => cpuStateDump(m, config));
     if (e instanceof SoftLockup) oracle.report('SOFT_LOCKUP', { cpu: e.cpu, task: -1, mm: -1 }, e.message);

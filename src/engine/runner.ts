@@ -389,8 +389,11 @@ export class CpuRunner {
       if (next) this.contextSwitch(next, false);
     }
     const s = this.curr;
+    this.steppedTask = -1;
     if (s === null) return (this.lastKind = -1);
     this.steps++;
+    this.steppedTask = s.index;
+    this.taskStepStarts?.();
     const kind = s.path!.next();
     this.polled = ctx.polled;
     ctx.polled = false;
@@ -404,6 +407,12 @@ export class CpuRunner {
     s.at = kind;
     return (this.lastKind = kind);
   }
+
+  /** Called between the scheduler's part of a step and the task's own (the engine's footprint recorder splits them there). */
+  taskStepStarts: (() => void) | null = null;
+
+  /** The task that took the last step here (-1 when no task ran): set before it runs, so a task that ended in it is still named. */
+  steppedTask = -1;
 
   /** The last step of its task only polled a word another task will change (workload.ts pollWordAt). */
   polled = false;

@@ -35,6 +35,7 @@
 
 import type { RunConfig } from '../machine/config.ts';
 import { Rng } from '../machine/rng.ts';
+import type { Footprint } from './footprint.ts';
 
 /** What a strategy may ask of the cpus; the deterministic engine answers from its runners. */
 export interface SchedView {
@@ -65,6 +66,14 @@ export interface Chooser {
   takeInterrupt(cpu: number, deferred: number): boolean;
   /** The engine's view of its cpus, given before the first step. */
   attach?(view: SchedView): void;
+  /**
+   * A chooser that has this gets every step's footprint (footprint.ts), in
+   * two parts: what the cpu's interrupts and scheduler did (`sched`), then
+   * what `task`'s own step did (`own`; empty, and task -1, when no task
+   * stepped). Returning true ends the run there: what follows is covered by
+   * schedules already run (bounded.ts's reduction).
+   */
+  stepped?(cpu: number, task: number, sched: Footprint, own: Footprint): boolean;
 }
 
 /** The longest a pending interrupt may be put off, in steps of the cpu it waits for. */

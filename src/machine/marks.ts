@@ -22,6 +22,7 @@ export const MARKS = {
   nestedFlush: 'tlb_finish_mmu saw another gather of the mm in flight (mm_tlb_flush_nested) and flushed the whole range',
   pollerGaveWay: 'bounded exploration switched away from a task whose last step only polled a word another task must set (a fair schedule)',
   mprotectNested: "6.x mprotect's tlb_finish_mmu saw a zap of the mm in flight (tlb_flush_pending) and flushed the whole mm",
+  sleepingStepTaken: "bounded exploration's sleep set saw a sleeping task take the step it slept on: the schedule reorders one already run",
   delayedRmap: "a dirty file pte's rmap was kept until after the TLB flush (tlb_flush_rmaps)",
 } as const;
 export type MarkName = keyof typeof MARKS;
