@@ -151,6 +151,7 @@ class BoundedChooser implements Chooser {
     const cpu = at < this.prefix.length ? this.prefix[at]! : preferred;
     modelAssert(ready.includes(cpu), 'bounded exploration diverged from its prefix', () => `decision ${at}: cpu ${cpu} has no work`);
     this.trail.push(cpu);
+    if (cpu !== preferred) this.leaveCovered();
     const rec = this.recording;
     let stretchEnded: ChoicePoint | null = null;
     if (rec !== null) {
@@ -187,6 +188,7 @@ class BoundedChooser implements Chooser {
     const task = at < this.prefix.length ? this.prefix[at]! : CONTINUE;
     modelAssert(task === CONTINUE || others.includes(task), 'bounded exploration diverged from its prefix', () => `decision ${at}: task ${task} cannot run`);
     this.trail.push(task);
+    if (task !== CONTINUE) this.leaveCovered();
     const point = this.branch(at, [CONTINUE, ...others], [false, ...others.map(() => true)], task, { cpu, task: current }, CONTINUE);
     if (stretchEnded !== null) stretchEnded.next = point;
     this.reduceAt(point, task, at);
@@ -249,6 +251,11 @@ class BoundedChooser implements Chooser {
       }
     }
     return false;
+  }
+
+  /** A decision other than the default one, just after a reordering was reached: this run is a new schedule from here, not the one already run. */
+  private leaveCovered(): void {
+    if (this.redundancy === 'BLOCKED') this.redundancy = 'NONE';
   }
 
   /** The stretch being recorded ends at its actor's next decision (`swappable`: the point it belongs to, for that decision to be its `next`) or at anything else (not). */
@@ -360,6 +367,7 @@ export function exploreBounded(config: RunConfig, { preemptions, maxSchedules, o
     const log = new DecisionLog();
     const r = runDeterministic(boundedConfig(config), { chooser, record: log, inspect });
     schedules++;
+    (globalThis as any).dbgRuns?.push({ trail: [...chooser.trail], cut: chooser.cut, prefix: prefix.length, points: [...chooser.points.entries()].map(([at, p]) => [at, p.options.join(','), p.chosen, p.actor.cpu, p.actor.task, p.stretch ? p.stretch.steps.length / 2 : -1, [...p.bursts.keys()].join(',')]) });
     if (chooser.cut) redundant++;
     steps += r.steps;
     if (r.error?.name === 'StepLimit') pastLimit++;
