@@ -150,8 +150,8 @@ describe('bounded exploration', () => {
     expect(found('legacy-preemptible').status).toBe(1);
   }, 120_000);
 
-  it('says how big its space is, and refuses one over --max-schedules in one line (exit 2)', () => {
-    const r = cli('hunt', '--variant', 'rework', '--cpus', '3', '--pages', '16', '--no-kworker', '--strategy', 'bounded', '--preemptions', '2', '--max-schedules', '1000');
+  it('says how big its space is, and without the reduction refuses one over --max-schedules in one line (exit 2)', () => {
+    const r = cli('hunt', '--variant', 'rework', '--cpus', '3', '--pages', '16', '--no-kworker', '--strategy', 'bounded', '--preemptions', '2', '--max-schedules', '1000', '--no-reduction');
     expect(r.status, r.why).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/--preemptions 2: about \d+ schedules .* over --max-schedules 1000/);
