@@ -28,6 +28,10 @@
 //       (max/min of its figures per column: host independence); the same
 //       comparison under --preempt none in deterministic mode beside it
 //       (mode agreement).
+//   (k) bounded exploration with partial-order reduction against without:
+//       runs, steps and seconds to exhaust the one-cpu munmap space at two
+//       preemptions (with --reader-accesses 20 and without), and the
+//       two-cpu exit space at one preemption.
 // Native anchors (bench/native/anchors.c, built with the host's C compiler
 // when there is one) are measured first, in the same run: munmap and
 // MADV_DONTNEED ns per page, an mprotect's TLB shootdown of another core, and
@@ -42,6 +46,7 @@ import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
 import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campaign.ts';
+import { exploreBounded } from '../src/engine/bounded.ts';
 import { benchQueue } from './queue-bench.ts';
 import { destroyPool } from '../src/engine/worker-env.ts';
 
@@ -238,6 +243,28 @@ results.queueCampaign = queue;
 
 // (j)
 results.modelTime = await modelTimeRows();
+
+// (k)
+const reduction: Record<string, unknown> = {};
+const boundedScenarios: [string, RunOptions, number][] = [
+  ['munmap, 1 cpu x 2 tasks, 16 pages, --reader-accesses 20, k=2', { workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, readerAccesses: 20 }, 2],
+  ['munmap, 1 cpu x 2 tasks, 16 pages, k=2', { workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16 }, 2],
+  ['exit, 2 cpus, 4 pages, k=1', { workload: 'exit', cpus: 2, pages: 4 }, 1],
+];
+for (const [name, o, preemptions] of boundedScenarios) {
+  const config = makeConfig({ variant: 'rework', kworker: false, ...o });
+  const row: Record<string, { runs: number; cut: number; skipped: number; steps: number; seconds: number; violations: string[] }> = {};
+  for (const reduce of [false, true]) {
+    const t0 = performance.now();
+    const r = exploreBounded(config, { preemptions, maxSchedules: 100_000, reduce });
+    row[reduce ? 'reduced' : 'full'] = { runs: r.schedules, cut: r.redundant, skipped: r.skipped, steps: r.steps, seconds: (performance.now() - t0) / 1000, violations: r.groups.map((g) => g.rule) };
+  }
+  reduction[name] = row;
+  const f = row.full!;
+  const d = row.reduced!;
+  rows.push(`(k) bounded rework ${name}: ${f.runs.toLocaleString('en-US')} runs, ${f.steps.toLocaleString('en-US')} steps, ${f.seconds.toFixed(1)} s without reduction; ${d.runs.toLocaleString('en-US')} runs (${d.cut} cut short, ${d.skipped} not run), ${d.steps.toLocaleString('en-US')} steps, ${d.seconds.toFixed(1)} s with it: ${(f.runs / d.runs).toFixed(1)}x fewer runs; found ${d.violations.join(', ') || 'nothing'} (without: ${f.violations.join(', ') || 'nothing'})`);
+}
+results.boundedReduction = reduction;
 
 mkdirSync('bench', { recursive: true });
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
