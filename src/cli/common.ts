@@ -129,8 +129,9 @@ export function runOptions(scenario: Scenario | null, o: Record<string, unknown>
 }
 
 /** A hunt's run options: no clock skew bound unless --clock-skew sets one, so the strategy may hold a cpu back as long as a descheduled vCPU could be. */
-export function huntOptions(o: RunOptions): RunOptions {
-  return { ...o, clockSkew: o.clockSkew ?? 'none' };
+/** A hunt's run options: no skew bound, and the workload's setup run once at boot unless `exploreSetup` (config.ts setupOnce). */
+export function huntOptions(o: RunOptions, exploreSetup: boolean): RunOptions {
+  return { ...o, clockSkew: o.clockSkew ?? 'none', setupOnce: !exploreSetup };
 }
 
 /** makeConfig, with a refusal of what a scenario file set told as `file:line: field: ...`. */

@@ -42,7 +42,7 @@ export async function huntOnQueue(out: Out, file: string | undefined, o: Record<
     campaign = await openCampaign(target, o.campaign as string);
   } else {
     const scenario = file ? loadScenario(file) : null;
-    const config = configFor(scenario, { ...huntOptions(runOptions(scenario, o, cmd, '--variant')), variant: o.variant as string });
+    const config = configFor(scenario, { ...huntOptions(runOptions(scenario, o, cmd, '--variant'), o.exploreSetup === true), variant: o.variant as string });
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');
     const seeds = o.seeds === undefined ? 1000 : positiveInt('--seeds', o.seeds);
     const firstSeed = positiveInt('--first-seed', o.firstSeed);

@@ -33,6 +33,7 @@ export function registerHunt(program: Command, out: Out): void {
       .option('--artifacts <dir>', 'where artifacts go (default: beside --json, or here)')
       .option('--preemptions <k>', 'bounded: at most this many preemptions per schedule', '1')
       .option('--max-schedules <n>', 'bounded: stop after this many schedules', '100000')
+      .option('--explore-setup', "explore the workload's setup (mapping and writing the pages) too, instead of running it once at boot for every seed")
       .option('--no-reduction', 'bounded: run every schedule, also those that only reorder independent steps of one already run')
       .option('--queue <url>', 'run the campaign on `shootdown worker`s through Redis: redis://[:password@]host:port/db, or rediss:// for TLS')
       .option('--campaign <id>', 'with --queue: follow a campaign already started (after the coordinator was stopped, or from another machine)')
@@ -42,7 +43,7 @@ export function registerHunt(program: Command, out: Out): void {
     // the queue's modules load BullMQ and Redis's client, a fifth of every start-up: only when asked for
     if (o.queue !== undefined || o.campaign !== undefined) return (await import('./hunt-queue.ts')).huntOnQueue(out, file, o, cmd);
     const scenario = file ? loadScenario(file) : null;
-    const base = huntOptions(runOptions(scenario, o, cmd, '--variant'));
+    const base = huntOptions(runOptions(scenario, o, cmd, '--variant'), o.exploreSetup === true);
     if (o.strategy === 'bounded') return huntBounded(scenario, base, o);
     const config = configFor(scenario, { ...base, variant: o.variant as string });
     if (config.mode !== 'deterministic') throw new BadInput('--mode parallel: hunt explores schedules, which only deterministic mode chooses');

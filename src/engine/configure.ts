@@ -53,6 +53,7 @@ export interface RunOptions {
   /** The cost table (already read and checked, see loadCostFile); the default table when absent. */
   costs?: CostTable;
   modelClocks?: boolean;
+  setupOnce?: boolean;
   /** µs, or 'none' (no bound; hunt's default). */
   clockSkew?: string | number;
 }
@@ -147,6 +148,7 @@ export function makeConfig(o: RunOptions, variantFlag = '--variant'): RunConfig 
     scenario: o.scenario ?? null,
     costs: o.costs ?? defaultCosts(),
     modelClocks: o.modelClocks ?? true,
+    setupOnce: o.setupOnce ?? false,
     clockSkewUs: o.clockSkew === 'none' ? 0 : int('--clock-skew', o.clockSkew, DEFAULT_CLOCK_SKEW_US, 1, 1_000_000),
   };
   if (o.scenario) {
@@ -228,6 +230,7 @@ export function flagsOf(c: RunConfig): RunOptions {
     ...(c.scenario ? { scenario: c.scenario } : {}),
     costs: c.costs,
     modelClocks: c.modelClocks,
+    setupOnce: c.setupOnce,
     clockSkew: c.clockSkewUs === 0 ? 'none' : c.clockSkewUs,
   };
 }

@@ -181,6 +181,15 @@ export interface RunConfig {
   /** Keep the model clocks (event costs, times carried between cpus, the skew bound); off only to measure what they cost. */
   modelClocks: boolean;
   /**
+   * The workload's setup (workload.ts `setup`: mapping and writing what the
+   * measured operation works on) runs at boot, each task's on its cpu with
+   * nothing else running, and runs of the same config but the seed start
+   * from a copy of the machine it left (boot.ts); off, the tasks' programs
+   * run it, and its interleavings are explored like the rest. Hunts set it
+   * unless --explore-setup.
+   */
+  setupOnce: boolean;
+  /**
    * The most a running cpu's model clock may run ahead of the others' (µs;
    * src/engine/clocks.ts), 0 for no bound. Measurements keep the bound so
    * times stay consistent between cpus; hunts drop it, so a strategy may

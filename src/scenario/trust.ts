@@ -53,6 +53,7 @@ const RUN_CONFIG_SCHEMA = z.strictObject({
   crash: z.strictObject({ cpu: int, step: int }).nullable(),
   costs: COST_TABLE_SCHEMA,
   modelClocks: z.boolean(),
+  setupOnce: z.boolean().default(false), // artifacts written before it ran their setup in the programs
   clockSkewUs: int,
 });
 

@@ -14,7 +14,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, pollWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, setupUnlessDone, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, pollWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const READY = 0;
 const WARMED = 1;
@@ -25,21 +25,29 @@ const WARM_READS = 16;
 export const GUARD_START = REGION_BASE;
 export const RANGE_START = REGION_BASE + PAGES_PER_PMD;
 
+/** The unmapper maps the guard page and the range, and writes them all; the readers have nothing to set up. */
+function* unmapperSetup(ctx: Kctx, spec: TaskSpec): Path {
+  if (spec.rank !== 0) return;
+  const n = ctx.config.pages;
+  yield mmapRanges(ctx, [[GUARD_START, GUARD_START + 1]]);
+  yield mmapRanges(ctx, [[RANGE_START, RANGE_START + n]], true);
+  yield touchRange(ctx, GUARD_START, GUARD_START + 1);
+  yield touchRange(ctx, RANGE_START, RANGE_START + n);
+}
+
 export const munmapWorkload: Workload = {
   name: 'munmap',
   defaultPages: 1000,
   about: 'scenario R: one task per mm unmaps --pages pages of a file mapping (2 MiB aligned, guard below) while the other tasks read them',
   mappingsNeeded: () => 2,
   memoryNeeded: (c) => c.mms * (c.pages + 1 + tablesFor(c.pages + PAGES_PER_PMD)) + gatherFrames(c),
+  setup: unmapperSetup,
   *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const n = ctx.config.pages;
     const mm = ctx.mm;
     const readers = spec.peers - 1;
     if (spec.rank === 0) {
-      yield mmapRanges(ctx, [[GUARD_START, GUARD_START + 1]]);
-      yield mmapRanges(ctx, [[RANGE_START, RANGE_START + n]], true);
-      yield touchRange(ctx, GUARD_START, GUARD_START + 1);
-      yield touchRange(ctx, RANGE_START, RANGE_START + n);
+      yield setupUnlessDone(ctx, spec, unmapperSetup);
       bumpWord(ctx, READY);
       yield waitWord(ctx, WARMED, readers, 'munmap: waiting for readers to warm their TLBs');
       yield measure(ctx, rec, mm, doMunmap(ctx, mm, RANGE_START, RANGE_START + n));

@@ -67,6 +67,15 @@ export interface Workload {
   /** Page-cache slots the file needs: one past the highest file page a MAP_SHARED mapping may fault (none when absent). */
   filePagesNeeded?(config: RunConfig): number;
   program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path;
+  /**
+   * What a user task does before it meets the others: mapping and writing
+   * the pages the measured operation works on, touching nothing another
+   * task could have touched yet and drawing nothing from the seed. With
+   * config.setupOnce boot runs it (boot.ts), each task's on its cpu with
+   * nothing else running, and the program skips it; otherwise the program
+   * runs it first (`setupUnlessDone`).
+   */
+  setup?(ctx: Kctx, spec: TaskSpec): Path;
   /** Defaults of run flags that suit this workload better than the general ones. */
   defaults?: { mms?: number; tasksPerCpu?: number; writeback?: boolean };
   /** The file must live on a disk with writeback (its program syncs it); --writeback implies it too. */
@@ -240,6 +249,11 @@ export function taskCounters(rec: TaskRecord): Counters {
  * record. Switching where it counts costs nothing per event; a snapshot and
  * a sum of every counter per op were 5% of a per-page hunt.
  */
+/** The task's setup, in its program, unless boot ran it already (config.setupOnce). */
+export function* setupUnlessDone(ctx: Kctx, spec: TaskSpec, setup: (ctx: Kctx, spec: TaskSpec) => Path): Path {
+  if (!ctx.config.setupOnce) yield setup(ctx, spec);
+}
+
 export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path {
   modelAssert(!rec.inOp && ctx.stats === rec.stats, 'measured operations nest', () => `task ${rec.task}`);
   const rss = (): number => Atomics.load(ctx.mem, ctx.m.mm(mm, MM_FIELD.RSS_ANON));
