@@ -2,7 +2,8 @@
 // something on a shared, noisy machine. Never asserted in tests. Writes
 // bench/results.json and prints a table.
 //   (a) deterministic engine: steps per second; hunt seeds per second of
-//       tlb_flush1 and page_fault1 at their defaults, 1 job;
+//       tlb_flush1 and page_fault1 at their defaults, 1 job, and of munmap
+//       and exit with their setup run once against explored;
 //   (b) parallel zap: ptes zapped per model second per cpu (the cost table's
 //       rate, whatever the host), and host ns per pte zapped (the host time
 //       inside the munmap, with the skew bound and without), against the
@@ -85,19 +86,32 @@ for (const variant of ['legacy', 'rework']) {
 results.deterministicStepsPerSec = steps;
 results.deterministicMunmapRunMs = runMs;
 const huntPerSec: Record<string, number> = {};
+const huntPerSecSetup: Record<string, { exploreSetup: number; setupOnce: number }> = {};
 const HUNT_SEEDS = 40;
-for (const workload of ['tlb_flush1', 'page_fault1']) {
+/** A hunt campaign's seeds/s at the workload's defaults, 1 job, on a warm worker. */
+async function huntSeedsPerSec(workload: string, setupOnce: boolean): Promise<number> {
   const pool = campaignPool(1);
   try {
-    const base = makeConfig({ variant: 'rework', workload, clockSkew: 'none' });
+    const base = makeConfig({ variant: 'rework', workload, clockSkew: 'none', setupOnce });
     await runCampaign({ base, firstSeed: 1_000_001, seeds: 3, timeMs: Infinity, jobs: 1, stopOnFirst: false, shard: null }, undefined, pool); // warm the worker
-    huntPerSec[workload] = (await runCampaign({ base, firstSeed: 1, seeds: HUNT_SEEDS, timeMs: Infinity, jobs: 1, stopOnFirst: false, shard: null }, undefined, pool)).seedsPerSec;
+    return (await runCampaign({ base, firstSeed: 1, seeds: HUNT_SEEDS, timeMs: Infinity, jobs: 1, stopOnFirst: false, shard: null }, undefined, pool)).seedsPerSec;
   } finally {
     await destroyPool(pool);
   }
-  rows.push(`(a) hunt ${workload.padEnd(11)} at its defaults, ${HUNT_SEEDS} seeds, 1 job: ${huntPerSec[workload]!.toFixed(2)} seeds/s`);
+}
+for (const workload of ['tlb_flush1', 'page_fault1']) {
+  huntPerSec[workload] = await huntSeedsPerSec(workload, true);
+  rows.push(`(a) hunt ${workload.padEnd(11)} at its defaults, ${HUNT_SEEDS} seeds, 1 job: ${huntPerSec[workload]!.toFixed(2)} seeds/s (no setup declared: the same with --explore-setup)`);
+}
+// the workloads that declare a setup: seeds/s with it run once at boot (a hunt's default) against explored in every seed
+for (const workload of ['munmap', 'exit']) {
+  const explored = await huntSeedsPerSec(workload, false);
+  const once = await huntSeedsPerSec(workload, true);
+  huntPerSecSetup[workload] = { exploreSetup: explored, setupOnce: once };
+  rows.push(`(a) hunt ${workload.padEnd(11)} at its defaults, ${HUNT_SEEDS} seeds, 1 job: ${once.toFixed(2)} seeds/s with the setup once, ${explored.toFixed(2)} with --explore-setup: ${(once / explored).toFixed(2)}x`);
 }
 results.huntSeedsPerSec = huntPerSec;
+results.huntSeedsPerSecSetup = huntPerSecSetup;
 
 // (b)
 const PTES = 100000;
