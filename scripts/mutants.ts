@@ -16,7 +16,8 @@
 //
 // Flags (after `npm run mutants --`): --only a,b hunts only these mutants;
 // --strategies random,pct,bounded runs only these strategies (bounded alone
-// takes a minute or two, the campaigns most of an hour).
+// takes a minute or two, the campaigns most of an hour); --explore-setup
+// explores the workloads' setup too, as hunt does with it.
 
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +42,9 @@ type Strategy = (typeof STRATEGIES)[number];
 const cli = new Command('mutants')
   .option('--only <names>', 'hunt only these mutants (comma-separated)')
   .option('--strategies <names>', 'run only these strategies (comma-separated)', STRATEGIES.join(','))
+  .option('--explore-setup', "explore the workloads' setup in every seed and schedule, as hunt --explore-setup does (by default it runs once, at boot)")
   .exitOverride();
-let opts: { only?: string; strategies: string };
+let opts: { only?: string; strategies: string; exploreSetup?: boolean };
 try {
   opts = cli.parse(process.argv.slice(2), { from: 'user' }).opts();
 } catch {
@@ -58,6 +60,7 @@ if (unknown.length > 0 || mutants.length === 0) {
 }
 
 const jobs = availableParallelism();
+const setupOnce = opts.exploreSetup !== true;
 
 interface Catches {
   firsts: number[];
@@ -88,7 +91,7 @@ async function hunt(base: RunConfig, p: Piscina): Promise<Catches> {
 }
 
 async function huntCampaigns(v: VariantTraits, strategy: 'random' | 'pct', p: Piscina): Promise<Catches> {
-  const base = makeConfig({ ...(v.huntWith as RunOptions), variant: v.name, strategy, clockSkew: 'none' });
+  const base = makeConfig({ ...(v.huntWith as RunOptions), variant: v.name, strategy, clockSkew: 'none', setupOnce });
   if (base.strategy.kind === 'pct') base.strategy.steps = pctHorizonSteps(base, 1);
   return hunt(base, p);
 }
@@ -107,7 +110,7 @@ function exploreUntilCaught(config: RunConfig, preemptions: number): { schedules
 function boundedScenario(v: VariantTraits): RunConfig {
   const { scenario, ...flags } = v.boundedWith;
   const options = typeof scenario === 'string' ? loadScenario(fileURLToPath(new URL(`../${scenario}`, import.meta.url))).options : { ...(v.huntWith as RunOptions), ...(flags as RunOptions) };
-  return makeConfig({ kworker: false, ...options, variant: v.name, clockSkew: 'none' });
+  return makeConfig({ kworker: false, ...options, variant: v.name, clockSkew: 'none', setupOnce });
 }
 
 /** Bounded exploration of the mutant's small scenario, k = 0, 1, 2 until a catch. */
