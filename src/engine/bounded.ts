@@ -367,7 +367,6 @@ export function exploreBounded(config: RunConfig, { preemptions, maxSchedules, o
     const log = new DecisionLog();
     const r = runDeterministic(boundedConfig(config), { chooser, record: log, inspect });
     schedules++;
-    (globalThis as any).dbgRuns?.push({ trail: [...chooser.trail], cut: chooser.cut, prefix: prefix.length, points: [...chooser.points.entries()].map(([at, p]) => [at, p.options.join(','), p.chosen, p.actor.cpu, p.actor.task, p.stretch ? p.stretch.steps.length / 2 : -1, [...p.bursts.keys()].join(',')]) });
     if (chooser.cut) redundant++;
     steps += r.steps;
     if (r.error?.name === 'StepLimit') pastLimit++;
