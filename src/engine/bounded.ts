@@ -14,6 +14,13 @@
 // backtracking takes the deepest decision with an untried alternative
 // within the bound. The space is exhausted when no such decision is left,
 // or the run stops at --max-schedules and says so.
+// Partial-order reduction (DESIGN 4) keeps that meaning while running each
+// reordering of independent steps once: a switch is covered by the same
+// switch at the decision after the stretch its actor would have taken
+// instead, which has the same preemptions, when what the switch runs and
+// that stretch touch nothing the other changes (footprint.ts). Invariant:
+// every schedule left unrun, or cut short, is such a reordering of one run
+// to its end within the same bound.
 
 import type { RunConfig } from '../machine/config.ts';
 import type { Machine } from '../machine/layout.ts';
