@@ -40,6 +40,14 @@ describe('setup once', () => {
     });
   }
 
+  it('the setup takes no model time: no cpu starts behind a lock release it left, so the readers do not read on until their clocks catch up', () => {
+    const config = makeConfig({ variant: 'rework', workload: 'munmap', pages: 1000, preempt: 'none', kworker: false, clockSkew: 'none', seed: 1, setupOnce: true });
+    const once = runDeterministic(config);
+    const explored = runDeterministic({ ...config, setupOnce: false });
+    expect(once.totals.userAccesses).toBeLessThan(explored.totals.userAccesses * 1.5);
+    expect(once.steps).toBeLessThan(explored.steps);
+  });
+
   it('an artifact records setupOnce and replays to the same violation, byte-identical twice', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shootdown-setup-'));
     const json = join(dir, 'hunt.json');

@@ -85,14 +85,15 @@ export function bootMachine(config: RunConfig): { m: Machine; tasks: TaskSpec[] 
   return booted;
 }
 
-/** Each user task's setup, on its cpu with its mm loaded, nothing else running: as if it ran first and alone. */
+/** Each user task's setup, on its cpu with its mm loaded, nothing else running: as if it ran first and alone, before time 0. */
 function runSetups(m: Machine, config: RunConfig, tasks: TaskSpec[], oracle: Oracle): void {
   const setup = findWorkload(config.workload)?.setup;
   if (!setup) return;
   const traits = findVariant(config.variant)!;
   tasks.forEach((spec, task) => {
     if (spec.kind !== TaskKind.USER) return;
-    const ctx = newKctx({ m, cpu: spec.cpu, config, traits, oracle, rng: new Rng(SETUP_RNG_SEED), watchNow: () => 0, latencyStats: false });
+    // the setup takes no model time: every time it leaves in the machine (a lock's release, a wake-up) is 0, so no cpu's clock starts behind what it left
+    const ctx = newKctx({ m, cpu: spec.cpu, config: { ...config, modelClocks: false }, traits, oracle, rng: new Rng(SETUP_RNG_SEED), watchNow: () => 0, latencyStats: false });
     ctx.task = task;
     ctx.mm = spec.mm;
     Atomics.store(m.mem, m.cpu(spec.cpu, CPU_FIELD.CURRENT_TASK), task + 1);
