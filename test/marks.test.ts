@@ -27,6 +27,7 @@ const SCENARIOS: Record<MarkName, MarkScenario> = {
   lazyTlbGenCatchUp: { variant: 'v6.18', workload: 'mix', cpus: 2, tasksPerCpu: 2 },
   nestedFlush: { variant: 'v4.15', workload: 'madvise', overlap: true, pages: 64 },
   pollerGaveWay: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, kworker: false, boundedPreemptions: 0 },
+  timedStepStoppedReduction: { variant: 'rework', workload: 'munmap', cpus: 2, pages: 4, kworker: false, boundedPreemptions: 1 },
   sleepingStepTaken: { variant: 'rework', workload: 'munmap', cpus: 1, tasksPerCpu: 2, pages: 16, kworker: false, boundedPreemptions: 2 },
   // mprotect holds mmap_sem for write, so the zap it meets is truncate's, which takes only the file's i_mmap lock
   mprotectNested: {

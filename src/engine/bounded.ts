@@ -135,11 +135,24 @@ class BoundedChooser implements Chooser {
   private redundancy: 'NONE' | 'BLOCKED' | 'CLOSED' = 'NONE';
   /** The run ended early for that reason. */
   cut = false;
+  /**
+   * A step of this run acted on its cpu's model clock (runner.ts timed),
+   * which footprints leave out. Reordering the steps of two cpus leaves
+   * every cpu's own steps, and so its clock at each, as they were; but
+   * reordering two tasks of one cpu moves that cpu's clock at each step,
+   * and through the times it publishes (a flush's send time, a lock's
+   * release) the clocks of the cpus that wait for it. So from then on this
+   * run trusts no reordering of tasks, and withdraws what it recorded for
+   * task decisions.
+   */
+  private timedRun = false;
+  /** The stretches and bursts this run recorded, to withdraw if it turns out timed. */
+  private readonly recordedHere: { point: ChoicePoint; option: number | null }[] = [];
   /** Present only when reducing: the engine records footprints for a chooser that has it. */
   readonly stepped?: Chooser['stepped'];
   constructor(private readonly prefix: readonly number[], private readonly kept: ReadonlyMap<number, ChoicePoint>, cpus: number, reduce: boolean) {
     this.pollers = new Int32Array(cpus).fill(-1);
-    if (reduce) this.stepped = (cpu, task, sched, own) => this.footprint(cpu, task, sched, own);
+    if (reduce) this.stepped = (cpu, task, sched, own, timed) => this.footprint(cpu, task, sched, own, timed);
   }
   waited(cpu: number): void {
     if (cpu === this.last) this.lastWaited = true;
@@ -208,7 +221,7 @@ class BoundedChooser implements Chooser {
    * (depth first), puts that stretch to sleep and records its burst.
    */
   private reduceAt(point: ChoicePoint, chosen: number, at: number): void {
-    if (this.stepped === undefined || this.redundancy !== 'NONE') return;
+    if (this.stepped === undefined || this.redundancy !== 'NONE' || (this.timedRun && point.actor.task >= 0)) return;
     // stretches and bursts are recorded only where every later decision is the default one, as in the schedules they stand for
     if (chosen === point.goOn) {
       if (point.stretch === undefined && this.recording === null && at >= this.prefix.length) this.recording = { point, steps: [] };
@@ -225,8 +238,9 @@ class BoundedChooser implements Chooser {
    * stretch taken again (the schedule is then a reordering of one already
    * run: Godefroid's sleep sets).
    */
-  private footprint(cpu: number, task: number, sched: Footprint, own: Footprint): boolean {
+  private footprint(cpu: number, task: number, sched: Footprint, own: Footprint, timed: boolean): boolean {
     if (this.redundancy === 'CLOSED') return (this.cut = true);
+    if (timed && !this.timedRun) this.trustNoReordering();
     if (this.redundancy === 'BLOCKED') this.redundancy = 'CLOSED';
     const rec = this.recording;
     if (rec !== null) {
@@ -237,6 +251,7 @@ class BoundedChooser implements Chooser {
     if (burst !== null) {
       if (isActor(burst.point.actor, cpu, task)) {
         burst.point.bursts.set(burst.option, union(burst.steps));
+        this.recordedHere.push({ point: burst.point, option: burst.option });
         this.bursting = null;
       } else {
         burst.steps.push(sched, own);
@@ -271,7 +286,24 @@ class BoundedChooser implements Chooser {
     this.recording = null;
     if (!swappable || rec.steps.length === 0) return null;
     rec.point.stretch = { steps: rec.steps, union: union(rec.steps) };
+    this.recordedHere.push({ point: rec.point, option: null });
     return rec.point;
+  }
+
+  /** A timed step (see timedRun): no task sleeps, nothing more is recorded for task decisions, and what this run recorded for them is withdrawn. */
+  private trustNoReordering(): void {
+    mark('timedStepStoppedReduction');
+    this.timedRun = true;
+    const ofTask = (p: ChoicePoint): boolean => p.actor.task >= 0;
+    for (let i = this.sleep.length - 1; i >= 0; i--) if (this.sleep[i]!.actor.task >= 0) this.sleep.splice(i, 1);
+    if (this.recording !== null && ofTask(this.recording.point)) this.recording = null;
+    if (this.bursting !== null && ofTask(this.bursting.point)) this.bursting = null;
+    if (this.redundancy === 'BLOCKED') this.redundancy = 'NONE';
+    for (const { point, option } of this.recordedHere) {
+      if (!ofTask(point)) continue;
+      if (option === null) point.stretch = undefined;
+      else point.bursts.delete(option);
+    }
   }
 
   /** Preemptions are explored at the preemption points themselves; no wake-up sets need_resched ahead of one. */

@@ -194,7 +194,7 @@ function* runOn(config: RunConfig, opts: DeterministicOptions, m: Machine, tasks
       const kind = chosen.step();
       if (recorder) {
         const last = recorder.end();
-        cut = schedPart === null ? base.stepped!(chosen.cpu, -1, last, NO_FOOTPRINT) : base.stepped!(chosen.cpu, chosen.steppedTask, schedPart, last);
+        cut = schedPart === null ? base.stepped!(chosen.cpu, -1, last, NO_FOOTPRINT, chosen.timed) : base.stepped!(chosen.cpu, chosen.steppedTask, schedPart, last, chosen.timed);
       }
       changed |= 1 << chosen.cpu;
       parked &= ~(1 << chosen.cpu);

@@ -358,14 +358,22 @@ export class CpuRunner {
     const { ctx } = this;
     if (this.steps === this.crashAtStep) throw new Error(`injected crash on cpu ${this.cpu} at its step ${this.steps}`);
     const ipiPending = this.hasPendingIpi();
+    this.timed = false;
     if ((ipiPending || ctx.clockNs >= this.nextTickNs || this.earliestTimerNs <= ctx.clockNs) && this.irqsEnabled() && this.takeInterruptsNow(ipiPending)) {
       if (ipiPending) {
         // a cpu that only waits takes an IPI at once; one with a task to run goes on until it arrives (as the clocks count waiting: observe)
         const waits = this.curr === null || this.lastKind === Step.SPIN || (this.lastKind === Step.YIELD && this.runnableOthers().length === 0);
         serviceIpis(ctx, waits ? Infinity : ctx.clockNs);
+        if (!waits && this.hasPendingIpi()) this.timed = true;
       }
-      if (ctx.clockNs >= this.nextTickNs) this.schedulerTick(ctx.now());
-      if (this.earliestTimerNs <= ctx.clockNs) this.fireTimers(ctx.clockNs);
+      if (ctx.clockNs >= this.nextTickNs) {
+        this.timed = true;
+        this.schedulerTick(ctx.now());
+      }
+      if (this.earliestTimerNs <= ctx.clockNs) {
+        this.timed = true;
+        this.fireTimers(ctx.clockNs);
+      }
     }
     if (this.kthreadsToStop()) {
       this.kthreadsStopped = true; // kthread_stop: wake each so it sees kthread_should_stop()
@@ -407,6 +415,14 @@ export class CpuRunner {
     s.at = kind;
     return (this.lastKind = kind);
   }
+
+  /**
+   * The last step did something only because of this cpu's model clock: an
+   * IPI left pending as not yet arrived, the tick, a timer. Another order of
+   * independent steps may move the clock, so bounded's reduction trusts no
+   * reordering across such a step (bounded.ts).
+   */
+  timed = false;
 
   /** Called between the scheduler's part of a step and the task's own (the engine's footprint recorder splits them there). */
   taskStepStarts: (() => void) | null = null;

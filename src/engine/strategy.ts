@@ -70,10 +70,11 @@ export interface Chooser {
    * A chooser that has this gets every step's footprint (footprint.ts), in
    * two parts: what the cpu's interrupts and scheduler did (`sched`), then
    * what `task`'s own step did (`own`; empty, and task -1, when no task
-   * stepped). Returning true ends the run there: what follows is covered by
-   * schedules already run (bounded.ts's reduction).
+   * stepped). `timed`: the step did something only because of its cpu's
+   * model clock (runner.ts timed). Returning true ends the run there: what
+   * follows is covered by schedules already run (bounded.ts's reduction).
    */
-  stepped?(cpu: number, task: number, sched: Footprint, own: Footprint): boolean;
+  stepped?(cpu: number, task: number, sched: Footprint, own: Footprint, timed: boolean): boolean;
 }
 
 /** The longest a pending interrupt may be put off, in steps of the cpu it waits for. */

@@ -23,6 +23,7 @@ export const MARKS = {
   pollerGaveWay: 'bounded exploration switched away from a task whose last step only polled a word another task must set (a fair schedule)',
   mprotectNested: "6.x mprotect's tlb_finish_mmu saw a zap of the mm in flight (tlb_flush_pending) and flushed the whole mm",
   sleepingStepTaken: "bounded exploration's sleep set saw a sleeping task take the step it slept on: the schedule reorders one already run",
+  timedStepStoppedReduction: "a step acted on its cpu's model clock (an IPI not yet arrived, the tick, a timer), so bounded exploration trusted no reordering in that run",
   delayedRmap: "a dirty file pte's rmap was kept until after the TLB flush (tlb_flush_rmaps)",
 } as const;
 export type MarkName = keyof typeof MARKS;
