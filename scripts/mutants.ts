@@ -110,7 +110,7 @@ function exploreUntilCaught(config: RunConfig, preemptions: number): { schedules
 function boundedScenario(v: VariantTraits): RunConfig {
   const { scenario, ...flags } = v.boundedWith;
   const options = typeof scenario === 'string' ? loadScenario(fileURLToPath(new URL(`../${scenario}`, import.meta.url))).options : { ...(v.huntWith as RunOptions), ...(flags as RunOptions) };
-  return makeConfig({ kworker: false, ...options, variant: v.name, clockSkew: 'none', setupOnce });
+  return makeConfig({ kworker: false, setupOnce, ...options, variant: v.name, clockSkew: 'none' }); // a declaration may ask for its setup explored
 }
 
 /** Bounded exploration of the mutant's small scenario, k = 0, 1, 2 until a catch. */
