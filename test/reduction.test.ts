@@ -42,6 +42,14 @@ describe('footprint recorder', () => {
       Atomics.store(other, 0, 3); // another array: passed through, not noted
       expect(other[0]).toBe(3);
       expect(rec.end()).toEqual({ reads: Int32Array.of(w + 9), writes: new Int32Array(0) });
+      // a subarray taken in one step and read in a later one (a legacy gather's page list) is recorded at its place in the machine
+      const list = mem.subarray(w + 20, w + 26);
+      rec.begin();
+      list[1] = 9;
+      void list[2];
+      Atomics.add(list, 3, 1);
+      void list.subarray(4)[1];
+      expect(rec.end()).toEqual({ reads: Int32Array.of(w + 22, w + 25), writes: Int32Array.of(w + 21, w + 23) });
       mem[w + 10] = 4; // between steps: not noted
       rec.begin();
       expect(rec.end()).toEqual({ reads: new Int32Array(0), writes: new Int32Array(0) });

@@ -90,36 +90,55 @@ export class FootprintRecorder {
   private readonly touched: number[] = [];
   private readonly before: number[] = [];
   private realAtomics: typeof Atomics | null = null;
+  /** Every recording view made, with the array it stands for and where that starts in the machine. */
+  private readonly views = new WeakMap<object, { target: Int32Array; offset: number }>();
 
   constructor(m: Machine) {
     this.target = m.mem;
     this.seen = new Uint32Array(m.mem.length).fill(1);
     for (let cpu = 0; cpu < m.size.cpus; cpu++) for (const f of TASK_CONTEXT_FIELDS) this.seen[m.cpu(cpu, f)] = 0;
-    const note = (i: number): void => this.note(i);
-    this.mem = new Proxy(this.target, {
-      get(t, p) {
+    this.mem = this.view(this.target, 0);
+  }
+
+  /**
+   * A recording view of `t`, whose word 0 is the machine's word `offset`: a
+   * subarray taken of it is one too (a legacy gather hands its page list to
+   * free_pages as a subarray, read in later steps), and Atomics calls on any
+   * of them are noted (install).
+   */
+  private view(t: Int32Array, offset: number): Int32Array {
+    const note = (i: number): void => this.note(offset + i);
+    const sub = (b = 0, e = t.length): Int32Array => {
+      const from = b < 0 ? Math.max(t.length + b, 0) : Math.min(b, t.length);
+      return this.view(t.subarray(b, e), offset + from);
+    };
+    const proxy = new Proxy(t, {
+      get(target, p) {
         if (typeof p === 'string') {
           const i = +p;
           if (i === i) {
             note(i);
-            return t[i];
+            return target[i];
           }
+          if (p === 'subarray') return sub;
         }
-        const v: unknown = Reflect.get(t, p, t);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        const v: unknown = Reflect.get(target, p, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
-      set(t, p, v: number) {
+      set(target, p, v: number) {
         if (typeof p === 'string') {
           const i = +p;
           if (i === i) {
             note(i);
-            t[i] = v;
+            target[i] = v;
             return true;
           }
         }
-        return Reflect.set(t, p, v, t);
+        return Reflect.set(target, p, v, target);
       },
     });
+    this.views.set(proxy, { target: t, offset });
+    return proxy;
   }
 
   private note(i: number): void {
@@ -137,28 +156,29 @@ export class FootprintRecorder {
     modelAssert(this.realAtomics === null, 'a footprint recorder installed twice', () => 'one run records at a time');
     const real = globalThis.Atomics;
     this.realAtomics = real;
-    const proxy = this.mem;
-    const target = this.target;
+    const views = this.views;
     const note = (i: number): void => this.note(i);
     const patched: Record<string, unknown> = Object.create(real) as Record<string, unknown>;
     patched.load = (a: Int32Array, i: number) => {
-      if (a !== proxy) return real.load(a, i);
-      note(i);
-      return real.load(target, i);
+      const v = views.get(a);
+      if (v === undefined) return real.load(a, i);
+      note(v.offset + i);
+      return real.load(v.target, i);
     };
     for (const op of WRITING) {
-      const f = real[op] as (a: Int32Array, i: number, v: number, w?: number) => number;
+      const f = real[op] as (a: Int32Array, i: number, x: number, y?: number) => number;
       // fixed arity: a rest parameter would cost an array per call on the hottest path of a recorded run
-      patched[op] = (a: Int32Array, i: number, v: number, w?: number) => {
-        if (a !== proxy) return f(a, i, v, w);
-        note(i);
-        return f(target, i, v, w);
+      patched[op] = (a: Int32Array, i: number, x: number, y?: number) => {
+        const v = views.get(a);
+        if (v === undefined) return f(a, i, x, y);
+        note(v.offset + i);
+        return f(v.target, i, x, y);
       };
     }
-    patched.notify = (a: Int32Array, i: number, count?: number) => real.notify(a === proxy ? target : a, i, count);
-    patched.wait = (a: Int32Array, i: number, v: number, ms?: number) => real.wait(a === proxy ? target : a, i, v, ms);
+    patched.notify = (a: Int32Array, i: number, count?: number) => real.notify(views.get(a)?.target ?? a, i, count);
+    patched.wait = (a: Int32Array, i: number, x: number, ms?: number) => real.wait(views.get(a)?.target ?? a, i, x, ms);
     globalThis.Atomics = patched as unknown as typeof Atomics;
-    (m as { mem: Int32Array }).mem = proxy;
+    (m as { mem: Int32Array }).mem = this.mem;
   }
 
   uninstall(m: Machine): void {
