@@ -4,7 +4,9 @@
 // declare nothing, so the footprint cannot drift from what they do. Every
 // access to the buffer goes through `m.mem`, as an index or as an Atomics
 // call on it: for the run, the machine's `mem` is a proxy that notes each
-// index, and `Atomics` notes the calls made on that proxy.
+// index (a subarray of it is such a view too), and `Atomics` notes the
+// calls made on any of them. A view made of the raw buffer (`m.sab`) would
+// escape it: only boot and the parallel engine make one.
 // A step is atomic in the deterministic engine, so what it did to the
 // machine is the words whose value it changed (`writes`), and what it did
 // depends on no more than the words it touched. Hence the invariant: two
