@@ -102,6 +102,9 @@ function runSetups(m: Machine, config: RunConfig, tasks: TaskSpec[], oracle: Ora
     modelAssert(ctx.ptlHeld === 0 && ctx.gatherDepth === 0 && m.mem[m.cpu(spec.cpu, CPU_FIELD.PREEMPT_COUNT)] === 0, 'a setup ended holding a lock or inside a gather', () => `task ${task}`);
     Atomics.store(m.mem, m.cpu(spec.cpu, CPU_FIELD.CURRENT_TASK), 0);
   });
+  // a boot's oracle reports to nobody: a setup that fires one would hide a finding, so it stops the run by name instead
+  const fired = oracle.violations[0];
+  modelAssert(fired === undefined, 'an oracle fired in a setup run at boot: hunt it with --explore-setup', () => `${fired!.rule}: ${fired!.detail}`);
 }
 
 /** Boot without the snapshot cache (what a cached snapshot must equal). */
