@@ -132,6 +132,12 @@ const BAD_FILES: BadFile[] = [
   { name: 'too-many-operations', text: 'tasks:\n  - cpu: 0\n    program:\n      - repeat: {times: 1000000, do: [{write: {start: 0, pages: 1}}, {read: {start: 0, pages: 1}}]}\n', message: 'too-many-operations.yaml:4: tasks[0].program: runs 2000000 operations with its repeats, more than 1000000' },
   { name: 'mm-skipped', text: 'tasks:\n  - cpu: 0\n    mm: 1\n    program: [exit]\n', message: 'mm-skipped.yaml:2: tasks: mm 0 has no task; mms are numbered from 0 with none skipped' },
   { name: 'sleep-zero', text: 'tasks:\n  - cpu: 0\n    program:\n      - sleep: {ms: 0}\n', message: 'sleep-zero.yaml:4: tasks[0].program[0].sleep.ms: must be at least 1' },
+  { name: 'barrier-in-a-setup', text: 'tasks:\n  - cpu: 0\n    setup:\n      - mmap: {start: 0, pages: 4}\n      - barrier\n    program: [barrier]\n', message: 'barrier-in-a-setup.yaml:5: tasks[0].setup[1]: barrier in a setup: a setup holds only mmap, write, read, mprotect, repeat (it runs alone, before every program); put it in the program' },
+  { name: 'munmap-in-a-setup-repeat', text: 'tasks:\n  - cpu: 0\n    setup:\n      - repeat:\n          times: 2\n          do:\n            - mmap: {start: 0, pages: 4}\n            - munmap: {start: 0, pages: 4}\n    program: [exit]\n', message: 'munmap-in-a-setup-repeat.yaml:8: tasks[0].setup[0].repeat.do[1]: munmap in a setup: a setup holds only mmap, write, read, mprotect, repeat (it runs alone, before every program); put it in the program' },
+  { name: 'measured-setup', text: 'tasks:\n  - cpu: 0\n    setup:\n      - mmap: {start: 0, pages: 4}\n      - write: {start: 0, pages: 4, measure: true}\n    program: [exit]\n', message: 'measured-setup.yaml:5: tasks[0].setup[1].write.measure: a setup is not measured; put the operation in the program' },
+  { name: 'empty-setup', text: 'tasks:\n  - cpu: 0\n    setup: []\n    program: [exit]\n', message: 'empty-setup.yaml:3: tasks[0].setup: an empty setup' },
+  { name: 'program-maps-over-its-setup', text: 'tasks:\n  - cpu: 0\n    setup:\n      - mmap: {start: 0, pages: 10}\n    program:\n      - mmap: {start: 5, pages: 10}\n', message: 'program-maps-over-its-setup.yaml:6: tasks[0].program[0].mmap: [5, 15) overlaps the mapping [0, 10) this task made and has not unmapped' },
+  { name: 'setup-meets-another-task', text: 'tasks:\n  - cpu: 0\n    setup:\n      - mmap: {start: 0, pages: 10}\n    program: [exit]\n  - cpu: 1\n    program:\n      - mmap: {start: 5, pages: 10}\n', message: 'setup-meets-another-task.yaml:8: tasks[1].program: maps or unmaps [5, 15), which meets [0, 10) of task 0 in the same mm; tasks of one mm run at once, so the ranges they map and unmap must not overlap' },
   { name: 'bare-number', text: 'tasks:\n  - cpu: 0\n    program:\n      - 42\n', message: 'bare-number.yaml:4: tasks[0].program[0]: an operation is one name with its arguments, e.g. `munmap: {start: 0, pages: 64}`, or `barrier` or `exit`' },
 ];
 
@@ -156,6 +162,24 @@ describe('bad scenario files: every problem as file:line: field: what is wrong',
   });
 });
 
+/** Two tasks of one mm: the second's setup writes a page it read, a write-protect fault whose flush waits for the first's cpu, which ran its setup in that mm. */
+const SETUP_WAITS = `machine: {cpus: 2}
+tasks:
+  - cpu: 0
+    setup:
+      - mmap: {start: 0, pages: 4}
+      - write: {start: 0, pages: 4}
+    program:
+      - munmap: {start: 0, pages: 4}
+  - cpu: 1
+    setup:
+      - mmap: {start: 64, pages: 4}
+      - read: {start: 64, pages: 4}
+      - write: {start: 64, pages: 4}
+    program:
+      - munmap: {start: 64, pages: 4}
+`;
+
 describe('bad scenario input through the CLI: exit 2, the file:line: field line, no stack trace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'shootdown-scenario-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -176,6 +200,7 @@ describe('bad scenario input through the CLI: exit 2, the file:line: field line,
     { name: '--workload and a file with tasks', args: () => ['run', '--workload', 'mix', file('p.yaml', program)], line: /--workload: .*p\.yaml gives its own tasks; drop the flag$/ },
     { name: 'scale and a file with tasks', args: () => ['scale', '--cpus', '1,2', file('p2.yaml', program)], line: /p2\.yaml: its tasks are pinned to cpus; scale needs a scenario with a built-in workload$/ },
     { name: 'memory too small for the scenario', args: () => ['run', file('small.yaml', 'machine:\n  cpus: 2\n  memory: 64K\nworkload:\n  name: munmap\n  pages: 4096\n')], line: /small\.yaml:3: machine\.memory: 16 pages cannot hold workload munmap/ },
+    { name: 'a setup that waits for another cpu, hunted with its setup once', args: () => ['hunt', '--variant', 'rework', '--seeds', '1', file('waits.yaml', SETUP_WAITS)], line: /waits\.yaml: task 1's setup waited for another cpu \(a SPIN step\), but a hunt runs each setup alone at boot: move that operation into the program, or hunt with --explore-setup$/ },
     { name: 'a machine too big for the host', args: () => ['run', file('huge.yaml', 'machine:\n  memory: 512G\nworkload:\n  name: munmap\n')], line: /huge\.yaml:2: machine\.memory: the machine would need \d+ MiB of shared memory, more than the 4 GiB limit$/ },
   ];
   for (const c of cases) {

@@ -10,7 +10,11 @@ import { bootFresh, bootMachine } from '../src/engine/boot.ts';
 import { runDeterministic } from '../src/engine/deterministic.ts';
 import { makeArtifact } from '../src/engine/campaign.ts';
 import { withoutHostFigures } from '../src/engine/result.ts';
+import { fileURLToPath } from 'node:url';
+import { loadScenario } from '../src/scenario/load.ts';
 import { cli, describeRun } from './cli-process.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const bytes = (m: { sab: SharedArrayBuffer }) => Buffer.from(m.sab);
 
@@ -39,6 +43,25 @@ describe('setup once', () => {
       expect(a.violations.length).toBeGreaterThan(0);
     });
   }
+
+  it("a scenario file's setup: boot runs it once for any seed, a task without one leaves its cpu as boot found it, and a run from it skips its steps but no measured operation", () => {
+    const options = loadScenario(join(ROOT, 'examples/storm-and-readers.yaml')).options;
+    const config = (seed: number, setupOnce: boolean) => makeConfig({ ...options, variant: 'rework', seed, clockSkew: 'none', setupOnce });
+    const once = bytes(bootFresh(config(1, true)).m);
+    expect(bytes(bootFresh(config(2, true)).m).equals(once)).toBe(true);
+    expect(once.equals(bytes(bootFresh(config(1, false)).m))).toBe(false);
+    const noSetup = structuredClone(options);
+    for (const t of noSetup.scenario!.tasks) t.program = [...(t.setup ?? []), ...t.program];
+    for (const t of noSetup.scenario!.tasks) delete t.setup;
+    const plain = (setupOnce: boolean) => bytes(bootFresh(makeConfig({ ...noSetup, variant: 'rework', seed: 1, setupOnce })).m);
+    expect(plain(true).equals(plain(false))).toBe(true);
+    const run = runDeterministic(config(3, true));
+    const explored = runDeterministic(config(3, false));
+    expect(run.error).toBeNull();
+    expect(run.steps).toBeLessThan(explored.steps);
+    expect(run.counters.ops).toBe(explored.counters.ops);
+    expect(run.violations).toEqual([]);
+  });
 
   it('the setup takes no model time: no cpu starts behind a lock release it left, so the readers do not read on until their clocks catch up', () => {
     const config = makeConfig({ variant: 'rework', workload: 'munmap', pages: 1000, preempt: 'none', kworker: false, clockSkew: 'none', seed: 1, setupOnce: true });

@@ -62,6 +62,9 @@ describe('checkRunConfig: a config from elsewhere meets the checks flags meet', 
     const overlapping = structuredClone(s);
     overlapping.scenario!.tasks[0]!.program.unshift({ op: 'mmap', start: 0, pages: 1, file: false, measure: false });
     expect(refusal(() => checkRunConfig('x', overlapping))).toMatch(/^x: config\.scenario: tasks\[0\]\.program/);
+    const unmapsInSetup = structuredClone(s);
+    unmapsInSetup.scenario!.tasks[1]!.setup!.push({ op: 'munmap', start: 64, pages: 64, measure: false });
+    expect(refusal(() => checkRunConfig('x', unmapsInSetup))).toMatch(/^x: config\.scenario: tasks\[1\]\.setup\[2\]: munmap in a setup/);
     let deep: unknown = { op: 'barrier' };
     for (let i = 0; i < 10_000; i++) deep = { op: 'repeat', times: 1, ops: [deep] };
     const nested = structuredClone(s);

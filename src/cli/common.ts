@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { BadInput } from '../machine/errors.ts';
 import { makeConfig, type RunOptions } from '../engine/configure.ts';
 import { runOnce } from '../engine/run.ts';
+import { bootMachine } from '../engine/boot.ts';
 import type { RunResult } from '../engine/result.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { startProgress } from '../report/progress.ts';
@@ -134,13 +135,25 @@ export function huntOptions(o: RunOptions, exploreSetup: boolean): RunOptions {
   return { ...o, clockSkew: o.clockSkew ?? 'none', setupOnce: !exploreSetup };
 }
 
-/** makeConfig, with a refusal of what a scenario file set told as `file:line: field: ...`. */
+/**
+ * makeConfig, with a refusal of what a scenario file set told as
+ * `file:line: field: ...`. A config that runs its setup once is booted here,
+ * so a setup that cannot run alone is refused before any worker starts.
+ */
 export function configFor(scenario: Scenario | null, o: RunOptions, variantFlag: '--variant' | '--variants' = '--variant'): RunConfig {
+  let config: RunConfig;
   try {
-    return makeConfig(o, variantFlag);
+    config = makeConfig(o, variantFlag);
   } catch (e) {
     throw scenario && e instanceof BadInput ? inFileTerms(scenario, e) : e;
   }
+  if (!config.setupOnce) return config;
+  try {
+    bootMachine(config);
+  } catch (e) {
+    throw scenario && e instanceof BadInput ? new BadInput(`${scenario.file}: ${e.message}`) : e;
+  }
+  return config;
 }
 
 export function variantList(o: Record<string, unknown>): string[] {

@@ -124,10 +124,14 @@ export type ScenarioOp =
   | { op: 'exit'; measure: boolean }
   | { op: 'repeat'; times: number; ops: ScenarioOp[] };
 
-/** A scenario's own tasks: each pinned to a cpu, in an mm, with a program. */
+/**
+ * A scenario's own tasks: each pinned to a cpu, in an mm, with a program,
+ * and optionally a setup that runs before it (mappings and accesses only):
+ * once, at boot, in a hunt (config.setupOnce); first in the program otherwise.
+ */
 export interface ScenarioProgram {
   name: string;
-  tasks: { cpu: number; mm: number; program: ScenarioOp[] }[];
+  tasks: { cpu: number; mm: number; setup?: ScenarioOp[]; program: ScenarioOp[] }[];
 }
 
 export interface RunConfig {

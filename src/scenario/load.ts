@@ -6,7 +6,8 @@
 // workloads map into, mappings of one mm never overlap, munmap, mprotect and
 // exec-shift cover whole mappings their own task made, an mm holds no more
 // mappings than MAX_VMAS, tasks of an mm pass the same number of barriers,
-// exit comes last, and no program runs more than PROGRAM_OPS_MAX operations.
+// exit comes last, no program runs more than PROGRAM_OPS_MAX operations, and
+// a task's setup holds only mappings and accesses (SETUP_OPS), unmeasured.
 
 import { readFileSync, statSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -19,7 +20,7 @@ import type { ScenarioOp, ScenarioProgram } from '../machine/config.ts';
 import { MAX_CPUS, type RunOptions } from '../engine/configure.ts';
 import { VARIANTS } from '../gather/variants.ts';
 import { WORKLOADS } from '../workloads/index.ts';
-import { PROGRAM_OPS_MAX, barriersPassed, opsRun } from '../workloads/program.ts';
+import { PROGRAM_OPS_MAX, SETUP_OPS, barriersPassed, opsRun, setupAndProgram } from '../workloads/program.ts';
 
 /** Pages a scenario may place mappings in: the region workloads map into (1 GiB). */
 export const SCENARIO_REGION_PAGES = PAGES_PER_PUD;
@@ -66,7 +67,7 @@ const scenarioSchema = z.strictObject({
   machine: machineSchema.optional(),
   workload: workloadSchema.optional(),
   tasks: z
-    .array(z.strictObject({ cpu: count(0, MAX_CPUS - 1), mm: count(0, MAX_MMS - 1).optional(), program: z.array(z.unknown()).min(1, 'an empty program') }))
+    .array(z.strictObject({ cpu: count(0, MAX_CPUS - 1), mm: count(0, MAX_MMS - 1).optional(), setup: z.array(z.unknown()).min(1, 'an empty setup').optional(), program: z.array(z.unknown()).min(1, 'an empty program') }))
     .min(1, 'no tasks')
     .optional(),
 });
@@ -147,8 +148,8 @@ function zodProblems(problems: Problems, base: Path, error: z.ZodError): void {
   }
 }
 
-/** One program item: `barrier`, `exit`, or a one-key map from an operation to its arguments. */
-function parseOp(item: unknown, path: Path, problems: Problems, depth: number): ScenarioOp | null {
+/** One program item: `barrier`, `exit`, or a one-key map from an operation to its arguments. In a setup nothing is measured unless the file says so, which is refused (checkSetup). */
+function parseOp(item: unknown, path: Path, problems: Problems, depth: number, inSetup: boolean): ScenarioOp | null {
   if (typeof item === 'string') {
     if ((BARE_OPS as readonly string[]).includes(item)) return item === 'barrier' ? { op: 'barrier' } : { op: item as 'exit' | 'fsync', measure: true };
     problems.add(path, `unknown operation ${JSON.stringify(item)} (known: ${[...Object.keys(OP_ARGS), 'barrier'].join(', ')})`);
@@ -169,14 +170,14 @@ function parseOp(item: unknown, path: Path, problems: Problems, depth: number): 
     return null;
   }
   const a = parsed.data as Record<string, unknown>;
-  const measure = (a.measure as boolean | undefined) ?? MEASURED_BY_DEFAULT.has(name);
+  const measure = (a.measure as boolean | undefined) ?? (!inSetup && MEASURED_BY_DEFAULT.has(name));
   switch (name as OpName) {
     case 'repeat': {
       if (depth >= REPEAT_DEPTH_MAX) {
         problems.add([...path, name], `repeats nest at most ${REPEAT_DEPTH_MAX} deep`);
         return null;
       }
-      const ops = parseOps(a.do as unknown[], [...path, name, 'do'], problems, depth + 1);
+      const ops = parseOps(a.do as unknown[], [...path, name, 'do'], problems, depth + 1, inSetup);
       return ops && { op: 'repeat', times: a.times as number, ops };
     }
     case 'sleep':
@@ -201,8 +202,8 @@ function parseOp(item: unknown, path: Path, problems: Problems, depth: number): 
   }
 }
 
-function parseOps(items: unknown[], path: Path, problems: Problems, depth: number): ScenarioOp[] | null {
-  const ops = items.map((item, i) => parseOp(item, [...path, i], problems, depth));
+function parseOps(items: unknown[], path: Path, problems: Problems, depth: number, inSetup = false): ScenarioOp[] | null {
+  const ops = items.map((item, i) => parseOp(item, [...path, i], problems, depth, inSetup));
   return ops.every((o) => o !== null) ? (ops as ScenarioOp[]) : null;
 }
 
@@ -291,6 +292,15 @@ function checkMm(mine: { i: number; own: TaskMappings }[], problems: Problems): 
   if (live > MAX_VMAS) problems.add(['tasks', mine[0]!.i, 'mm'], `its tasks may hold ${live} mappings at once, more than the ${MAX_VMAS} an mm holds`);
 }
 
+/** A setup runs alone, before every program (at boot in a hunt): mappings and accesses only, and nothing measured. */
+function checkSetup(ops: readonly ScenarioOp[], path: Path, problems: Problems): void {
+  ops.forEach((op, i) => {
+    if (op.op === 'repeat') checkSetup(op.ops, [...path, i, 'repeat', 'do'], problems);
+    else if (!SETUP_OPS.has(op.op)) problems.add([...path, i], `${op.op} in a setup: a setup holds only ${[...SETUP_OPS].join(', ')} (it runs alone, before every program); put it in the program`);
+    else if ('measure' in op && op.measure) problems.add([...path, i, op.op, 'measure'], 'a setup is not measured; put the operation in the program');
+  });
+}
+
 function checkExitLast(ops: readonly ScenarioOp[], path: Path, problems: Problems, top: boolean): void {
   ops.forEach((op, i) => {
     if (op.op === 'repeat') checkExitLast(op.ops, [...path, i, 'repeat', 'do'], problems, false);
@@ -371,16 +381,19 @@ export function parseScenario(file: string, text: string): Scenario {
   return { file, name: s.name ?? basename(file), variants: s.variants ?? null, options, origins };
 }
 
-function checkTasks(tasks: { cpu: number; mm?: number | undefined; program: unknown[] }[], cpus: number, name: string, problems: Problems): ScenarioProgram {
+function checkTasks(tasks: { cpu: number; mm?: number | undefined; setup?: unknown[] | undefined; program: unknown[] }[], cpus: number, name: string, problems: Problems): ScenarioProgram {
   const out: ScenarioProgram = { name, tasks: [] };
   tasks.forEach((t, i) => {
     if (t.cpu >= cpus) problems.add(['tasks', i, 'cpu'], `cpu ${t.cpu} does not exist (machine.cpus is ${cpus})`);
+    const setup = t.setup === undefined ? undefined : parseOps(t.setup, ['tasks', i, 'setup'], problems, 0, true);
     const program = parseOps(t.program, ['tasks', i, 'program'], problems, 0);
-    if (!program) return;
+    if (!program || setup === null) return;
+    if (setup) checkSetup(setup, ['tasks', i, 'setup'], problems);
     checkExitLast(program, ['tasks', i, 'program'], problems, true);
-    const n = opsRun(program);
-    if (n > PROGRAM_OPS_MAX) problems.add(['tasks', i, 'program'], `runs ${n} operations with its repeats, more than ${PROGRAM_OPS_MAX}`);
-    out.tasks.push({ cpu: t.cpu, mm: t.mm ?? 0, program });
+    const task = { cpu: t.cpu, mm: t.mm ?? 0, ...(setup ? { setup } : {}), program };
+    const n = opsRun(setupAndProgram(task));
+    if (n > PROGRAM_OPS_MAX) problems.add(['tasks', i, 'program'], `runs ${n} operations with its repeats${setup ? ' and its setup' : ''}, more than ${PROGRAM_OPS_MAX}`);
+    out.tasks.push(task);
   });
   if (out.tasks.length !== tasks.length) return out;
   const mms = [...new Set(out.tasks.map((t) => t.mm))].sort((a, b) => a - b);
@@ -389,7 +402,10 @@ function checkTasks(tasks: { cpu: number; mm?: number | undefined; program: unkn
   });
   for (const mm of mms) {
     const mine = out.tasks.map((t, i) => ({ t, i, own: { live: [], ever: [], liveMax: 0 } as TaskMappings })).filter(({ t }) => t.mm === mm);
-    for (const { t, i, own } of mine) checkMappings(t.program, ['tasks', i, 'program'], own, problems);
+    for (const { t, i, own } of mine) {
+      if (t.setup) checkMappings(t.setup, ['tasks', i, 'setup'], own, problems);
+      checkMappings(t.program, ['tasks', i, 'program'], own, problems);
+    }
     checkMm(mine, problems);
     const barriers = mine.map(({ t }) => barriersPassed(t.program));
     mine.forEach(({ i }, k) => {
@@ -419,12 +435,13 @@ function asFileOp(op: unknown, depth: number): unknown {
  */
 export function checkProgramData(where: string, data: unknown, cpus: number): ScenarioProgram {
   const problems = new Problems(where, () => null);
-  const shape = z.strictObject({ name: z.string().max(200), tasks: z.array(z.strictObject({ cpu: count(0, MAX_CPUS - 1), mm: count(0, MAX_MMS - 1), program: z.array(z.unknown()).min(1).max(PROGRAM_OPS_MAX) })).min(1).max(MAX_CPUS * 16) }).safeParse(data);
+  const ops = z.array(z.unknown()).min(1).max(PROGRAM_OPS_MAX);
+  const shape = z.strictObject({ name: z.string().max(200), tasks: z.array(z.strictObject({ cpu: count(0, MAX_CPUS - 1), mm: count(0, MAX_MMS - 1), setup: ops.optional(), program: ops })).min(1).max(MAX_CPUS * 16) }).safeParse(data);
   if (!shape.success) {
     zodProblems(problems, [], shape.error);
     throw new BadInput(problems.lines[0]!);
   }
-  const tasks = shape.data.tasks.map((t) => ({ cpu: t.cpu, mm: t.mm, program: t.program.map((o) => asFileOp(o, 0)) }));
+  const tasks = shape.data.tasks.map((t) => ({ cpu: t.cpu, mm: t.mm, ...(t.setup ? { setup: t.setup.map((o) => asFileOp(o, 0)) } : {}), program: t.program.map((o) => asFileOp(o, 0)) }));
   const program = checkTasks(tasks, cpus, shape.data.name, problems);
   if (problems.lines.length > 0) throw new BadInput(problems.lines[0]!);
   if (!isDeepStrictEqual(program, shape.data)) throw new BadInput(`${where}: does not read back as the program it claims to be`);

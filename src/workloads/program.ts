@@ -4,7 +4,9 @@
 // barrier of a task waits until every task of its mm has arrived k times, so
 // every task of an mm must pass the same number of barriers (the loader
 // checks it). Reads and writes of unmapped pages segfault and are survived,
-// as user space survives SIGSEGV with a handler.
+// as user space survives SIGSEGV with a handler. A task's `setup` (mmap,
+// write, read, mprotect, and repeats of them; the loader refuses the rest)
+// runs before its program: at boot when config.setupOnce, else first.
 
 import { MAX_VMAS, PAGES_PER_PMD } from '../machine/layout.ts';
 import type { RunConfig, ScenarioOp, ScenarioProgram } from '../machine/config.ts';
@@ -20,7 +22,7 @@ import { shiftArgPages } from '../mm/exec.ts';
 import { truncateFile } from '../mm/truncate.ts';
 import { sysMsync, vfsFsync } from '../mm/writeback.ts';
 import { shrinkPageCache } from '../mm/vmscan.ts';
-import { REGION_BASE, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, setupUnlessDone, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 import { TaskKind } from '../machine/layout.ts';
 
 const BARRIER = 0;
@@ -40,6 +42,14 @@ export function barriersPassed(ops: readonly ScenarioOp[]): number {
   let n = 0;
   for (const op of ops) n += op.op === 'repeat' ? op.times * barriersPassed(op.ops) : op.op === 'barrier' ? 1 : 0;
   return n;
+}
+
+/** The operations a setup may hold: mappings and accesses, nothing that waits for another task or is measured. */
+export const SETUP_OPS: ReadonlySet<ScenarioOp['op']> = new Set(['mmap', 'write', 'read', 'mprotect', 'repeat']);
+
+/** A task's setup, then its program: what it runs when nothing runs the setup at boot. */
+export function setupAndProgram(task: ScenarioProgram['tasks'][number]): ScenarioOp[] {
+  return [...(task.setup ?? []), ...task.program];
 }
 
 /** Every mmap in `ops`, repeats not multiplied (a mapping is the same one each time round). */
@@ -88,6 +98,23 @@ function* runOps(ctx: Kctx, rec: TaskRecord, spec: TaskSpec, ops: readonly Scena
   }
 }
 
+/** A setup's operations: the program's without barriers, sleeps or measuring (SETUP_OPS). */
+function* setupOps(ctx: Kctx, mm: number, ops: readonly ScenarioOp[]): Path {
+  for (const op of ops) {
+    modelAssert(SETUP_OPS.has(op.op) && !('measure' in op && op.measure), 'a scenario setup holds an operation a setup may not', () => JSON.stringify(op));
+    if (op.op === 'repeat') {
+      for (let i = 0; i < op.times; i++) yield setupOps(ctx, mm, op.ops);
+    } else if (op.op !== 'barrier' && op.op !== 'sleep') {
+      yield opPath(ctx, mm, op);
+    }
+  }
+}
+
+function scenarioSetup(ctx: Kctx, spec: TaskSpec): Path | null {
+  const setup = scenarioOf(ctx.config).tasks[ctx.task]?.setup;
+  return setup ? setupOps(ctx, spec.mm, setup) : null;
+}
+
 function* reclaimPath(ctx: Kctx, pages: number): Path {
   yield shrinkPageCache(ctx, pages);
 }
@@ -123,7 +150,7 @@ function opPath(ctx: Kctx, mm: number, op: Exclude<ScenarioOp, { op: 'repeat' | 
 function scenarioMemory(config: RunConfig): number {
   const sc = scenarioOf(config);
   let pages = 0;
-  for (const t of sc.tasks) for (const m of mmapsOf(t.program)) pages += m.pages + tablesFor(m.pages);
+  for (const t of sc.tasks) for (const m of mmapsOf(setupAndProgram(t))) pages += m.pages + tablesFor(m.pages);
   return pages + gatherFrames(config) + PAGES_PER_PMD / 64;
 }
 
@@ -132,11 +159,11 @@ export const scenarioWorkload: Workload = {
   defaultPages: 1,
   about: 'the tasks and programs of a scenario file (shootdown run FILE.yaml)',
   // every file mapping maps the file from page 0, so its pages reach no further than the longest MAP_SHARED mapping
-  filePagesNeeded: (c) => Math.max(0, ...scenarioOf(c).tasks.flatMap((t) => mmapsOf(t.program).filter((m) => m.shared).map((m) => m.pages))),
+  filePagesNeeded: (c) => Math.max(0, ...scenarioOf(c).tasks.flatMap((t) => mmapsOf(setupAndProgram(t)).filter((m) => m.shared).map((m) => m.pages))),
   mappingsNeeded: (c) => {
     const sc = scenarioOf(c);
     const perMm = new Map<number, number>();
-    for (const t of sc.tasks) perMm.set(t.mm, (perMm.get(t.mm) ?? 0) + mmapsOf(t.program).length);
+    for (const t of sc.tasks) perMm.set(t.mm, (perMm.get(t.mm) ?? 0) + mmapsOf(setupAndProgram(t)).length);
     return Math.min(MAX_VMAS + 1, Math.max(0, ...perMm.values()));
   },
   memoryNeeded: scenarioMemory,
@@ -153,6 +180,8 @@ export const scenarioWorkload: Workload = {
     const sc = scenarioOf(ctx.config);
     const task = sc.tasks[ctx.task];
     modelAssert(task !== undefined && task.cpu === spec.cpu && task.mm === spec.mm, 'scenario task out of place', () => `task ${ctx.task}`);
+    yield setupUnlessDone(ctx, spec, scenarioSetup);
     yield runOps(ctx, rec, spec, task.program, { passed: 0 });
   },
+  setup: scenarioSetup,
 };

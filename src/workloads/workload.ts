@@ -73,9 +73,10 @@ export interface Workload {
    * task could have touched yet and drawing nothing from the seed. With
    * config.setupOnce boot runs it (boot.ts), each task's on its cpu with
    * nothing else running, and the program skips it; otherwise the program
-   * runs it first (`setupUnlessDone`).
+   * runs it first (`setupUnlessDone`). Null: this task has nothing to set
+   * up, and boot leaves its cpu as it found it.
    */
-  setup?(ctx: Kctx, spec: TaskSpec): Path;
+  setup?(ctx: Kctx, spec: TaskSpec): Path | null;
   /** Defaults of run flags that suit this workload better than the general ones. */
   defaults?: { mms?: number; tasksPerCpu?: number; writeback?: boolean };
   /** The file must live on a disk with writeback (its program syncs it); --writeback implies it too. */
@@ -242,6 +243,13 @@ export function taskCounters(rec: TaskRecord): Counters {
   return rec.inOp ? rec.measured! : rec.stats;
 }
 
+/** The task's setup, in its program, unless boot ran it already (config.setupOnce). */
+export function* setupUnlessDone(ctx: Kctx, spec: TaskSpec, setup: (ctx: Kctx, spec: TaskSpec) => Path | null): Path {
+  if (ctx.config.setupOnce) return;
+  const path = setup(ctx, spec);
+  if (path !== null) yield path;
+}
+
 /**
  * Run `op` as a measured operation: the task counts into the record's
  * measured counters while it runs (an op cut short by the end of the run
@@ -249,10 +257,6 @@ export function taskCounters(rec: TaskRecord): Counters {
  * record. Switching where it counts costs nothing per event; a snapshot and
  * a sum of every counter per op were 5% of a per-page hunt.
  */
-/** The task's setup, in its program, unless boot ran it already (config.setupOnce). */
-export function* setupUnlessDone(ctx: Kctx, spec: TaskSpec, setup: (ctx: Kctx, spec: TaskSpec) => Path): Path {
-  if (!ctx.config.setupOnce) yield setup(ctx, spec);
-}
 
 export function* measure(ctx: Kctx, rec: TaskRecord, mm: number, op: Path): Path {
   modelAssert(!rec.inOp && ctx.stats === rec.stats, 'measured operations nest', () => `task ${rec.task}`);
