@@ -33,6 +33,10 @@
 //       runs, steps and seconds to exhaust the one-cpu munmap space at two
 //       preemptions (with --reader-accesses 20 and without), and the
 //       two-cpu exit space at one preemption.
+//   (l) shared steps (dependence.ts): of one run's steps, those whose order
+//       against another thread's could change the outcome, for tlb_flush1
+//       and page_fault1 (one round) and munmap: how much random and pct could
+//       save by deciding only there.
 // Native anchors (bench/native/anchors.c, built with the host's C compiler
 // when there is one) are measured first, in the same run: munmap and
 // MADV_DONTNEED ns per page, an mprotect's TLB shootdown of another core, and
@@ -48,6 +52,7 @@ import { runOnce } from '../src/engine/run.ts';
 import type { RunResult } from '../src/engine/result.ts';
 import { campaignPool, pctHorizonSteps, runCampaign } from '../src/engine/campaign.ts';
 import { exploreBounded } from '../src/engine/bounded.ts';
+import { runSharing, type Sharing } from '../src/engine/dependence.ts';
 import { benchQueue } from './queue-bench.ts';
 import { destroyPool } from '../src/engine/worker-env.ts';
 
@@ -279,6 +284,16 @@ for (const [name, o, preemptions] of boundedScenarios) {
   rows.push(`(k) bounded rework ${name}: ${f.runs.toLocaleString('en-US')} runs, ${f.steps.toLocaleString('en-US')} steps, ${f.seconds.toFixed(1)} s without reduction; ${d.runs.toLocaleString('en-US')} runs (${d.cut} cut short, ${d.skipped} not run), ${d.steps.toLocaleString('en-US')} steps, ${d.seconds.toFixed(1)} s with it: ${(f.runs / d.runs).toFixed(1)}x fewer runs; found ${d.violations.join(', ') || 'nothing'} (without: ${f.violations.join(', ') || 'nothing'})`);
 }
 results.boundedReduction = reduction;
+
+// (l)
+const sharing: Record<string, Sharing> = {};
+for (const [workload, o] of [['tlb_flush1', { rounds: 1 }], ['page_fault1', { rounds: 1 }], ['munmap', {}]] as const) {
+  const s = runSharing(makeConfig({ variant: 'rework', workload, clockSkew: 'none', setupOnce: true, seed: 1, ...o }));
+  sharing[workload] = s;
+  const pct = (n: number, of: number): string => `${((100 * n) / of).toFixed(1)}%`;
+  rows.push(`(l) shared steps, rework ${workload}${'rounds' in o ? ', 1 round' : ''}, seed 1, ${s.steps.toLocaleString('en-US')} steps: ${pct(s.taskShared, s.taskSteps)} of the tasks' steps touch a word another thread's step changes or change one it touches (${pct(s.taskSharedWithTasks, s.taskSteps)} with another task), and ${pct(s.schedShared, s.schedSteps)} of the cpus' interrupt and scheduler parts`);
+}
+results.sharedSteps = sharing;
 
 mkdirSync('bench', { recursive: true });
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');

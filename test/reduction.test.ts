@@ -7,6 +7,7 @@ import { makeConfig, type RunOptions } from '../src/engine/configure.ts';
 import { bootMachine } from '../src/engine/boot.ts';
 import { exploreBounded, type BoundedOptions } from '../src/engine/bounded.ts';
 import { FootprintRecorder, conflicts, union } from '../src/engine/footprint.ts';
+import { runSharing, sharedSteps } from '../src/engine/dependence.ts';
 import { loadScenario } from '../src/scenario/load.ts';
 import { CPU_FIELD, FILE_FIELD, HDR, LOCK, MM_FIELD, MM_WORDS, MUTEX, PAGE_FIELD, RWSEM, layoutRegions, type Machine } from '../src/machine/layout.ts';
 import { recordMarks } from '../src/machine/marks.ts';
@@ -67,6 +68,34 @@ describe('footprint recorder', () => {
     expect(conflicts(a, { reads: new Int32Array(0), writes: Int32Array.of(2) })).toBe(true);
     expect(conflicts(a, { reads: new Int32Array(0), writes: Int32Array.of(3) })).toBe(true);
     expect(union([a, { reads: Int32Array.of(3, 5), writes: Int32Array.of(1) }])).toEqual({ reads: Int32Array.of(2, 5), writes: Int32Array.of(3, 1) });
+  });
+});
+
+describe('shared steps (dependence.ts)', () => {
+  const fp = (reads: number[], writes: number[]) => ({ reads: Int32Array.from(reads), writes: Int32Array.from(writes) });
+  it('a step is shared when another thread changes a word it touches or touches a word it changes, wherever in the run; reads alone and ignored words share nothing', () => {
+    const steps = [
+      { thread: 0, footprint: fp([1], [2]) }, // 2 is read by thread 1 later: shared
+      { thread: 1, footprint: fp([2, 1], []) }, // reads 2, which thread 0 changes: shared; 1 only read by both
+      { thread: 1, footprint: fp([], [7]) }, // 7 is its own
+      { thread: 0, footprint: fp([], [7]) }, // ... no: thread 0 changes 7 too, so both are shared
+      { thread: 2, footprint: fp([1], [9]) }, // 9 is changed by thread 3 too, but 9 is ignored
+      { thread: 3, footprint: fp([], [9]) },
+      { thread: 2, footprint: fp([5], [6]) }, // its own words only
+    ];
+    expect(sharedSteps(steps, new Set([9]))).toEqual([true, true, true, true, false, false, false]);
+    expect(sharedSteps(steps, new Set())).toEqual([true, true, true, true, true, true, false]);
+  });
+
+  it('a lone task shares words only with its cpu (the tick, the scheduler); two threads of one mm share with each other too', () => {
+    const lone = runSharing(makeConfig({ variant: 'rework', workload: 'exit', cpus: 1, pages: 8, kworker: false, clockSkew: 'none', seed: 1 }));
+    expect(lone.taskSteps).toBeGreaterThan(0);
+    expect(lone.taskShared).toBeGreaterThan(0);
+    expect(lone.taskSharedWithTasks).toBe(0);
+    const threads = runSharing(makeConfig({ variant: 'rework', workload: 'exit', cpus: 2, mms: 1, pages: 8, kworker: false, clockSkew: 'none', seed: 1 }));
+    expect(threads.taskSharedWithTasks).toBeGreaterThan(0);
+    expect(threads.taskSharedWithTasks).toBeLessThanOrEqual(threads.taskShared);
+    expect(threads.taskShared).toBeLessThanOrEqual(threads.taskSteps);
   });
 });
 
