@@ -3,7 +3,9 @@
 // slots never share a page table with another task's), maps a slot before it
 // unmaps it, and tasks of one mm pass the same number of barriers. Reads may
 // reach any slot, so tasks do race on each other's page tables through the
-// TLB. Used by the property tests and by `npm run soak`.
+// TLB. A task may take its program's leading mmaps and writes as its setup:
+// writes of fresh pages, which flush no TLB, so a setup never waits for
+// another cpu. Used by the property tests and by `npm run soak`.
 
 import fc from 'fast-check';
 import { stringify } from 'yaml';
@@ -88,7 +90,7 @@ export interface GeneratedScenario {
   preempt: 'none' | 'voluntary' | 'full';
   immapLock: 'spinlock' | 'mutex';
   allocFail: 'never' | 'once' | 'always' | number;
-  tasks: { cpu: number; mm: number; program: ScenarioOp[] }[];
+  tasks: { cpu: number; mm: number; setup?: ScenarioOp[]; program: ScenarioOp[] }[];
   /** Set false for a machine without the per-cpu kworker (the tiny scenarios bounded exploration enumerates). */
   kworker?: boolean;
 }
@@ -101,16 +103,23 @@ export const scenarioArb: fc.Arbitrary<GeneratedScenario> = fc
     immapLock: fc.constantFrom('spinlock', 'mutex') as fc.Arbitrary<'spinlock' | 'mutex'>,
     allocFail: fc.oneof(fc.constantFrom('never', 'once', 'always') as fc.Arbitrary<'never' | 'once' | 'always'>, fc.double({ min: 0, max: 1, noNaN: true })),
     barriers: fc.integer({ min: 0, max: 3 }),
-    tasks: fc.array(fc.record({ cpu: fc.nat(), mm: fc.integer({ min: 0, max: 1 }), actions: fc.array(actionArb, { minLength: 1, maxLength: 14 }), exit: fc.boolean() }), { minLength: 1, maxLength: 5 }),
+    tasks: fc.array(fc.record({ cpu: fc.nat(), mm: fc.integer({ min: 0, max: 1 }), actions: fc.array(actionArb, { minLength: 1, maxLength: 14 }), exit: fc.boolean(), setup: fc.boolean() }), { minLength: 1, maxLength: 5 }),
   })
   .map((g) => {
     // mms numbered from 0 without gaps
     const mms = [...new Set(g.tasks.map((t) => t.mm))].sort();
-    const tasks = g.tasks.map((t, i) => ({ cpu: t.cpu % g.cpus, mm: mms.indexOf(t.mm), program: program(i, t.actions, g.tasks.length, { exit: t.exit }) }));
+    const tasks = g.tasks.map((t, i) => withSetup({ cpu: t.cpu % g.cpus, mm: mms.indexOf(t.mm), program: program(i, t.actions, g.tasks.length, { exit: t.exit }) }, t.setup));
     // a task that does nothing still needs an operation; and barriers need every task of the mm
     for (const t of tasks) if (t.program.length === 0) t.program.push({ op: 'read', start: 0, pages: 1, measure: false });
     return { cpus: g.cpus, preempt: g.preempt, immapLock: g.immapLock, allocFail: g.allocFail, tasks: tasks.map((t) => ({ ...t, program: withBarriers(t.program, g.barriers) })) };
   });
+
+/** With `take`, the program's leading mmaps and writes become the task's setup. */
+function withSetup(t: { cpu: number; mm: number; program: ScenarioOp[] }, take: boolean): GeneratedScenario['tasks'][number] {
+  const n = take ? t.program.findIndex((op) => op.op !== 'mmap' && op.op !== 'write') : 0;
+  const lead = n < 0 ? t.program.length : n;
+  return lead === 0 ? t : { ...t, setup: t.program.slice(0, lead), program: t.program.slice(lead) };
+}
 
 /**
  * A machine small enough to enumerate its schedules (the soak's bounded
@@ -167,6 +176,6 @@ export function scenarioYaml(s: GeneratedScenario, name: string): string {
   return stringify({
     name,
     machine: { cpus: s.cpus, preempt: s.preempt, immapLock: s.immapLock, allocFail: s.allocFail, ...(s.kworker === false ? { kworker: false } : {}) },
-    tasks: s.tasks.map((t) => ({ cpu: t.cpu, mm: t.mm, program: t.program.map(opYaml) })),
+    tasks: s.tasks.map((t) => ({ cpu: t.cpu, mm: t.mm, ...(t.setup ? { setup: t.setup.map(opYaml) } : {}), program: t.program.map(opYaml) })),
   });
 }

@@ -90,20 +90,26 @@ describe('page conservation and RSS on one cpu, for every variant that is not a 
 });
 
 describe('generated scenarios', () => {
-  it('load from their YAML and run clean for legacy and rework', () => {
+  it('load from their YAML and run clean for legacy and rework, with their setups in the programs and once at boot', () => {
+    let withSetups = 0;
     fc.assert(
       fc.property(scenarioArb, fc.integer({ min: 1, max: 1000 }), (g, seed) => {
         const sc = parseScenario('generated.yaml', scenarioYaml(g, 'generated'));
         expect(sc.options.scenario!.tasks).toEqual(g.tasks);
+        const hasSetup = g.tasks.some((t) => t.setup);
+        if (hasSetup) withSetups++;
         for (const variant of ['legacy', 'rework']) {
-          // 2.6.38 never had the i_mmap mutex: under its non-preemptible gather the mutex sleeps in atomic context
-          const r = runDeterministic(makeConfig({ ...sc.options, variant, seed, immapLock: variant === 'legacy' ? 'spinlock' : sc.options.immapLock }));
-          const why = `${variant} seed ${seed}: ${r.error?.message ?? ''} ${r.violations[0]?.rule ?? ''} ${r.violations[0]?.detail ?? ''}\n${scenarioYaml(g, 'generated')}`;
-          expect(r.error, why).toBeNull();
-          expect(r.violations, why).toEqual([]);
+          for (const setupOnce of hasSetup ? [false, true] : [false]) {
+            // 2.6.38 never had the i_mmap mutex: under its non-preemptible gather the mutex sleeps in atomic context
+            const r = runDeterministic(makeConfig({ ...sc.options, variant, seed, setupOnce, immapLock: variant === 'legacy' ? 'spinlock' : sc.options.immapLock }));
+            const why = `${variant} seed ${seed}${setupOnce ? ' setup once' : ''}: ${r.error?.message ?? ''} ${r.violations[0]?.rule ?? ''} ${r.violations[0]?.detail ?? ''}\n${scenarioYaml(g, 'generated')}`;
+            expect(r.error, why).toBeNull();
+            expect(r.violations, why).toEqual([]);
+          }
         }
       }),
       { numRuns: 25, seed: 20112, endOnFailure: true },
     );
+    expect(withSetups).toBeGreaterThan(5); // the generator does give setups
   }, 120_000);
 });
