@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { BadInput } from '../machine/errors.ts';
 import { makeConfig, type RunOptions } from '../engine/configure.ts';
 import { runOnce } from '../engine/run.ts';
-import { bootMachine } from '../engine/boot.ts';
+import { checkSetupAlone } from '../engine/boot.ts';
 import type { RunResult } from '../engine/result.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { startProgress } from '../report/progress.ts';
@@ -147,9 +147,8 @@ export function configFor(scenario: Scenario | null, o: RunOptions, variantFlag:
   } catch (e) {
     throw scenario && e instanceof BadInput ? inFileTerms(scenario, e) : e;
   }
-  if (!config.setupOnce) return config;
   try {
-    bootMachine(config);
+    checkSetupAlone(config);
   } catch (e) {
     throw scenario && e instanceof BadInput ? new BadInput(`${scenario.file}: ${e.message}`) : e;
   }

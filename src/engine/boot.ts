@@ -130,6 +130,15 @@ function runSetups(m: Machine, config: RunConfig, tasks: TaskSpec[], oracle: Ora
   modelAssert(fired === undefined, 'an oracle fired in a setup run at boot: hunt it with --explore-setup', () => `${fired!.rule}: ${fired!.detail}`);
 }
 
+/**
+ * Refuse, before any worker starts, a config whose setup cannot run alone
+ * at boot (runAlone throws the BadInput). Boots fresh, so the check keeps
+ * no copy of the machine in the thread that asks.
+ */
+export function checkSetupAlone(config: RunConfig): void {
+  if (config.setupOnce && findWorkload(config.workload)?.setup) bootFresh(config);
+}
+
 /** Boot without the snapshot cache (what a cached snapshot must equal). */
 export function bootFresh(config: RunConfig): { m: Machine; tasks: TaskSpec[] } {
   const size = layoutSizeFor(config);
