@@ -76,6 +76,7 @@ describe('setup once', () => {
     const json = join(dir, 'hunt.json');
     const hunt = cli('hunt', '--variant', 'free-before-flush', '--workload', 'exit', '--pages', '64', '--seeds', '4', '--jobs', '1', '--artifacts', dir, '--json', json);
     expect(hunt.status, describeRun(hunt)).toBe(1);
+    expect(hunt.stdout.split('\n')[0]).toMatch(/, setup once at boot \(--explore-setup explores it\)$/);
     const h = JSON.parse(readFileSync(json, 'utf8')) as { artifacts: string[]; config: { setupOnce: boolean } };
     expect(h.config.setupOnce).toBe(true);
     const artifact = JSON.parse(readFileSync(h.artifacts[0]!, 'utf8')) as { config: { setupOnce: boolean }; rule: string; step: number };
@@ -88,6 +89,7 @@ describe('setup once', () => {
     expect(readFileSync(outs[1]!, 'utf8')).toBe(readFileSync(outs[0]!, 'utf8'));
     const explore = cli('hunt', '--variant', 'free-before-flush', '--workload', 'exit', '--pages', '64', '--seeds', '2', '--jobs', '1', '--explore-setup', '--artifacts', dir, '--json', json);
     expect(explore.status, describeRun(explore)).toBe(1);
+    expect(explore.stdout.split('\n')[0]).toMatch(/, setup explored$/);
     expect((JSON.parse(readFileSync(json, 'utf8')) as { config: { setupOnce: boolean } }).config.setupOnce).toBe(false);
   }, 60_000);
 

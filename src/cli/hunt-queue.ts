@@ -9,7 +9,7 @@ import { pctHorizonSteps } from '../engine/campaign.ts';
 import { shortFingerprint } from '../engine/fingerprint.ts';
 import { checkOutputPath, folderBeside } from '../report/json.ts';
 import { startProgress } from '../report/progress.ts';
-import { workloadText } from '../report/summary.ts';
+import { setupText, workloadText } from '../report/summary.ts';
 import { loadScenario } from '../scenario/load.ts';
 import type { Campaign } from '../queue/blocks.ts';
 import { defaultBlockSeeds, followCampaign, openCampaign, startCampaign, type QueueCampaignResult } from '../queue/coordinator.ts';
@@ -52,7 +52,7 @@ export async function huntOnQueue(out: Out, file: string | undefined, o: Record<
     campaign = await startCampaign(target, config, firstSeed, seeds, blockSeeds);
   }
   const c = campaign.config;
-  out(`shootdown hunt: campaign ${campaign.id} on ${target.shown}: ${c.variant} on ${workloadText(c)}, ${c.cpus} cpus x ${c.tasksPerCpu} tasks, --preempt ${c.preempt}, strategy ${c.strategy.kind}, seeds ${campaign.firstSeed}..${campaign.firstSeed + campaign.seeds - 1} in ${campaign.blocks} blocks, model ${shortFingerprint(campaign.fingerprint)}`);
+  out(`shootdown hunt: campaign ${campaign.id} on ${target.shown}: ${c.variant} on ${workloadText(c)}, ${c.cpus} cpus x ${c.tasksPerCpu} tasks, --preempt ${c.preempt}, strategy ${c.strategy.kind}, seeds ${campaign.firstSeed}..${campaign.firstSeed + campaign.seeds - 1} in ${campaign.blocks} blocks, model ${shortFingerprint(campaign.fingerprint)}${setupText(c)}`);
   if (c.strategy.kind === 'pct') out(pctText(c.strategy, c));
   const progress = startProgress('hunt', campaign.seeds);
   let r: QueueCampaignResult;

@@ -11,7 +11,7 @@ import { boundedConfig, estimateBoundedSpace, exploreBounded } from '../engine/b
 import { modelFingerprint } from '../engine/fingerprint.ts';
 import { artifactName } from '../report/artifact.ts';
 import { startProgress } from '../report/progress.ts';
-import { workloadText } from '../report/summary.ts';
+import { setupText, workloadText } from '../report/summary.ts';
 import { checkOutputPath, folderBeside, writeJsonAtomic } from '../report/json.ts';
 import { finishHunt, huntFileHead, pctText } from './hunt-finish.ts';
 import { loadScenario, type Scenario } from '../scenario/load.ts';
@@ -58,7 +58,7 @@ export function registerHunt(program: Command, out: Out): void {
     if (config.strategy.kind === 'pct' && o.pctSteps === undefined) {
       config.strategy.steps = pctHorizonSteps(config, firstSeed);
     }
-    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}`);
+    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, --preempt ${config.preempt}, strategy ${config.strategy.kind}, ${jobs} jobs${shard ? `, shard ${shard.index}/${shard.count}` : ''}${setupText(config)}`);
     if (config.strategy.kind === 'pct') out(pctText(config.strategy, config));
     const progress = startProgress('hunt', Number.isFinite(timeMs) && seeds === Number.MAX_SAFE_INTEGER ? 0 : seeds);
     let result: CampaignResult;
@@ -89,7 +89,7 @@ export function registerHunt(program: Command, out: Out): void {
     if (!reduce && space.schedules > maxSchedules) {
       throw new BadInput(`--preemptions ${k}: about ${Math.round(space.schedules)} schedules (${space.decisions} decisions in a run), over --max-schedules ${maxSchedules}; lower --preemptions, shrink the scenario or raise --max-schedules`);
     }
-    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions: about ${Math.round(space.schedules)} (${space.decisions} decisions in a run, at most ${maxSchedules})${reduce ? ' before partial-order reduction' : ''}`);
+    out(`shootdown hunt: ${config.variant} on ${workloadText(config)}, ${config.cpus} cpus x ${config.tasksPerCpu} tasks, every schedule with at most ${k} preemptions: about ${Math.round(space.schedules)} (${space.decisions} decisions in a run, at most ${maxSchedules})${reduce ? ' before partial-order reduction' : ''}${setupText(config)}`);
     const t0 = performance.now();
     const r = exploreBounded(config, { preemptions: k, maxSchedules, reduce, onViolation: (v, schedule) => void out(`found ${v.rule} in schedule ${schedule}: ${v.detail}`) });
     const secs = (performance.now() - t0) / 1000;

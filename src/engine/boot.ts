@@ -19,7 +19,7 @@ import { mutexInit } from '../sync/mutex.ts';
 import { allocPage, initAllocator } from '../page/alloc.ts';
 import { findVariant } from '../gather/variants.ts';
 import { userTasks, type TaskSpec } from '../workloads/workload.ts';
-import { findWorkload } from '../workloads/index.ts';
+import { declaresSetup, findWorkload } from '../workloads/index.ts';
 
 /** Every task of the run: the workload's user tasks, then each cpu's kernel threads. */
 export function allTasks(config: RunConfig): TaskSpec[] {
@@ -136,7 +136,7 @@ function runSetups(m: Machine, config: RunConfig, tasks: TaskSpec[], oracle: Ora
  * no copy of the machine in the thread that asks.
  */
 export function checkSetupAlone(config: RunConfig): void {
-  if (config.setupOnce && findWorkload(config.workload)?.setup) bootFresh(config);
+  if (config.setupOnce && declaresSetup(config)) bootFresh(config);
 }
 
 /** Boot without the snapshot cache (what a cached snapshot must equal). */

@@ -2,7 +2,7 @@
 
 import { RULES } from '../oracle/rules.ts';
 import { VARIANTS } from '../gather/variants.ts';
-import { WORKLOADS } from '../workloads/index.ts';
+import { WORKLOADS, declaresSetup } from '../workloads/index.ts';
 import { allocFailText } from '../machine/config.ts';
 import type { RunConfig } from '../machine/config.ts';
 import { tlbFlushReasonCounts, type RunResult } from '../engine/result.ts';
@@ -67,6 +67,12 @@ const HEADLINE = [
 /** What a run ran: a built-in workload with its size, or a scenario file's tasks. */
 export function workloadText(c: RunConfig): string {
   return c.scenario ? `scenario ${c.scenario.name} (${c.scenario.tasks.length} tasks)` : `workload ${c.workload}, --pages ${c.pages}`;
+}
+
+/** A hunt's word on its tasks' setup, when they have one: run once at boot, or explored. */
+export function setupText(c: RunConfig): string {
+  if (!declaresSetup(c)) return '';
+  return c.setupOnce ? ', setup once at boot (--explore-setup explores it)' : ', setup explored';
 }
 
 /** The tlb:tlb_flush trace point's events per reason, as `perf stat -e tlb:tlb_flush` users would group them. */

@@ -1,5 +1,6 @@
 // The built-in workloads, by name.
 
+import type { RunConfig } from '../machine/config.ts';
 import type { Workload } from './workload.ts';
 import { munmapWorkload } from './munmap.ts';
 import { exitWorkload } from './exit.ts';
@@ -22,4 +23,10 @@ export const WORKLOADS: readonly Workload[] = [munmapWorkload, exitWorkload, mad
 /** A built-in workload by name, or `scenario`, the workload of scenario files (it runs only with one). */
 export function findWorkload(name: string): Workload | undefined {
   return name === scenarioWorkload.name ? scenarioWorkload : WORKLOADS.find((w) => w.name === name);
+}
+
+/** The run's tasks have a setup: the workload declares one, or a task of the scenario file has `setup:`. */
+export function declaresSetup(config: RunConfig): boolean {
+  if (!findWorkload(config.workload)?.setup) return false;
+  return config.scenario === null || config.scenario.tasks.some((t) => t.setup !== undefined);
 }
