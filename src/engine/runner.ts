@@ -35,7 +35,7 @@ import { switchMm, enterLazyTlb, serviceIpis, activeMm } from '../cpu/tlbflush.t
 import { findVariant } from '../gather/variants.ts';
 import { findWorkload } from '../workloads/index.ts';
 import { kworkerThread, probeThread, bdiFlusherThread } from '../workloads/kthreads.ts';
-import { taskCounters, type TaskRecord, type TaskSpec, type Workload } from '../workloads/workload.ts';
+import { taskCounters, userTaskPath, type TaskRecord, type TaskSpec, type Workload } from '../workloads/workload.ts';
 import type { CpuReport, RunError } from './result.ts';
 import { IRQ_DEFER_STEPS_MAX, type Chooser } from './strategy.ts';
 import { IDLE_HOLD } from './clocks.ts';
@@ -332,7 +332,7 @@ export class CpuRunner {
     if (s.spec.kind === TaskKind.KWORKER) return kworkerThread(this.ctx);
     if (s.spec.kind === TaskKind.PROBE) return probeThread(this.ctx);
     if (s.spec.kind === TaskKind.FLUSHER) return bdiFlusherThread(this.ctx);
-    return this.workload.program(this.ctx, s.rec, s.spec);
+    return userTaskPath(this.workload, this.ctx, s.rec, s.spec);
   }
 
   private finishCurrent(): void {

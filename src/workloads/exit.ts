@@ -7,7 +7,7 @@ import { PAGES_PER_PMD } from '../machine/layout.ts';
 import type { Path } from '../machine/step.ts';
 import type { Kctx } from '../sync/context.ts';
 import { exitMm } from '../mm/syscall.ts';
-import { REGION_BASE, setupUnlessDone, bumpWord, mmapRanges, gatherFrames, maxPeers, measure, tablesFor, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, maxPeers, measure, tablesFor, touchRange, userTaskCount, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const TOUCHED = 0;
 
@@ -32,7 +32,6 @@ export const exitWorkload: Workload = {
   setup: writeOwnPages,
   *program(ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
     const mm = ctx.mm;
-    yield setupUnlessDone(ctx, spec, writeOwnPages);
     bumpWord(ctx, TOUCHED);
     yield waitWord(ctx, TOUCHED, spec.peers, 'exit: waiting for every task to touch its pages');
     yield measure(ctx, rec, mm, exitMm(ctx));

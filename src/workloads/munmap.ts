@@ -14,7 +14,7 @@ import type { Kctx } from '../sync/context.ts';
 import { userAccess } from '../mm/fault.ts';
 import { doMunmap } from '../mm/mmap.ts';
 import { returnToUser } from '../mm/syscall.ts';
-import { REGION_BASE, setupUnlessDone, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, pollWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, mmapRanges, gatherFrames, measure, tablesFor, taskRng, touchRange, waitWord, pollWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 
 const READY = 0;
 const WARMED = 1;
@@ -47,7 +47,6 @@ export const munmapWorkload: Workload = {
     const mm = ctx.mm;
     const readers = spec.peers - 1;
     if (spec.rank === 0) {
-      yield setupUnlessDone(ctx, spec, unmapperSetup);
       bumpWord(ctx, READY);
       yield waitWord(ctx, WARMED, readers, 'munmap: waiting for readers to warm their TLBs');
       yield measure(ctx, rec, mm, doMunmap(ctx, mm, RANGE_START, RANGE_START + n));

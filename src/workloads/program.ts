@@ -22,7 +22,7 @@ import { shiftArgPages } from '../mm/exec.ts';
 import { truncateFile } from '../mm/truncate.ts';
 import { sysMsync, vfsFsync } from '../mm/writeback.ts';
 import { shrinkPageCache } from '../mm/vmscan.ts';
-import { REGION_BASE, setupUnlessDone, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
+import { REGION_BASE, bumpWord, gatherFrames, measure, mmapRanges, tablesFor, touchRange, waitWord, type TaskRecord, type TaskSpec, type Workload } from './workload.ts';
 import { TaskKind } from '../machine/layout.ts';
 
 const BARRIER = 0;
@@ -180,7 +180,6 @@ export const scenarioWorkload: Workload = {
     const sc = scenarioOf(ctx.config);
     const task = sc.tasks[ctx.task];
     modelAssert(task !== undefined && task.cpu === spec.cpu && task.mm === spec.mm, 'scenario task out of place', () => `task ${ctx.task}`);
-    yield setupUnlessDone(ctx, spec, scenarioSetup);
     yield runOps(ctx, rec, spec, task.program, { passed: 0 });
   },
   setup: scenarioSetup,

@@ -72,9 +72,9 @@ export interface Workload {
    * the pages the measured operation works on, touching nothing another
    * task could have touched yet and drawing nothing from the seed. With
    * config.setupOnce boot runs it (boot.ts), each task's on its cpu with
-   * nothing else running, and the program skips it; otherwise the program
-   * runs it first (`setupUnlessDone`). Null: this task has nothing to set
-   * up, and boot leaves its cpu as it found it.
+   * nothing else running; otherwise the task runs it just before its
+   * program (`userTaskPath`), so a program never runs it itself. Null: this
+   * task has nothing to set up, and boot leaves its cpu as it found it.
    */
   setup?(ctx: Kctx, spec: TaskSpec): Path | null;
   /** Defaults of run flags that suit this workload better than the general ones. */
@@ -243,11 +243,11 @@ export function taskCounters(rec: TaskRecord): Counters {
   return rec.inOp ? rec.measured! : rec.stats;
 }
 
-/** The task's setup, in its program, unless boot ran it already (config.setupOnce). */
-export function* setupUnlessDone(ctx: Kctx, spec: TaskSpec, setup: (ctx: Kctx, spec: TaskSpec) => Path | null): Path {
-  if (ctx.config.setupOnce) return;
-  const path = setup(ctx, spec);
-  if (path !== null) yield path;
+/** A user task's whole path: its setup first, unless boot ran it already (config.setupOnce), then its program. */
+export function* userTaskPath(workload: Workload, ctx: Kctx, rec: TaskRecord, spec: TaskSpec): Path {
+  const setup = ctx.config.setupOnce ? null : (workload.setup?.(ctx, spec) ?? null);
+  if (setup !== null) yield setup;
+  yield workload.program(ctx, rec, spec);
 }
 
 /**
